@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "lpnd",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lpnd", targets: ["lpnd"]),
+        .library(name: "LPN", targets: ["LPN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libzmq3-dev, libpng-dev, libfftw3-dev).
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+
+        // Learned proximal networks: model format, ψ and ∇ψ engine, φ.
+        .target(name: "TensorIO", dependencies: ["CPNG"]),
+        .target(name: "LPN", dependencies: ["COpenBLAS", "TensorIO"]),
+
+        .executableTarget(
+            name: "lpnd",
+            dependencies: [
+                "LPN", "TensorIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
+                    resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)

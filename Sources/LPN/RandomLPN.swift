@@ -1,0 +1,59 @@
+import Foundation
+
+/// A small deterministic generator (SplitMix64) for test data and synthetic models.
+public struct SplitMix64: Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// Standard normal (Box–Muller).
+    public mutating func nextGaussian() -> Double {
+        let u = max(nextUnit(), 1e-300), v = nextUnit()
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
+}
+
+/// Random valid LPNs (non-negative where convexity requires it), for benchmarks and tests
+/// that need a model of a given size without a file.
+public enum RandomLPN {
+    public static func make(hidden: Int, size: Int, inChannels: Int, beta: Float = 100,
+                            alpha: Float = 1e-6, seed: UInt64) throws -> LPNModel {
+        let config = LPNConfiguration(inChannels: inChannels, hidden: hidden, beta: beta, alpha: alpha,
+                                      size: size, noiseLevel: 0.1, name: "random")
+        var rng = SplitMix64(seed: seed)
+        let k = size / 8, f = LPNConfiguration.finalChannels, c = inChannels, h = hidden
+        var tensors: [String: (shape: [Int], values: [Float])] = [:]
+        func add(_ key: String, _ shape: [Int], nonNegative: Bool) {
+            let count = shape.reduce(1, *)
+            let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
+            let scale = 1 / Double(fanIn).squareRoot()
+            tensors[key] = (shape, (0..<count).map { _ in
+                let v = rng.nextGaussian() * scale
+                return Float(nonNegative ? abs(v) : v)
+            })
+        }
+        add("lin.0.weight", [h, c, 3, 3], nonNegative: false)
+        add("lin.0.bias", [h], nonNegative: false)
+        for i in 1...5 { add("lin.\(i).weight", [h, h, 3, 3], nonNegative: true) }
+        add("lin.6.weight", [f, h, k, k], nonNegative: true)
+        add("lin.7.weight", [1, f], nonNegative: true)
+        add("lin.7.bias", [1], nonNegative: false)
+        for i in 0...4 {
+            add("res.\(i).weight", [h, c, 3, 3], nonNegative: false)
+            add("res.\(i).bias", [h], nonNegative: false)
+        }
+        add("res.5.weight", [f, c, k, k], nonNegative: false)
+        add("res.5.bias", [f], nonNegative: false)
+        return try LPNModel(configuration: config, tensors: tensors, path: "<random hidden \(hidden)>")
+    }
+}
