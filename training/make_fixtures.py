@@ -141,7 +141,11 @@ def goldens(model32_path: str, x: np.ndarray):
     f = m(xt, create_graph=False).detach()
     with torch.no_grad():
         psi = m.scalar(xt)
-    return psi.numpy().astype(np.float32), f.numpy().astype(np.float32), m
+    # learned regularizer at the prox output (LPN.md section 4):
+    # phi(f(x)) = <x, f(x)> - 1/2 ||f(x)||^2 - psi(x)
+    phi = (xt * f).flatten(1).sum(1) - 0.5 * f.pow(2).flatten(1).sum(1) - psi
+    return (psi.numpy().astype(np.float32), f.numpy().astype(np.float32),
+            phi.numpy().astype(np.float32), m)
 
 
 def patchwise_f(m: LPN, img: torch.Tensor, patch: int, stride: int) -> torch.Tensor:
@@ -208,10 +212,11 @@ def build_case(out: str, name: str, n: int, c: int, h: int, beta: float, alpha: 
     else:
         model.float().save_lpnd(path, noise_level=0.1, name=name,
                                 description="random test LPN (lpnd fixture)")
-    psi, f, m64 = goldens(path, x)
+    psi, f, phi, m64 = goldens(path, x)
     np.save(os.path.join(out, f"{name}_x.npy"), x)
     np.save(os.path.join(out, f"{name}_psi.npy"), psi)
     np.save(os.path.join(out, f"{name}_f.npy"), f)
+    np.save(os.path.join(out, f"{name}_phi_at_f.npy"), phi)
     info = {"N": n, "C": c, "hidden": h, "beta": beta, "alpha": alpha, "seed": seed,
             "linear_branch_fraction": {k: round(v, 3) for k, v in sat.items()},
             "psi": [float(p) for p in psi],
