@@ -42,6 +42,10 @@ enum Im2Col {
     /// Adds the columns back onto the image grid: `image += col2im(cols)`.
     static func accumulate(_ cols: UnsafePointer<Float>, _ g: ConvGeometry, into image: UnsafeMutablePointer<Float>) {
         let k = g.kernel, s = g.stride, p = g.padding, size = g.inSize, out = g.outSize
+        if k == 3 && s == 2 && p == 1 && size == 2 * out {
+            accumulateStride2(cols, g, into: image)
+            return
+        }
         for c in 0..<g.inChannels {
             let plane = image + c * size * size
             for ky in 0..<k {
@@ -59,6 +63,34 @@ enum Im2Col {
                             dst[ix] += src[ox]
                             ix += s
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// col2im for 3×3, stride 2, padding 1 on an even size: the three kx rows of one (c, ky)
+    /// land on interleaved pixels 2·ox − 1, 2·ox, 2·ox + 1, so they are added in one sequential
+    /// sweep of the destination row instead of three strided ones.
+    private static func accumulateStride2(_ cols: UnsafePointer<Float>, _ g: ConvGeometry,
+                                          into image: UnsafeMutablePointer<Float>) {
+        let size = g.inSize, out = g.outSize, pixels = out * out
+        for c in 0..<g.inChannels {
+            let plane = image + c * size * size
+            for ky in 0..<3 {
+                let base = cols + (c * 3 + ky) * 3 * pixels
+                for oy in 0..<out {
+                    let iy = 2 * oy - 1 + ky
+                    guard iy >= 0 else { continue }
+                    let left = base + oy * out, middle = left + pixels, right = middle + pixels
+                    let dst = plane + iy * size
+                    dst[0] += middle[0]
+                    dst[1] += right[0]
+                    for ox in 1..<out {
+                        let x = 2 * ox
+                        dst[x - 1] += left[ox]
+                        dst[x] += middle[ox]
+                        dst[x + 1] += right[ox]
                     }
                 }
             }

@@ -36,10 +36,11 @@ public enum RandomLPN {
         func add(_ key: String, _ shape: [Int], nonNegative: Bool) {
             let count = shape.reduce(1, *)
             let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-            let scale = 1 / Double(fanIn).squareRoot()
+            // Non-negative weights average their inputs (mean 1/fan-in) and free weights are
+            // ~N(0, 1/fan-in), so activations stay O(1) through the depth instead of growing.
             tensors[key] = (shape, (0..<count).map { _ in
-                let v = rng.nextGaussian() * scale
-                return Float(nonNegative ? abs(v) : v)
+                nonNegative ? Float(2 * rng.nextUnit() / Double(fanIn))
+                            : Float(rng.nextGaussian() / Double(fanIn).squareRoot())
             })
         }
         add("lin.0.weight", [h, c, 3, 3], nonNegative: false)

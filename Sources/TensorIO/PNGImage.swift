@@ -27,7 +27,7 @@ public enum PNGImage {
         if sixteen {
             var pixels = [UInt16](repeating: 0, count: height * width)
             let ok = pixels.withUnsafeMutableBytes {
-                png_image_finish_read(&image, nil, $0.baseAddress, Int32(width * 2), nil)
+                png_image_finish_read(&image, nil, $0.baseAddress, Int32(width), nil)
             }
             guard ok != 0 else { throw TensorIOError(path: path, "cannot decode PNG: \(message(of: &image))") }
             for i in 0..<pixels.count { values[i] = Float(pixels[i]) / 65535 }
@@ -83,7 +83,7 @@ public enum PNGImage {
         }
         if bitDepth == 16 {
             let pixels = tensor.data.map { UInt16(quantized($0)) }
-            try pixels.withUnsafeBytes { try run($0.baseAddress!, Int32(width * 2)) }
+            try pixels.withUnsafeBytes { try run($0.baseAddress!, Int32(width)) }
         } else {
             let pixels = tensor.data.map { UInt8(quantized($0)) }
             try pixels.withUnsafeBytes { try run($0.baseAddress!, Int32(width)) }
@@ -91,7 +91,8 @@ public enum PNGImage {
         return result
     }
 
-    /// libpng's size query: png_image_write_to_memory with a null buffer.
+    /// libpng's size query: png_image_write_to_memory with a null buffer. Row strides in this
+    /// API count samples, not bytes.
     private static func png_image_write_get_memory_size_wrapper(
         _ image: inout png_image, _ size: inout Int, _ buffer: UnsafeRawPointer, _ stride: Int32
     ) -> Bool {

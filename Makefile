@@ -1,0 +1,31 @@
+# lpnd: the two commands of the README are `make demo` and `make test`.
+SWIFT ?= swift
+LPND := .build/release/lpnd
+DEMO_OUT ?= demo-out
+
+.PHONY: deps build test demo bench models clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build -c release --product lpnd
+
+# Every test (release mode: the numerical tests run on optimised code).
+test: deps
+	$(SWIFT) test -c release
+
+# The main job on embedded defaults.
+demo: build
+	scripts/demo.sh $(LPND) $(DEMO_OUT)
+
+# lpnd against PyTorch eager on the same weights, same run (needs PyTorch; see docs/BENCHMARKS.md).
+bench: build
+	python3 benchmarks/prox_vs_torch.py --lpnd $(LPND)
+
+# Retrain the shipped models (PyTorch, CPU, about 1.5 hours; see docs/MODELS.md).
+models:
+	training/train_all.sh
+
+clean:
+	rm -rf .build $(DEMO_OUT)
