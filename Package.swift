@@ -23,13 +23,17 @@ let package = Package(
         .target(name: "TensorIO", dependencies: ["CPNG"]),
         .target(name: "LPN", dependencies: ["COpenBLAS", "TensorIO"]),
 
+        // ZeroMQ protocol, sockets, bounded stages, publisher, daemon.
+        .target(name: "Streaming", dependencies: ["CZeroMQ", "TensorIO"]),
+
         .executableTarget(
             name: "lpnd",
             dependencies: [
-                "LPN", "TensorIO",
+                "LPN", "TensorIO", "Streaming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "TensorIO"]),
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),
     ],

@@ -1,0 +1,143 @@
+import Foundation
+
+/// The daemon: one PUB publisher shared by every pipeline, the pipelines themselves, and an
+/// optional REP control socket answering `stats`.
+///
+/// A pipeline that fails to start is reported (log and stats) and the others run on.
+public final class Daemon: @unchecked Sendable {
+    public struct PipelineSpec: Sendable {
+        public var backend: any PipelineBackend
+        public var configuration: PipelineRuntimeConfiguration
+
+        public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration) {
+            self.backend = backend
+            self.configuration = configuration
+        }
+    }
+
+    public struct Settings: Sendable {
+        public var publishEndpoint: String
+        public var controlEndpoint: String?
+        /// Seconds allowed, at shutdown, to finish what was accepted.
+        public var drainTimeout: Double
+        public var lingerMs: Int32
+
+        public init(publishEndpoint: String, controlEndpoint: String? = nil, drainTimeout: Double = 30, lingerMs: Int32 = 2000) {
+            self.publishEndpoint = publishEndpoint
+            self.controlEndpoint = controlEndpoint
+            self.drainTimeout = drainTimeout
+            self.lingerMs = lingerMs
+        }
+    }
+
+    public let settings: Settings
+    private let context = ZMQContext()
+    public let publisher: Publisher
+    public private(set) var pipelines: [PipelineRuntime] = []
+    /// Pipelines that could not start, with the reason.
+    public private(set) var failedPipelines: [String: String] = [:]
+    private var controlFinished: DispatchSemaphore?
+    private let lock = NSLock()
+    private var stopping = false
+    public private(set) var controlEndpoint: String?
+    private let startedAt = Date()
+
+    public init(settings: Settings, pipelines specs: [PipelineSpec]) throws {
+        self.settings = settings
+        publisher = try Publisher(context: context, endpoint: settings.publishEndpoint)
+        for spec in specs {
+            let name = spec.backend.interface.name
+            do {
+                let runtime = try PipelineRuntime(backend: spec.backend, configuration: spec.configuration,
+                                                  context: context, publisher: publisher)
+                pipelines.append(runtime)
+                Log.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
+            } catch {
+                failedPipelines[name] = "\(error)"
+                Log.error("pipeline \(name) did not start: \(error)")
+            }
+        }
+        if let endpoint = settings.controlEndpoint { try startControl(endpoint) }
+        Log.info("publishing on \(publisher.endpoint)")
+    }
+
+    public func pipeline(named name: String) -> PipelineRuntime? {
+        pipelines.first { $0.interface.name == name }
+    }
+
+    public var stats: DaemonStats {
+        DaemonStats(uptimeSeconds: Date().timeIntervalSince(startedAt), publishEndpoint: publisher.endpoint,
+                    pipelines: pipelines.map(\.stats), failedPipelines: failedPipelines)
+    }
+
+    /// Graceful stop: stop reading every ingest socket, finish and publish what was accepted
+    /// (up to the drain timeout; the rest becomes `drain_timeout` error events), then close
+    /// the sockets with linger and terminate the context. Idempotent.
+    @discardableResult
+    public func shutdown() -> DaemonStats {
+        lock.lock()
+        let first = !stopping
+        stopping = true
+        lock.unlock()
+        guard first else { return stats }
+        Log.info("shutting down: draining (timeout \(settings.drainTimeout) s)")
+        for pipeline in pipelines { pipeline.stopAccepting() }
+        let deadline = Date(timeIntervalSinceNow: settings.drainTimeout)
+        for pipeline in pipelines where !pipeline.drain(until: deadline) {
+            Log.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")
+        }
+        let final = stats
+        publisher.stop(lingerMs: settings.lingerMs)
+        controlFinished?.wait()
+        context.terminate()
+        for p in final.pipelines {
+            Log.info("pipeline \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors) (dropped \(p.dropped))")
+        }
+        return final
+    }
+
+    /// True once ``shutdown()`` has begun.
+    public var isStopping: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopping
+    }
+
+    /// REP socket: a request `stats` gets the stats as JSON; anything else an error object.
+    private func startControl(_ endpoint: String) throws {
+        let context = context
+        controlFinished = try SocketThread.start(name: "lpnd.control", setup: { [unowned self] in
+            let socket = try ZMQSocket(context: context, kind: .rep)
+            try socket.bind(endpoint)
+            self.controlEndpoint = socket.lastEndpoint
+            return socket
+        }, run: { [unowned self] socket in
+            while !self.isStopping {
+                do {
+                    guard try socket.poll(timeoutMs: 50), let request = try socket.receive(dontWait: true) else { continue }
+                    let text = String(decoding: request.first ?? [], as: UTF8.self)
+                    let reply = text == "stats" ? WireJSON.encode(self.stats)
+                        : Array("{\"error\":\"unknown request; send 'stats'\"}".utf8)
+                    try socket.send([reply])
+                } catch let error as ZMQError where error.isTerminated {
+                    break
+                } catch {
+                    Log.error("control: \(error)")
+                }
+            }
+            socket.close(linger: 0)
+        })
+    }
+}
+
+public struct DaemonStats: Codable, Sendable {
+    public var uptimeSeconds: Double
+    public var publishEndpoint: String
+    public var pipelines: [PipelineStats]
+    public var failedPipelines: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case pipelines
+        case uptimeSeconds = "uptime_s", publishEndpoint = "publish_endpoint", failedPipelines = "failed_pipelines"
+    }
+}

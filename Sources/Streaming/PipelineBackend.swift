@@ -1,0 +1,76 @@
+/// What the daemon needs to know about a pipeline to validate its messages.
+public struct PipelineInterface: Sendable, Equatable {
+    public var name: String
+    public var measurementShape: [Int]
+    public var measurementDType: WireDType
+    public var imageShape: [Int]
+
+    public init(name: String, measurementShape: [Int], measurementDType: WireDType, imageShape: [Int]) {
+        self.name = name
+        self.measurementShape = measurementShape
+        self.measurementDType = measurementDType
+        self.imageShape = imageShape
+    }
+
+    public var measurementFloats: Int { measurementShape.reduce(1, *) * measurementDType.floatsPerSample }
+    public var imageCount: Int { imageShape.reduce(1, *) }
+}
+
+/// A decoded, validated measurement on its way to a reconstruction worker.
+public struct InboundFrame: Sendable {
+    public var header: MeasurementHeader
+    /// Float32 values; complex64 samples are interleaved (re, im).
+    public var measurement: [Float]
+    /// Optional reference image (float32, the pipeline's image shape) for QA.
+    public var reference: [Float]?
+    /// Monotonic receive time (seconds).
+    public var receivedAt: Double
+}
+
+/// A reconstructed frame, ready to publish.
+public struct ProcessedFrame: Sendable {
+    public var image: [Float]
+    public var imageShape: [Int]
+    public var convergence: ConvergenceSummary
+    /// The full per-iteration record, already JSON.
+    public var diagnosticsJSON: [UInt8]
+    public var psnr: Double?
+    public var ssim: Double?
+
+    public init(image: [Float], imageShape: [Int], convergence: ConvergenceSummary, diagnosticsJSON: [UInt8],
+                psnr: Double? = nil, ssim: Double? = nil) {
+        self.image = image
+        self.imageShape = imageShape
+        self.convergence = convergence
+        self.diagnosticsJSON = diagnosticsJSON
+        self.psnr = psnr
+        self.ssim = ssim
+    }
+}
+
+/// A frame that could not be processed, with the reason code published in its error event.
+public struct FrameFailure: Error, Sendable, CustomStringConvertible {
+    public var code: ErrorCode
+    public var message: String
+
+    public init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// Turns measurements into images. One processor per worker; never used concurrently.
+public protocol FrameProcessor: AnyObject {
+    /// Reconstructs one frame. Throws ``FrameFailure`` (or any error, reported as
+    /// `reconstruction_failed`) instead of returning an image that should not be published.
+    func process(_ frame: InboundFrame) throws -> ProcessedFrame
+}
+
+/// The seam between the streaming machinery and the reconstruction code: a pipeline that can
+/// describe its messages and make processors for worker threads.
+public protocol PipelineBackend: Sendable {
+    var interface: PipelineInterface { get }
+    func makeProcessor() throws -> any FrameProcessor
+}

@@ -1,0 +1,119 @@
+import Foundation
+
+/// Validates one inbound multipart message against a pipeline's interface.
+///
+/// Order of checks (the first failure decides the error code): part count, header JSON,
+/// protocol version, header fields, pipeline name, dtype, shape, byte order, payload size,
+/// reference part, finite values.
+public struct MessageDecoder: Sendable {
+    public let interface: PipelineInterface
+
+    public init(interface: PipelineInterface) {
+        self.interface = interface
+    }
+
+    /// What is known of a message that failed, for its error event.
+    public struct Rejection: Error, Sendable {
+        public var event: ErrorEvent
+    }
+
+    public func decode(_ parts: [[UInt8]], receivedAt: Double) -> Result<InboundFrame, Rejection> {
+        func reject(_ code: ErrorCode, _ message: String, _ header: MeasurementHeader? = nil,
+                    stream: String? = nil, seq: UInt64? = nil) -> Result<InboundFrame, Rejection> {
+            .failure(Rejection(event: ErrorEvent(stream: header?.stream ?? stream, seq: header?.seq ?? seq,
+                                                 pipeline: header?.pipeline ?? interface.name, code: code, message: message)))
+        }
+        guard parts.count == 2 || parts.count == 3 else {
+            return reject(.malformedMessage, "expected 2 or 3 parts (header, measurement[, reference]), got \(parts.count)")
+        }
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(parts[0]))) as? [String: Any] else {
+            return reject(.malformedHeader, "part 0 is not a JSON object")
+        }
+        // Best-effort identification for the error event, before full validation.
+        let stream = object["stream"] as? String
+        let seq = (object["seq"] as? NSNumber).flatMap { $0.int64Value >= 0 ? UInt64($0.int64Value) : nil }
+        guard let version = object["lpnd"] as? Int else {
+            return reject(.malformedHeader, "header has no integer 'lpnd' (protocol version)", stream: stream, seq: seq)
+        }
+        guard version == WireProtocol.version else {
+            return reject(.unsupportedVersion, "protocol version \(version) is not supported (this daemon speaks \(WireProtocol.version))",
+                          stream: stream, seq: seq)
+        }
+        let header: MeasurementHeader
+        do {
+            header = try JSONDecoder().decode(MeasurementHeader.self, from: Data(parts[0]))
+        } catch {
+            return reject(.malformedHeader, "header: \(Self.describe(error))", stream: stream, seq: seq)
+        }
+        guard header.type == "measurement" else {
+            return reject(.malformedHeader, "header type '\(header.type)' is not 'measurement'", header)
+        }
+        guard WireProtocol.isValidStreamID(header.stream) else {
+            return reject(.malformedHeader, "stream id '\(header.stream)' must be 1–64 characters of [A-Za-z0-9_.-]", header)
+        }
+        guard header.pipeline == interface.name else {
+            return reject(.unknownPipeline, "pipeline '\(header.pipeline)' is not served on this endpoint (it serves '\(interface.name)')", header)
+        }
+        guard header.dtype == interface.measurementDType else {
+            return reject(.dtypeMismatch, "dtype \(header.dtype.rawValue) does not match pipeline '\(interface.name)' (\(interface.measurementDType.rawValue))", header)
+        }
+        guard header.shape == interface.measurementShape else {
+            return reject(.shapeMismatch, "shape \(header.shape) does not match pipeline '\(interface.name)' (\(interface.measurementShape))", header)
+        }
+        guard header.byteOrder == "little" else {
+            return reject(.malformedHeader, "byte_order '\(header.byteOrder)' is not supported (payloads are little-endian)", header)
+        }
+        let expectedBytes = interface.measurementFloats * 4
+        guard parts[1].count == expectedBytes else {
+            return reject(.payloadSize, "measurement part has \(parts[1].count) bytes, shape \(header.shape) \(header.dtype.rawValue) needs \(expectedBytes)", header)
+        }
+        let wantsReference = header.reference ?? false
+        guard wantsReference == (parts.count == 3) else {
+            return reject(.malformedMessage, wantsReference ? "header says reference: true but there is no part 2"
+                                                             : "part 2 present but the header does not say reference: true", header)
+        }
+        let measurement = Self.floats(parts[1])
+        if let index = measurement.firstIndex(where: { !$0.isFinite }) {
+            return reject(.nonFinite, "measurement value \(measurement[index]) at float index \(index) is not finite", header)
+        }
+        var reference: [Float]?
+        if wantsReference {
+            guard parts[2].count == interface.imageCount * 4 else {
+                return reject(.payloadSize, "reference part has \(parts[2].count) bytes, image shape \(interface.imageShape) float32 needs \(interface.imageCount * 4)", header)
+            }
+            let values = Self.floats(parts[2])
+            if let index = values.firstIndex(where: { !$0.isFinite }) {
+                return reject(.nonFinite, "reference value \(values[index]) at index \(index) is not finite", header)
+            }
+            reference = values
+        }
+        return .success(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt))
+    }
+
+    /// Little-endian float32 bytes to floats (the host is little-endian; checked at build time).
+    static func floats(_ bytes: [UInt8]) -> [Float] {
+        var values = [Float](repeating: 0, count: bytes.count / 4)
+        values.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        return values
+    }
+
+    static func bytes(_ floats: [Float]) -> [UInt8] {
+        floats.withUnsafeBytes { [UInt8]($0) }
+    }
+
+    private static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "key '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        case DecodingError.dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "key '\(path)': \(context.debugDescription)"
+        default: return "\(error)"
+        }
+    }
+}
+
+#if _endian(big)
+#error("lpnd's wire format is little-endian; big-endian hosts need byte swapping")
+#endif

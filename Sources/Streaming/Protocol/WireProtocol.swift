@@ -1,0 +1,171 @@
+import Foundation
+
+/// Constants of lpnd's ZeroMQ wire protocol (docs/PROTOCOL.md is the normative description).
+public enum WireProtocol {
+    /// The protocol version this daemon speaks; messages with another `lpnd` value are rejected.
+    public static let version = 1
+
+    /// PUB topics: the first part of every output message. Stream ids cannot contain '/', so
+    /// subscribing to "frame/cam0/" receives exactly stream cam0's frames.
+    public static func topic(_ kind: OutputKind, stream: String) -> String { "\(kind.rawValue)/\(stream)/" }
+
+    /// Stream ids: 1–64 characters of [A-Za-z0-9_.-].
+    public static func isValidStreamID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
+                || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
+        }
+    }
+
+    /// Placeholder stream id in the topic of errors whose stream is unknown.
+    public static let unknownStream = "_"
+}
+
+public enum OutputKind: String, Sendable {
+    case frame, diagnostics, error
+}
+
+/// Sample types of payload parts. Complex values are interleaved (re, im) float32 pairs.
+public enum WireDType: String, Codable, Sendable {
+    case float32, complex64
+
+    public var floatsPerSample: Int { self == .complex64 ? 2 : 1 }
+}
+
+/// Reason codes of error events.
+public enum ErrorCode: String, Codable, Sendable, CaseIterable {
+    case malformedMessage = "malformed_message"
+    case malformedHeader = "malformed_header"
+    case unsupportedVersion = "unsupported_version"
+    case unknownPipeline = "unknown_pipeline"
+    case shapeMismatch = "shape_mismatch"
+    case dtypeMismatch = "dtype_mismatch"
+    case payloadSize = "payload_size"
+    case nonFinite = "non_finite"
+    case diverged
+    case reconstructionFailed = "reconstruction_failed"
+    case dropped
+    case drainTimeout = "drain_timeout"
+    case `internal`
+}
+
+/// Header of an inbound measurement message (part 0, JSON).
+public struct MeasurementHeader: Codable, Sendable, Equatable {
+    public var lpnd: Int
+    public var type: String
+    public var stream: String
+    public var seq: UInt64
+    public var timestamp: Double
+    public var pipeline: String
+    public var shape: [Int]
+    public var dtype: WireDType
+    public var byteOrder: String
+    public var reference: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case lpnd, type, stream, seq, timestamp, pipeline, shape, dtype, reference
+        case byteOrder = "byte_order"
+    }
+
+    public init(stream: String, seq: UInt64, timestamp: Double, pipeline: String, shape: [Int],
+                dtype: WireDType, reference: Bool = false) {
+        self.lpnd = WireProtocol.version
+        self.type = "measurement"
+        self.stream = stream
+        self.seq = seq
+        self.timestamp = timestamp
+        self.pipeline = pipeline
+        self.shape = shape
+        self.dtype = dtype
+        self.byteOrder = "little"
+        self.reference = reference
+    }
+}
+
+/// Per-frame timings in milliseconds, measured inside the daemon.
+public struct FrameTimings: Codable, Sendable, Equatable {
+    /// From receipt to the start of reconstruction (time spent in inboxes and decoding).
+    public var queueMs: Double
+    public var reconstructMs: Double
+    /// From receipt to publication.
+    public var totalMs: Double
+
+    enum CodingKeys: String, CodingKey {
+        case queueMs = "queue_ms", reconstructMs = "reconstruct_ms", totalMs = "total_ms"
+    }
+}
+
+/// The convergence summary carried in every frame header.
+public struct ConvergenceSummary: Codable, Sendable, Equatable {
+    public var iterations: Int
+    public var converged: Bool
+    public var stopReason: String
+    public var finalRelativeChange: Double?
+    public var finalResidual: Double?
+
+    public init(iterations: Int, converged: Bool, stopReason: String, finalRelativeChange: Double?, finalResidual: Double?) {
+        self.iterations = iterations
+        self.converged = converged
+        self.stopReason = stopReason
+        self.finalRelativeChange = finalRelativeChange
+        self.finalResidual = finalResidual
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case iterations, converged
+        case stopReason = "stop_reason"
+        case finalRelativeChange = "final_relative_change"
+        case finalResidual = "final_residual"
+    }
+}
+
+/// Header of an outbound frame message (part 1, after the topic).
+public struct FrameHeader: Codable, Sendable, Equatable {
+    public var lpnd = WireProtocol.version
+    public var type = "frame"
+    public var stream: String
+    public var seq: UInt64
+    public var pipeline: String
+    public var timestamp: Double
+    public var shape: [Int]
+    public var dtype = "float32"
+    public var byteOrder = "little"
+    public var png: Bool
+    public var timings: FrameTimings
+    public var convergence: ConvergenceSummary
+    public var psnr: Double?
+    public var ssim: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim
+        case byteOrder = "byte_order"
+    }
+}
+
+/// Body of an error event (part 1, after the topic).
+public struct ErrorEvent: Codable, Sendable, Equatable {
+    public var lpnd = WireProtocol.version
+    public var type = "error"
+    public var stream: String?
+    public var seq: UInt64?
+    public var pipeline: String?
+    public var code: ErrorCode
+    public var message: String
+
+    public init(stream: String?, seq: UInt64?, pipeline: String?, code: ErrorCode, message: String) {
+        self.stream = stream
+        self.seq = seq
+        self.pipeline = pipeline
+        self.code = code
+        self.message = message
+    }
+}
+
+enum WireJSON {
+    static func encode<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return [UInt8]((try? encoder.encode(value)) ?? Data("{}".utf8))
+    }
+}
