@@ -7,9 +7,11 @@ let package = Package(
     products: [
         .executable(name: "lpnd", targets: ["lpnd"]),
         .library(name: "LPN", targets: ["LPN"]),
+        .library(name: "Reconstruction", targets: ["Reconstruction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libzmq3-dev, libpng-dev, libfftw3-dev).
@@ -18,10 +20,16 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3f", providers: [.apt(["libfftw3-dev"])]),
+        // LAPACK routines exported by libopenblas (Cholesky for the dense-CS closed-form x-step).
+        .systemLibrary(name: "CLAPACK"),
 
         // Learned proximal networks: model format, ψ and ∇ψ engine, φ.
         .target(name: "TensorIO", dependencies: ["CPNG"]),
         .target(name: "LPN", dependencies: ["COpenBLAS", "TensorIO"]),
+        // Forward operators, PnP solvers, diagnostics, pipelines as files.
+        .target(name: "Reconstruction",
+                dependencies: ["LPN", "TensorIO", "COpenBLAS", "CLAPACK", "CFFTW",
+                               .product(name: "Yams", package: "Yams")]),
 
         // ZeroMQ protocol, sockets, bounded stages, publisher, daemon.
         .target(name: "Streaming", dependencies: ["CZeroMQ", "TensorIO"]),
@@ -29,12 +37,15 @@ let package = Package(
         .executableTarget(
             name: "lpnd",
             dependencies: [
-                "LPN", "TensorIO", "Streaming",
+                "LPN", "TensorIO", "Reconstruction", "Streaming",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "StreamingTests", dependencies: ["Streaming", "TensorIO"]),
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,80 @@
+import Foundation
+import LPN
+
+/// One solver iteration.
+public struct IterationRecord: Codable, Sendable, Equatable {
+    public var iteration: Int
+    /// ‖x_k − x_{k−1}‖ / ‖x_{k−1}‖.
+    public var relativeChange: Double
+    /// ‖A x_k − y‖ / ‖y‖.
+    public var dataResidual: Double
+    /// ADMM: ‖x_k − z_k‖ (primal) and ρ‖z_k − z_{k−1}‖ (dual); nil for other solvers.
+    public var primalResidual: Double?
+    public var dualResidual: Double?
+    /// CG steps taken by the ADMM x-step (nil when closed form).
+    public var innerIterations: Int?
+    /// Wall time of this iteration.
+    public var seconds: Double
+}
+
+/// Why a solver stopped.
+public enum StopReason: String, Codable, Sendable {
+    /// Relative change fell below the tolerance.
+    case tolerance
+    /// The iteration limit was reached first.
+    case maxIterations
+    /// Direct (non-iterative) solver: one step.
+    case direct
+    /// NaN/Inf or residual blow-up (the frame is rejected; see ``ReconstructionError/diverged``).
+    case diverged
+}
+
+/// Per-frame diagnostics, as written by `lpnd reconstruct --diagnostics` and published by the
+/// daemon.
+public struct FrameDiagnostics: Codable, Sendable {
+    public var pipeline: String
+    public var solver: String
+    public var prior: String
+    public var records: [IterationRecord]
+    public var iterations: Int
+    public var converged: Bool
+    public var stopReason: StopReason
+    /// Final ‖Ax − y‖/‖y‖ of the returned image (before output clipping).
+    public var finalResidual: Double
+    public var totalSeconds: Double
+    /// Seconds per stage: "initialization", "iterations", "metrics", "phi".
+    public var stageSeconds: [String: Double]
+    /// When a reference image was supplied.
+    public var psnr: Double?
+    public var ssim: Double?
+    /// φ(x̂) of the LPN prior, when asked for (output.phi) and the image is N×N.
+    public var phi: PriorEvaluation?
+
+    public init(pipeline: String, solver: String, prior: String) {
+        self.pipeline = pipeline
+        self.solver = solver
+        self.prior = prior
+        records = []
+        iterations = 0
+        converged = false
+        stopReason = .maxIterations
+        finalResidual = .nan
+        totalSeconds = 0
+        stageSeconds = [:]
+    }
+
+    /// Pretty JSON (sorted keys). Non-finite numbers are written as strings ("nan", "inf").
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try encoder.encode(self)
+    }
+}
+
+/// Monotonic seconds.
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}

@@ -1,0 +1,137 @@
+import Foundation
+import LPN
+
+/// Single-coil Cartesian MRI: y = M ⊙ F x with F the orthonormal 2-D FFT (unshifted: k-space
+/// index (0, 0) is DC, as `numpy.fft.fft2(x, norm="ortho")`) and M a 0/1 sampling mask.
+/// Measurements are the full H×W k-space, complex64, zero where not sampled.
+///
+/// Real image: Aᵀy = Re(F⁻¹(M ⊙ y)), and AᵀA = F⁻¹ diag(Mₛ) F with Mₛ(k) = (M(k) + M(−k))/2,
+/// so the normal solve is exact in Fourier: x = Re(F⁻¹((a·Mₛ + b)⁻¹ F r)). Complex image:
+/// Aᴴy = F⁻¹(M ⊙ y), solve with M itself.
+public final class MRIOperator: LinearOperator {
+    public let mask: MRIMask
+    public let imageShape: [Int]
+    public let imageType: SampleType
+    public var measurementShape: [Int] { imageShape }
+    public let measurementType = SampleType.complex64
+    private let fft: FFTPlan
+    private var solveWeights: [Float]
+
+    public init(mask: MRIMask, imageType: SampleType = .float32) {
+        self.mask = mask
+        self.imageShape = [mask.height, mask.width]
+        self.imageType = imageType
+        fft = FFTPlan(dimensions: [mask.height, mask.width])
+        solveWeights = [Float](repeating: 0, count: mask.height * mask.width)
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let n = fft.count, b = fft.buffer
+        if imageType == .float32 { fft.loadReal(x) } else { fft.loadComplex(x) }
+        fft.forward()
+        mask.values.withUnsafeBufferPointer { m in
+            for i in 0..<n { y[2 * i] = m[i] * b[2 * i]; y[2 * i + 1] = m[i] * b[2 * i + 1] }
+        }
+    }
+
+    public func adjoint(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
+        let n = fft.count, b = fft.buffer
+        mask.values.withUnsafeBufferPointer { m in
+            for i in 0..<n { b[2 * i] = m[i] * y[2 * i]; b[2 * i + 1] = m[i] * y[2 * i + 1] }
+        }
+        fft.inverse()
+        storeImage(x)
+    }
+
+    public func prepareNormalSolve(dataWeight a: Float, shift b: Float) -> Bool {
+        guard a > 0, b > 0 else { return false }
+        let source = imageType == .float32 ? mask.symmetrized : mask.values
+        for i in 0..<solveWeights.count { solveWeights[i] = 1 / (a * source[i] + b) }
+        return true
+    }
+
+    public func normalSolve(_ r: UnsafeMutablePointer<Float>) {
+        let n = fft.count, b = fft.buffer
+        if imageType == .float32 { fft.loadReal(UnsafePointer(r)) } else { fft.loadComplex(UnsafePointer(r)) }
+        fft.forward()
+        solveWeights.withUnsafeBufferPointer { w in
+            for i in 0..<n { b[2 * i] *= w[i]; b[2 * i + 1] *= w[i] }
+        }
+        fft.inverse()
+        storeImage(r)
+    }
+
+    private func storeImage(_ x: UnsafeMutablePointer<Float>) {
+        let b = fft.buffer
+        if imageType == .float32 {
+            for i in 0..<fft.count { x[i] = b[2 * i] }
+        } else {
+            x.update(from: b, count: 2 * fft.count)
+        }
+    }
+}
+
+/// A k-space sampling mask (H×W, 0/1, unshifted layout), shared across threads.
+public struct MRIMask: Sendable {
+    public let height: Int, width: Int
+    public let values: [Float]
+    /// (M(k) + M(−k)) / 2: the Fourier multiplier of AᵀA for real images.
+    public let symmetrized: [Float]
+
+    public init(height: Int, width: Int, values: [Float]) {
+        precondition(values.count == height * width)
+        self.height = height
+        self.width = width
+        self.values = values
+        var s = values
+        for r in 0..<height {
+            for c in 0..<width {
+                let mr = (height - r) % height, mc = (width - c) % width
+                s[r * width + c] = 0.5 * (values[r * width + c] + values[mr * width + mc])
+            }
+        }
+        symmetrized = s
+    }
+
+    /// Fraction of k-space sampled.
+    public var samplingRate: Double { Double(values.reduce(0, +)) / Double(values.count) }
+
+    /// Sampled phase-encode lines (rows, unshifted index) of a line mask.
+    public var lines: [Int] {
+        (0..<height).filter { r in (0..<width).contains { values[r * width + $0] != 0 } }
+    }
+
+    /// Variable-density random phase-encode lines: round(H/R) rows in all, the central
+    /// round(centerFraction·H) fully sampled, the rest drawn without replacement with
+    /// probability ∝ (1 − |k|/(H/2))² (k the signed frequency), every column of a line sampled.
+    public static func lines(height: Int, width: Int, acceleration: Double, centerFraction: Double,
+                             seed: UInt64) -> MRIMask {
+        let total = max(1, min(height, Int((Double(height) / acceleration).rounded())))
+        let center = max(1, min(total, Int((centerFraction * Double(height)).rounded())))
+        func frequency(_ r: Int) -> Int { r < (height + 1) / 2 ? r : r - height }
+        // Central lines: the `center` rows with the smallest |k| (ties to positive k first).
+        let byDistance = (0..<height).sorted { (abs(frequency($0)), -frequency($0)) < (abs(frequency($1)), -frequency($1)) }
+        var chosen = Set(byDistance.prefix(center))
+        var rng = SplitMix64(seed: seed)
+        var candidates = (0..<height).filter { !chosen.contains($0) }
+        var weights = candidates.map { r -> Double in
+            let d = 1 - Double(abs(frequency(r))) / (Double(height) / 2)
+            return max(d, 0.01) * max(d, 0.01)
+        }
+        while chosen.count < total && !candidates.isEmpty {
+            let sum = weights.reduce(0, +)
+            var t = rng.nextUnit() * sum
+            var pick = candidates.count - 1
+            for (i, w) in weights.enumerated() {
+                t -= w
+                if t < 0 { pick = i; break }
+            }
+            chosen.insert(candidates[pick])
+            candidates.remove(at: pick)
+            weights.remove(at: pick)
+        }
+        var values = [Float](repeating: 0, count: height * width)
+        for r in chosen { for c in 0..<width { values[r * width + c] = 1 } }
+        return MRIMask(height: height, width: width, values: values)
+    }
+}

@@ -1,0 +1,158 @@
+import Foundation
+import LPN
+import TensorIO
+
+/// The forward model of a pipeline with its (shared, immutable) data.
+public enum OperatorSpec: Sendable {
+    case denseCS(DenseMatrix, seed: UInt64?, matrixFile: String?)
+    case randomConvolution(RandomConvolutionData, rate: Double, seed: UInt64)
+    case mri(MRIMask, acceleration: Double?, centerFraction: Double?, seed: UInt64?, maskFile: String?)
+    case blur(BlurKernel)
+    case identity
+
+    public var typeName: String {
+        switch self {
+        case .denseCS: return "dense_cs"
+        case .randomConvolution: return "random_convolution"
+        case .mri: return "mri"
+        case .blur: return "blur"
+        case .identity: return "identity"
+        }
+    }
+
+    /// A fresh operator instance (own buffers and FFT plans) over the shared data.
+    public func makeOperator(imageShape: [Int], imageType: SampleType) -> LinearOperator {
+        switch self {
+        case .denseCS(let m, _, _): return DenseGaussianOperator(matrix: m, imageShape: imageShape)
+        case .randomConvolution(let d, _, _): return RandomConvolutionOperator(data: d, imageShape: imageShape)
+        case .mri(let mask, _, _, _, _): return MRIOperator(mask: mask, imageType: imageType)
+        case .blur(let k): return BlurOperator(kernel: k, imageShape: imageShape)
+        case .identity: return IdentityOperator(imageShape: imageShape)
+        }
+    }
+}
+
+/// The regulariser of a pipeline.
+public enum PriorSpec: Sendable {
+    case none
+    case tv(lambda: Double, iterations: Int)
+    case lpn(model: LPNModel, path: String, patchStride: Int?)
+
+    public var typeName: String {
+        switch self {
+        case .none: return "none"
+        case .tv: return "tv"
+        case .lpn: return "lpn"
+        }
+    }
+}
+
+/// A reconstruction pipeline loaded from a YAML file (docs/PIPELINES.md): operator, prior,
+/// solver, simulation defaults, output options. Immutable and shareable; each worker thread
+/// makes its own ``Reconstructor``.
+public final class Pipeline: @unchecked Sendable {
+    public let file: String
+    public let name: String
+    public let description: String?
+    public let imageShape: [Int]
+    public let imageType: SampleType
+    public let operatorSpec: OperatorSpec
+    public let prior: PriorSpec
+    public let solver: SolverSettings
+    public let simulationNoise: Double
+    public let simulationSeed: UInt64
+    public let clipOutput: Bool
+    public let computePhi: Bool
+    public let phiIterations: Int
+    public let measurementShape: [Int]
+    public let measurementType: SampleType
+
+    private let lock = NSLock()
+    private var cachedNormSquared: Double?
+
+    init(file: String, name: String, description: String?, imageShape: [Int], imageType: SampleType,
+         operatorSpec: OperatorSpec, prior: PriorSpec, solver: SolverSettings, simulationNoise: Double,
+         simulationSeed: UInt64, clipOutput: Bool, computePhi: Bool, phiIterations: Int) {
+        self.file = file
+        self.name = name
+        self.description = description
+        self.imageShape = imageShape
+        self.imageType = imageType
+        self.operatorSpec = operatorSpec
+        self.prior = prior
+        self.solver = solver
+        self.simulationNoise = simulationNoise
+        self.simulationSeed = simulationSeed
+        self.clipOutput = clipOutput
+        self.computePhi = computePhi
+        self.phiIterations = phiIterations
+        let probe = operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType)
+        measurementShape = probe.measurementShape
+        measurementType = probe.measurementType
+    }
+
+    /// Loads and validates a pipeline file; errors name the file (and line), the key and the
+    /// problem. Relative paths in the file (model, mask, matrix) are resolved against the
+    /// file's directory.
+    public static func load(path: String) throws -> Pipeline {
+        try PipelineLoader.load(path: path)
+    }
+
+    /// ‖A‖² by power iteration, computed once per pipeline.
+    public func operatorNormSquared() -> Double {
+        lock.lock()
+        defer { lock.unlock() }
+        if let v = cachedNormSquared { return v }
+        let v = Reconstruction.operatorNormSquared(operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType))
+        cachedNormSquared = v
+        return v
+    }
+
+    /// A reconstructor with its own operator instance, prior, solver and buffers (not
+    /// thread-safe; one per worker thread). Safe to call from several threads at once.
+    public func makeReconstructor() throws -> Reconstructor {
+        try Reconstructor(pipeline: self)
+    }
+
+    /// A fresh operator instance (own buffers and FFT plans).
+    public func makeOperator() -> LinearOperator {
+        operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType)
+    }
+
+    /// y = A x + noise·n, n ~ N(0, I) from `seed` (complex: independent on re and im of
+    /// every stored value; MRI: only sampled k-space locations get noise).
+    public func simulate(image: Tensor, noise: Float, seed: UInt64) throws -> Measurement {
+        let expected = imageType == .complex64 ? imageShape + [2] : imageShape
+        var values = image.data
+        if image.shape != expected {
+            // Accept [1, H, W] for a one-channel image.
+            if image.shape.count == 3 && image.shape[0] == 1 && Array(image.shape.dropFirst()) == expected {
+                values = image.data
+            } else if imageType == .complex64 && image.shape == imageShape {
+                values = image.data.flatMap { [$0, 0] }
+            } else {
+                throw ReconstructionError.shapeMismatch(expected: expected, got: image.shape, what: "the image")
+            }
+        }
+        if let (i, v) = values.withUnsafeBufferPointer({ firstNonFinite($0) }) {
+            throw ReconstructionError.nonFinite(what: "the image", index: i, value: v)
+        }
+        guard noise >= 0, noise.isFinite else {
+            throw ReconstructionError.invalidArgument("noise must be ≥ 0, got \(noise)")
+        }
+        let op = makeOperator()
+        var y = op.forward(values)
+        if noise > 0 {
+            var rng = SplitMix64(seed: seed)
+            if case .mri(let mask, _, _, _, _) = operatorSpec {
+                for i in 0..<mask.values.count where mask.values[i] != 0 {
+                    y[2 * i] += noise * Float(rng.nextGaussian())
+                    y[2 * i + 1] += noise * Float(rng.nextGaussian())
+                }
+            } else {
+                for i in 0..<y.count { y[i] += noise * Float(rng.nextGaussian()) }
+            }
+        }
+        return Measurement(shape: op.measurementShape, type: op.measurementType, values: y)
+    }
+}

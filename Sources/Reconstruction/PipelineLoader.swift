@@ -1,0 +1,211 @@
+import Foundation
+import LPN
+import TensorIO
+
+/// Reads a pipeline file into a ``Pipeline`` (schema: docs/PIPELINES.md).
+enum PipelineLoader {
+    static func load(path: String) throws -> Pipeline {
+        let root = try YAMLSection.load(file: path)
+        let directory = (path as NSString).deletingLastPathComponent
+        func resolve(_ p: String) -> String {
+            p.hasPrefix("/") ? p : ((directory.isEmpty ? "." : directory) as NSString).appendingPathComponent(p)
+        }
+
+        let name = try root.required("name", root.string)
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+            throw root.fail("name", "'\(name)' must be non-empty letters, digits, '-', '_' or '.'")
+        }
+        let description = try root.string("description")
+
+        // image
+        let image = try root.required("image", root.section)
+        let shape = try image.required("shape", image.ints)
+        guard shape.count == 2, shape.allSatisfy({ $0 >= 1 && $0 <= 8192 }) else {
+            throw image.fail("shape", "expected [height, width] with sides 1…8192, got \(shape)")
+        }
+        let imageType = try image.choice("type", SampleType.self) ?? .float32
+        try image.finish()
+
+        // operator
+        let opSection = try root.required("operator", root.section)
+        let opType = try opSection.required("type", opSection.string)
+        let pixels = shape[0] * shape[1]
+        let operatorSpec: OperatorSpec
+        switch opType {
+        case "dense_cs":
+            let rate = try opSection.double("rate", min: 0, max: 1, exclusiveMin: true)
+            let count = try opSection.int("measurements", range: 1...1_000_000)
+            let seed = try opSection.int("seed", range: 0...Int.max)
+            let matrixFile = try opSection.string("matrix")
+            if let matrixFile {
+                if rate != nil || count != nil || seed != nil {
+                    throw opSection.fail("matrix", "give either a matrix file or rate/measurements/seed, not both")
+                }
+                let t: Tensor
+                do { t = try NPY.read(path: resolve(matrixFile)) } catch {
+                    throw opSection.fail("matrix", "cannot load \(resolve(matrixFile)): \(error)")
+                }
+                guard t.shape.count == 2, t.shape[1] == pixels else {
+                    throw opSection.fail("matrix", "matrix shape \(t.shape) must be [m, \(pixels)] (H·W columns)")
+                }
+                if let (i, v) = t.firstNonFinite { throw opSection.fail("matrix", "non-finite value \(v) at flat index \(i)") }
+                operatorSpec = .denseCS(DenseMatrix(rows: t.shape[0], columns: pixels, values: t.data), seed: nil, matrixFile: resolve(matrixFile))
+            } else {
+                guard (rate == nil) != (count == nil) else {
+                    throw opSection.fail(rate == nil ? "rate" : "measurements", "give exactly one of rate and measurements")
+                }
+                let m = count ?? max(1, Int((rate! * Double(pixels)).rounded()))
+                guard m <= 4 * pixels else { throw opSection.fail("measurements", "\(m) is more than 4·H·W") }
+                let s = UInt64(seed ?? 0)
+                operatorSpec = .denseCS(DenseMatrix(gaussianRows: m, columns: pixels, seed: s), seed: s, matrixFile: nil)
+            }
+        case "random_convolution":
+            let rate = try opSection.required("rate") { try opSection.double($0, min: 0, max: 1, exclusiveMin: true) }
+            let seed = UInt64(try opSection.int("seed", range: 0...Int.max) ?? 0)
+            let m = max(1, Int((rate * Double(pixels)).rounded()))
+            operatorSpec = .randomConvolution(RandomConvolutionData(pixels: pixels, measurements: m, seed: seed), rate: rate, seed: seed)
+        case "mri":
+            let acceleration = try opSection.double("acceleration", min: 1)
+            let center = try opSection.double("center_fraction", min: 0, max: 1)
+            let seed = try opSection.int("seed", range: 0...Int.max)
+            let maskFile = try opSection.string("mask")
+            if let maskFile {
+                if acceleration != nil || center != nil || seed != nil {
+                    throw opSection.fail("mask", "give either a mask file or acceleration/center_fraction/seed, not both")
+                }
+                let t: Tensor
+                do { t = try NPY.read(path: resolve(maskFile)) } catch {
+                    throw opSection.fail("mask", "cannot load \(resolve(maskFile)): \(error)")
+                }
+                var values: [Float]
+                if t.shape == shape {
+                    values = t.data
+                } else if t.shape == [shape[0]] {
+                    values = (0..<pixels).map { t.data[$0 / shape[1]] }
+                } else {
+                    throw opSection.fail("mask", "mask shape \(t.shape) must be \(shape) (k-space) or [\(shape[0])] (phase-encode lines)")
+                }
+                guard values.allSatisfy({ $0 == 0 || $0 == 1 }) else {
+                    throw opSection.fail("mask", "mask values must be 0 or 1")
+                }
+                guard values.contains(1) else { throw opSection.fail("mask", "mask samples nothing") }
+                values = values.map { $0 }
+                operatorSpec = .mri(MRIMask(height: shape[0], width: shape[1], values: values), acceleration: nil,
+                                    centerFraction: nil, seed: nil, maskFile: resolve(maskFile))
+            } else {
+                guard let acceleration else { throw opSection.fail("acceleration", "missing (required unless mask is given)") }
+                let c = center ?? 0.08
+                let s = UInt64(seed ?? 0)
+                operatorSpec = .mri(MRIMask.lines(height: shape[0], width: shape[1], acceleration: acceleration,
+                                                  centerFraction: c, seed: s),
+                                    acceleration: acceleration, centerFraction: c, seed: s, maskFile: nil)
+            }
+        case "blur":
+            let sigma = try opSection.required("sigma") { try opSection.double($0, min: 0, exclusiveMin: true) }
+            let size = try opSection.int("kernel_size", range: 1...63)
+            if let size, size % 2 == 0 { throw opSection.fail("kernel_size", "must be odd, got \(size)") }
+            operatorSpec = .blur(BlurKernel(sigma: sigma, size: size))
+        case "identity":
+            operatorSpec = .identity
+        default:
+            throw opSection.fail("type", "'\(opType)' is not one of: dense_cs, random_convolution, mri, blur, identity")
+        }
+        try opSection.finish()
+        if imageType == .complex64, opType != "mri" {
+            throw image.fail("type", "complex64 images are only supported by the mri operator")
+        }
+
+        // prior
+        let priorSection = try root.required("prior", root.section)
+        let priorType = try priorSection.required("type", priorSection.string)
+        let prior: PriorSpec
+        switch priorType {
+        case "none":
+            prior = .none
+        case "tv":
+            let lambda = try priorSection.required("lambda") { try priorSection.double($0, min: 0) }
+            let iterations = try priorSection.int("iterations", range: 1...10_000) ?? 20
+            prior = .tv(lambda: lambda, iterations: iterations)
+        case "lpn":
+            let modelPath = try priorSection.required("model", priorSection.string)
+            let stride = try priorSection.int("patch_stride", range: 1...4096)
+            let resolved = resolve(modelPath)
+            let model: LPNModel
+            do { model = try LPNModel(path: resolved) } catch {
+                throw priorSection.fail("model", "cannot load \(resolved): \(error)")
+            }
+            let n = model.configuration.size
+            guard model.configuration.inChannels == 1 else {
+                throw priorSection.fail("model", "the model has \(model.configuration.inChannels) channels; pipelines reconstruct one-channel images")
+            }
+            guard shape[0] >= n, shape[1] >= n else {
+                throw priorSection.fail("model", "the model's input is \(n)×\(n), larger than the \(shape[0])×\(shape[1]) image")
+            }
+            if let stride, stride > n { throw priorSection.fail("patch_stride", "\(stride) exceeds the model size \(n)") }
+            prior = .lpn(model: model, path: resolved, patchStride: stride)
+        default:
+            throw priorSection.fail("type", "'\(priorType)' is not one of: lpn, tv, none")
+        }
+        try priorSection.finish()
+        if imageType == .complex64, priorType != "none" {
+            throw priorSection.fail("type", "a complex64 image needs prior type none (lpn and tv act on real images)")
+        }
+
+        // solver
+        let solverSection = try root.required("solver", root.section)
+        var settings = SolverSettings()
+        settings.kind = try solverSection.required("type") { try solverSection.choice($0, SolverSettings.Kind.self) }
+        settings.iterations = try solverSection.int("iterations", range: 0...100_000) ?? settings.iterations
+        settings.tolerance = try solverSection.double("tolerance", min: 0) ?? settings.tolerance
+        settings.initialization = try solverSection.choice("init", SolverSettings.Initialization.self) ?? settings.initialization
+        settings.initIterations = try solverSection.int("init_iterations", range: 0...10_000) ?? settings.initIterations
+        settings.divergenceFactor = try solverSection.double("divergence_factor", min: 1, exclusiveMin: true) ?? settings.divergenceFactor
+        switch settings.kind {
+        case .admm:
+            settings.rho = try solverSection.double("rho", min: 0, exclusiveMin: true) ?? settings.rho
+            settings.dataWeight = try solverSection.double("data_weight", min: 0, exclusiveMin: true) ?? settings.dataWeight
+            settings.xStep = try solverSection.choice("x_step", SolverSettings.XStep.self) ?? settings.xStep
+            settings.cgTolerance = try solverSection.double("cg_tolerance", min: 0) ?? settings.cgTolerance
+            settings.cgIterations = try solverSection.int("cg_iterations", range: 1...10_000) ?? settings.cgIterations
+        case .pgd:
+            settings.step = try solverSection.double("step", min: 0, exclusiveMin: true) ?? settings.step
+            settings.clip = try solverSection.bool("clip") ?? settings.clip
+        case .leastSquares, .adjoint:
+            break
+        }
+        try solverSection.finish()
+        if settings.kind == .admm, settings.xStep == .closedForm {
+            let probe = operatorSpec.makeOperator(imageShape: shape, imageType: imageType)
+            guard probe.prepareNormalSolve(dataWeight: Float(2 * settings.dataWeight), shift: Float(settings.rho)) else {
+                throw solverSection.fail("x_step", "operator \(opType) has no closed-form x-step; use cg or auto")
+            }
+        }
+        if (settings.kind == .leastSquares || settings.kind == .adjoint), priorType != "none" {
+            throw solverSection.fail("type", "solver \(settings.kind.rawValue) takes no prior; set prior.type: none")
+        }
+
+        // simulation (optional)
+        var noise = 0.0, simSeed: UInt64 = 0
+        if let sim = try root.section("simulation") {
+            noise = try sim.double("noise", min: 0) ?? 0
+            simSeed = UInt64(try sim.int("seed", range: 0...Int.max) ?? 0)
+            try sim.finish()
+        }
+
+        // output (optional)
+        var clip = imageType == .float32, phi = false, phiIterations = 200
+        if let out = try root.section("output") {
+            clip = try out.bool("clip") ?? clip
+            phi = try out.bool("phi") ?? false
+            phiIterations = try out.int("phi_iterations", range: 1...100_000) ?? phiIterations
+            try out.finish()
+            if phi, priorType != "lpn" { throw out.fail("phi", "φ needs prior type lpn") }
+            if clip, imageType == .complex64 { throw out.fail("clip", "clipping to [0, 1] needs a real image") }
+        }
+        try root.finish()
+
+        return Pipeline(file: path, name: name, description: description, imageShape: shape, imageType: imageType,
+                        operatorSpec: operatorSpec, prior: prior, solver: settings, simulationNoise: noise,
+                        simulationSeed: simSeed, clipOutput: clip, computePhi: phi, phiIterations: phiIterations)
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import LPN
+import TensorIO
+
+/// The result of one frame.
+public struct ReconstructionResult: Sendable {
+    /// [H, W] (real image) or [H, W, 2] (complex image, interleaved re, im).
+    public var image: Tensor
+    public var diagnostics: FrameDiagnostics
+}
+
+/// Reconstructs frames of one pipeline. Owns its operator instance (buffers, FFT plans), the
+/// prior (LPN engine or TV state), the solver and the measurement buffers, so it is not
+/// thread-safe: one per worker thread.
+public final class Reconstructor {
+    public let pipeline: Pipeline
+    public let op: LinearOperator
+    public let prior: ProximalPrior
+    /// nil for the direct `adjoint` solver.
+    public let solver: IterativeSolver?
+    private let y: FloatBuffer, x0: FloatBuffer
+    private let initCG: LeastSquaresCG?
+    private var phiEvaluator: LearnedPrior?
+
+    init(pipeline: Pipeline) throws {
+        self.pipeline = pipeline
+        op = pipeline.makeOperator()
+        let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
+        switch pipeline.prior {
+        case .none: prior = IdentityPrior(count: op.imageCount)
+        case .tv(let lambda, let iterations): prior = TVPrior(lambda: Float(lambda), iterations: iterations, height: h, width: w)
+        case .lpn(let model, _, let stride): prior = try LPNPrior(model: model, patchStride: stride, height: h, width: w)
+        }
+        let settings = pipeline.solver
+        switch settings.kind {
+        case .admm: solver = try PnPADMM(operator: op, prior: prior, settings: settings)
+        case .pgd: solver = try PnPPGD(operator: op, prior: prior, settings: settings, normSquared: pipeline.operatorNormSquared())
+        case .leastSquares: solver = LeastSquaresCG(operator: op)
+        case .adjoint: solver = nil
+        }
+        initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
+        y = FloatBuffer(op.measurementCount)
+        x0 = FloatBuffer(op.imageCount)
+        if pipeline.computePhi, case .lpn(let model, _, _) = pipeline.prior {
+            phiEvaluator = LearnedPrior(model: model, maxIterations: pipeline.phiIterations)
+        }
+    }
+
+    /// Checks the measurement against the pipeline and reconstructs one frame.
+    ///
+    /// Throws ``ReconstructionError`` on a shape or type mismatch, non-finite input, a
+    /// reference of the wrong shape, or divergence (no image is returned then).
+    public func reconstruct(_ measurement: Measurement, reference: Tensor? = nil) throws -> ReconstructionResult {
+        let start = now()
+        guard measurement.type == pipeline.measurementType else {
+            throw ReconstructionError.typeMismatch(expected: pipeline.measurementType, got: measurement.type)
+        }
+        guard measurement.shape == pipeline.measurementShape else {
+            throw ReconstructionError.shapeMismatch(expected: pipeline.measurementShape, got: measurement.shape, what: "the measurement")
+        }
+        guard measurement.values.count == op.measurementCount else {
+            throw ReconstructionError.shapeMismatch(expected: [op.measurementCount], got: [measurement.values.count],
+                                                    what: "the measurement's value count (floats)")
+        }
+        if let (i, v) = measurement.values.withUnsafeBufferPointer({ firstNonFinite($0) }) {
+            throw ReconstructionError.nonFinite(what: "the measurement", index: i, value: v)
+        }
+        var referenceValues: [Float]? = nil
+        if let reference {
+            let expected = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape
+            if reference.shape == expected || (reference.shape.count == 3 && reference.shape[0] == 1 && Array(reference.shape.dropFirst()) == expected) {
+                referenceValues = reference.data
+            } else {
+                throw ReconstructionError.shapeMismatch(expected: expected, got: reference.shape, what: "the reference image")
+            }
+        }
+        measurement.values.withUnsafeBufferPointer { y.copy(from: $0.baseAddress!) }
+
+        let settings = pipeline.solver
+        var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
+        // Start: Aᵀy, zeros, or a few CG steps of least squares.
+        let tInit = now()
+        switch settings.initialization {
+        case .zeros: x0.fill(0)
+        case .adjoint: op.adjoint(y.pointer, x0.pointer)
+        case .leastSquares:
+            if let initCG {
+                x0.fill(0)
+                initCG.start(measurement: y.pointer, initial: x0.pointer)
+                for _ in 0..<settings.initIterations { _ = initCG.step() }
+                x0.copy(from: initCG.iterate)
+            } else {
+                op.adjoint(y.pointer, x0.pointer)
+            }
+        }
+        diagnostics.stageSeconds["initialization"] = now() - tInit
+
+        let tSolve = now()
+        let result = FloatBuffer(op.imageCount)
+        if let solver {
+            solver.start(measurement: y.pointer, initial: x0.pointer)
+            let outcome: SolveOutcome
+            do {
+                outcome = try solver.solve(iterations: settings.iterations, tolerance: settings.tolerance,
+                                           divergenceFactor: settings.divergenceFactor)
+            } catch let error as ReconstructionError {
+                throw error
+            }
+            diagnostics.records = outcome.records
+            diagnostics.iterations = outcome.records.count
+            diagnostics.stopReason = outcome.stopReason
+            diagnostics.converged = outcome.stopReason == .tolerance
+            diagnostics.finalResidual = outcome.records.last?.dataResidual ?? solver.currentResidual()
+            result.copy(from: solver.iterate)
+        } else {
+            result.copy(from: x0)
+            diagnostics.stopReason = .direct
+            diagnostics.converged = true
+            let data = DataTerm(op: op)
+            data.load(y.pointer)
+            diagnostics.finalResidual = data.residual(result.pointer)
+        }
+        diagnostics.stageSeconds["iterations"] = now() - tSolve
+        if let (i, v) = UnsafeBufferPointer(start: result.pointer, count: result.count).withMemoryRebound(to: Float.self, { firstNonFinite($0) }) {
+            throw ReconstructionError.diverged(iteration: diagnostics.iterations, reason: "non-finite value \(v) at flat index \(i)")
+        }
+        if pipeline.clipOutput {
+            for i in 0..<result.count { result.pointer[i] = min(max(result.pointer[i], 0), 1) }
+        }
+        let values = result.array
+        let shape = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape
+
+        let tMetrics = now()
+        if let referenceValues {
+            diagnostics.psnr = ImageMetrics.psnr(values, referenceValues)
+            if pipeline.imageType == .float32 {
+                diagnostics.ssim = ImageMetrics.ssim(values, referenceValues, height: pipeline.imageShape[0], width: pipeline.imageShape[1])
+            }
+        }
+        diagnostics.stageSeconds["metrics"] = now() - tMetrics
+        if let phiEvaluator {
+            let tPhi = now()
+            let n = phiEvaluator.engine.model.configuration.size
+            if pipeline.imageShape == [n, n] {
+                diagnostics.phi = phiEvaluator.evaluate(values)
+            }
+            diagnostics.stageSeconds["phi"] = now() - tPhi
+        }
+        diagnostics.totalSeconds = now() - start
+        return ReconstructionResult(image: Tensor(shape: shape, data: values), diagnostics: diagnostics)
+    }
+}
