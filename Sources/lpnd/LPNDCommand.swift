@@ -5,5 +5,8 @@ struct LPNDCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lpnd",
         abstract: "Streaming reconstruction with learned proximal networks.",
-        subcommands: [ProxCommand.self, PriorCommand.self, BenchCommand.self])
+        subcommands: [
+            RunCommand.self, SendCommand.self, ListenCommand.self, DemoCommand.self,
+            ProxCommand.self, PriorCommand.self, BenchCommand.self,
+        ])
 }

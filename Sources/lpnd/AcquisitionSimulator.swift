@@ -1,0 +1,84 @@
+import Foundation
+import Reconstruction
+import Streaming
+import TensorIO
+
+/// `lpnd send`'s engine: images (from files or phantoms) → measurements through the pipeline's
+/// own operator → sequence-numbered messages on a PUSH (or PUB) socket.
+struct AcquisitionSimulator {
+    var pipeline: Pipeline
+    var endpoint: String
+    var bind = false
+    var publish = false
+    var stream = "s0"
+    var count = 10
+    /// Frames per second; nil = as fast as the daemon accepts.
+    var rate: Double?
+    var attachReference = true
+    var noise: Float?
+    var seed: UInt64 = 1
+    var imageDirectory: String?
+
+    struct Report {
+        var sent: Int
+        var seconds: Double
+        var bytes: Int
+        var framesPerSecond: Double { Double(sent) / max(seconds, 1e-9) }
+    }
+
+    /// The distinct images that are cycled through (at most 16 are simulated up front).
+    func images() throws -> [Tensor] {
+        let shape = pipeline.imageShape
+        let (h, w) = (shape[shape.count - 2], shape[shape.count - 1])
+        if let directory = imageDirectory {
+            let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+                .filter { $0.hasSuffix(".png") || $0.hasSuffix(".npy") }.sorted()
+            guard !names.isEmpty else { throw ValidationErrorText("\(directory): no .png or .npy images") }
+            return try names.prefix(16).map { name in
+                let image = try TensorFiles.read(directory + "/" + name)
+                guard image.count == h * w else {
+                    throw ValidationErrorText("\(directory)/\(name): shape \(image.shape), pipeline '\(pipeline.name)' needs \(h)×\(w)")
+                }
+                return Tensor(shape: shape, data: image.data)
+            }
+        }
+        return (0..<min(count, 16)).map { Tensor(shape: shape, data: Phantom.make(height: h, width: w, seed: seed &+ UInt64($0)).data) }
+    }
+
+    /// Sends `count` frames; `ready` is called once the socket is connected, before the first.
+    func run(context: ZMQContext = ZMQContext(), ready: (() -> Void)? = nil) throws -> Report {
+        let pictures = try images()
+        let noiseLevel = noise ?? Float(pipeline.simulationNoise)
+        let messages: [(Reconstruction.Measurement, Tensor)] = try pictures.enumerated().map { i, image in
+            (try pipeline.simulate(image: image, noise: noiseLevel, seed: seed &+ 1000 &+ UInt64(i)), image)
+        }
+        let socket = try ZMQSocket(context: context, kind: publish ? .pub : .push)
+        defer { socket.close(linger: 5000) }
+        if bind { try socket.bind(endpoint) } else { try socket.connect(endpoint) }
+        ready?()
+        var bytes = 0
+        let start = Date()
+        for i in 0..<count {
+            if let rate {
+                let due = start.addingTimeInterval(Double(i) / rate)
+                let wait = due.timeIntervalSinceNow
+                if wait > 0 { usleep(useconds_t(wait * 1e6)) }  // pacing, not synchronisation
+            }
+            let (measurement, image) = messages[i % messages.count]
+            let header = MeasurementHeader(stream: stream, seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
+                                           pipeline: pipeline.name, shape: measurement.shape,
+                                           dtype: measurement.type == .complex64 ? .complex64 : .float32,
+                                           reference: attachReference)
+            var parts = [[UInt8](try JSONEncoder().encode(header)), measurement.values.withUnsafeBytes { [UInt8]($0) }]
+            if attachReference { parts.append(image.data.withUnsafeBytes { [UInt8]($0) }) }
+            bytes += parts.reduce(0) { $0 + $1.count }
+            try socket.send(parts)
+        }
+        return Report(sent: count, seconds: Date().timeIntervalSince(start), bytes: bytes)
+    }
+}
+
+struct ValidationErrorText: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}

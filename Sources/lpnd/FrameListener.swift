@@ -1,0 +1,107 @@
+import Foundation
+import Streaming
+import TensorIO
+
+/// `lpnd listen`'s engine: subscribes to frames, diagnostics and errors, writes PNGs and
+/// diagnostics JSON, and reports per-frame latency (now − acquisition timestamp) and PSNR.
+struct FrameListener {
+    var endpoint: String
+    var stream: String?
+    var outputDirectory: String?
+    /// Stop after this many frames + errors (nil: run until the timeout passes with no message).
+    var count: Int?
+    var idleTimeout: Double = 30
+    var printEach = true
+    /// Messages of this stream are handshake probes: not counted, they only set `probeSeen`.
+    var probeStream: String?
+    var probeSeen: LockedValue<Bool>?
+
+    struct FrameRecord {
+        var seq: UInt64
+        var stream: String
+        var latencyMs: Double
+        var iterations: Int
+        var converged: Bool
+        var psnr: Double?
+    }
+
+    struct Report {
+        var frames: [FrameRecord] = []
+        var errors: [String] = []
+        var diagnostics = 0
+    }
+
+    /// Runs until done; `ready` is called once subscribed.
+    func run(context: ZMQContext = ZMQContext(), ready: (() -> Void)? = nil) throws -> Report {
+        let socket = try ZMQSocket(context: context, kind: .sub)
+        defer { socket.close(linger: 0) }
+        try socket.setOption(ZMQ_RCVHWM_, 100_000)
+        if let stream {
+            for kind in ["frame", "diagnostics", "error"] { try socket.subscribe("\(kind)/\(stream)/") }
+        } else {
+            try socket.subscribe("")
+        }
+        try socket.connect(endpoint)
+        if let directory = outputDirectory {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        ready?()
+        var report = Report()
+        var lastMessage = Date()
+        while count.map({ report.frames.count + report.errors.count < $0 }) ?? true {
+            guard try socket.poll(timeoutMs: 100), let parts = try socket.receive(dontWait: true) else {
+                if Date().timeIntervalSince(lastMessage) > idleTimeout { break }
+                continue
+            }
+            lastMessage = Date()
+            try handle(parts, into: &report)
+        }
+        return report
+    }
+
+    private func handle(_ parts: [[UInt8]], into report: inout Report) throws {
+        guard parts.count >= 2 else { return }
+        let topic = String(decoding: parts[0], as: UTF8.self)
+        let json = (try? JSONSerialization.jsonObject(with: Data(parts[1]))) as? [String: Any] ?? [:]
+        let stream = json["stream"] as? String ?? "?"
+        let seq = (json["seq"] as? NSNumber)?.uint64Value ?? 0
+        if let probe = probeStream, stream == probe {
+            probeSeen?.set(true)
+            return
+        }
+        if topic.hasPrefix("frame/") {
+            let header = try JSONDecoder().decode(FrameHeader.self, from: Data(parts[1]))
+            let latency = 1e3 * (Date().timeIntervalSince1970 - header.timestamp)
+            let record = FrameRecord(seq: seq, stream: stream, latencyMs: latency, iterations: header.convergence.iterations,
+                                     converged: header.convergence.converged, psnr: header.psnr)
+            report.frames.append(record)
+            if let directory = outputDirectory {
+                let path = "\(directory)/\(stream)-\(String(format: "%06d", seq)).png"
+                let png = parts.count >= 4 ? parts[3]
+                    : try PNGImage.encode(Tensor(shape: header.shape, data: floats(parts[2])))
+                _ = FileManager.default.createFile(atPath: path, contents: Data(png))
+            }
+            if printEach {
+                print(String(format: "frame %@ #%llu  latency %7.1f ms  iterations %3d  %@%@", stream, seq, latency,
+                             header.convergence.iterations, header.convergence.stopReason,
+                             header.psnr.map { String(format: "  PSNR %.2f dB", $0) } ?? ""))
+            }
+        } else if topic.hasPrefix("diagnostics/") {
+            report.diagnostics += 1
+            if let directory = outputDirectory {
+                let path = "\(directory)/\(stream)-\(String(format: "%06d", seq)).json"
+                _ = FileManager.default.createFile(atPath: path, contents: Data(parts[1]))
+            }
+        } else if topic.hasPrefix("error/") {
+            let text = "\(json["code"] as? String ?? "?") stream=\(stream) seq=\(seq): \(json["message"] as? String ?? "")"
+            report.errors.append(text)
+            if printEach { print("error \(text)") }
+        }
+    }
+
+    private func floats(_ bytes: [UInt8]) -> [Float] {
+        var values = [Float](repeating: 0, count: bytes.count / 4)
+        values.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
+        return values
+    }
+}

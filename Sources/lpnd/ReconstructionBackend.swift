@@ -1,0 +1,54 @@
+import Foundation
+import Reconstruction
+import Streaming
+import TensorIO
+
+/// Puts a reconstruction ``Pipeline`` behind the daemon's ``PipelineBackend`` seam.
+struct ReconstructionBackend: PipelineBackend {
+    let pipeline: Pipeline
+
+    var interface: PipelineInterface {
+        PipelineInterface(name: pipeline.name, measurementShape: pipeline.measurementShape,
+                          measurementDType: pipeline.measurementType == .complex64 ? .complex64 : .float32,
+                          imageShape: pipeline.imageShape)
+    }
+
+    func makeProcessor() throws -> any FrameProcessor {
+        ReconstructionProcessor(pipeline: pipeline, reconstructor: try pipeline.makeReconstructor())
+    }
+}
+
+/// One worker's reconstructor; maps reconstruction errors to wire error codes.
+final class ReconstructionProcessor: FrameProcessor {
+    let pipeline: Pipeline
+    let reconstructor: Reconstructor
+
+    init(pipeline: Pipeline, reconstructor: Reconstructor) {
+        self.pipeline = pipeline
+        self.reconstructor = reconstructor
+    }
+
+    func process(_ frame: InboundFrame) throws -> ProcessedFrame {
+        let measurement = Reconstruction.Measurement(shape: frame.header.shape,
+                                      type: frame.header.dtype == .complex64 ? .complex64 : .float32,
+                                      values: frame.measurement)
+        let reference = frame.reference.map { Tensor(shape: pipeline.imageShape, data: $0) }
+        let result: ReconstructionResult
+        do {
+            result = try reconstructor.reconstruct(measurement, reference: reference)
+        } catch let error as ReconstructionError {
+            switch error {
+            case .diverged: throw FrameFailure(.diverged, error.description)
+            case .shapeMismatch: throw FrameFailure(.shapeMismatch, error.description)
+            case .typeMismatch: throw FrameFailure(.dtypeMismatch, error.description)
+            case .nonFinite: throw FrameFailure(.nonFinite, error.description)
+            default: throw FrameFailure(.reconstructionFailed, error.description)
+            }
+        }
+        let d = result.diagnostics
+        let summary = ConvergenceSummary(iterations: d.iterations, converged: d.converged, stopReason: d.stopReason.rawValue,
+                                         finalRelativeChange: d.records.last?.relativeChange, finalResidual: d.finalResidual)
+        return ProcessedFrame(image: result.image.data, imageShape: result.image.shape, convergence: summary,
+                              diagnosticsJSON: [UInt8]((try? d.json()) ?? Data("{}".utf8)), psnr: d.psnr, ssim: d.ssim)
+    }
+}

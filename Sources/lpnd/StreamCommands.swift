@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import LPN
+import Reconstruction
+import Streaming
+
+struct SendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Acquisition simulator: images → measurements through the pipeline's operator → the daemon.")
+
+    @Option(help: "Pipeline file (its operator makes the measurements).") var pipeline: String
+    @Option(help: "The daemon's ingest endpoint.") var endpoint: String = "tcp://127.0.0.1:5555"
+    @Flag(help: "Bind instead of connecting.") var bind = false
+    @Flag(help: "Use PUB (for a daemon ingesting with SUB) instead of PUSH.") var pub = false
+    @Option(help: "Folder of .png/.npy images of the pipeline's image size (default: generated phantoms).") var images: String?
+    @Option(help: "Frames to send.") var count: Int = 10
+    @Option(help: "Frames per second (default: as fast as the daemon accepts).") var rate: Double?
+    @Flag(inversion: .prefixedNo, help: "Attach the ground-truth image as a reference part (for PSNR).") var reference = true
+    @Option(help: "Stream id.") var stream: String = "s0"
+    @Option(help: "Measurement noise σ (default: the pipeline's simulation noise).") var noise: Float?
+    @Option(help: "Seed of phantoms and noise.") var seed: UInt64 = 1
+
+    func run() throws {
+        let simulator = AcquisitionSimulator(
+            pipeline: try Pipeline.load(path: pipeline), endpoint: endpoint, bind: bind, publish: pub, stream: stream,
+            count: count, rate: rate, attachReference: reference, noise: noise, seed: seed, imageDirectory: images)
+        let report = try simulator.run()
+        print(String(format: "sent %d frames in %.2f s: %.1f frames/s, %.2f MB/s", report.sent, report.seconds,
+                     report.framesPerSecond, Double(report.bytes) / report.seconds / 1e6))
+    }
+}
+
+struct ListenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listen",
+        abstract: "Subscribe to reconstructed frames, diagnostics and errors; write PNGs and JSON.")
+
+    @Option(help: "The daemon's PUB endpoint.") var endpoint: String = "tcp://127.0.0.1:5556"
+    @Option(help: "Only this stream.") var stream: String?
+    @Option(help: "Write <stream>-<seq>.png and .json here.") var output: String?
+    @Option(help: "Stop after this many frames + errors.") var count: Int?
+    @Option(help: "Stop after this many seconds without a message.") var timeout: Double = 30
+
+    func run() throws {
+        let listener = FrameListener(endpoint: endpoint, stream: stream, outputDirectory: output, count: count, idleTimeout: timeout)
+        let report = try listener.run()
+        printSummary(report)
+    }
+}
+
+func printSummary(_ report: FrameListener.Report) {
+    let latencies = report.frames.map(\.latencyMs).sorted()
+    let psnrs = report.frames.compactMap(\.psnr)
+    func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p / 100 * Double(latencies.count - 1)))] }
+    var line = "received \(report.frames.count) frames, \(report.diagnostics) diagnostics, \(report.errors.count) errors"
+    if !latencies.isEmpty { line += String(format: "; latency p50 %.1f ms, p99 %.1f ms", percentile(50), percentile(99)) }
+    if !psnrs.isEmpty { line += String(format: "; mean PSNR %.2f dB", psnrs.reduce(0, +) / Double(psnrs.count)) }
+    print(line)
+}
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Daemon + acquisition simulator + listener on loopback, with a shipped model.",
+        discussion: "Writes the reconstructed PNGs and per-frame diagnostics JSON to --output.")
+
+    @Option(help: "Pipeline file.") var pipeline: String = "pipelines/mri-4x.yaml"
+    @Option(help: "Frames to stream.") var frames: Int = 8
+    @Option(help: "Reconstruction workers.") var workers: Int = 1
+    @Option(help: "Output folder.") var output: String = "demo-out"
+
+    func run() throws {
+        openBLASSetThreads(1)
+        Log.quiet = true
+        let loaded = try Pipeline.load(path: pipeline)
+        let daemon = try Daemon(
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60),
+            pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded),
+                                            configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", workers: workers))])
+        guard let runtime = daemon.pipelines.first else {
+            throw ValidationErrorText("pipeline did not start: \(daemon.failedPipelines)")
+        }
+        print("lpnd demo: pipeline '\(loaded.name)' (\(pipeline)), ingest \(runtime.endpoint), publish \(daemon.publisher.endpoint)")
+        let context = ZMQContext()
+        let seen = LockedValue(false)
+        let listener = FrameListener(endpoint: daemon.publisher.endpoint, stream: nil, outputDirectory: output, count: frames,
+                                     idleTimeout: 120, probeStream: "probe", probeSeen: seen)
+        let result = LockedValue<Result<FrameListener.Report, Error>?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            result.set(Result { try listener.run(context: context) })
+            done.signal()
+        }.start()
+        // Handshake: probes (rejected as malformed) until their error event reaches the listener,
+        // so no frame is published before the subscription is in place.
+        let probe = try ZMQSocket(context: context, kind: .push)
+        try probe.connect(runtime.endpoint)
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while !seen.get() && Date() < deadline {
+            try probe.send([Array("{\"lpnd\":1,\"stream\":\"probe\"}".utf8), []])
+            usleep(20_000)  // probe interval; the listener's flag decides
+        }
+        probe.close(linger: 0)
+        let simulator = AcquisitionSimulator(pipeline: loaded, endpoint: runtime.endpoint, count: frames, seed: 7)
+        let sent = try simulator.run(context: context)
+        print(String(format: "sent %d frames (%.1f frames/s accepted)", sent.sent, sent.framesPerSecond))
+        done.wait()
+        daemon.shutdown()
+        let report = try result.get()!.get()
+        printSummary(report)
+        print("wrote \(output)/s0-*.png and s0-*.json")
+        if report.frames.count != frames { throw ExitCode.failure }
+    }
+}
