@@ -1,0 +1,109 @@
+"""A small client for lpnd's ZeroMQ wire protocol (docs/PROTOCOL.md, version 1).
+
+    sender = MeasurementSender("tcp://127.0.0.1:5555", pipeline="mri-4x", stream="cam0")
+    sender.send(kspace)                              # numpy float32 or complex64 array
+    receiver = OutputReceiver("tcp://127.0.0.1:5556", stream="cam0")
+    out = receiver.receive(timeout=10)               # Frame, Diagnostics or ErrorEvent
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Optional, Union
+
+import numpy as np
+import zmq
+
+PROTOCOL_VERSION = 1
+
+
+class MeasurementSender:
+    """PUSH (lossless, blocks when the daemon is saturated) or PUB sender of measurements."""
+
+    def __init__(self, endpoint: str, pipeline: str, stream: str = "s0", pub: bool = False,
+                 context: Optional[zmq.Context] = None):
+        self.context = context or zmq.Context.instance()
+        self.socket = self.context.socket(zmq.PUB if pub else zmq.PUSH)
+        self.socket.connect(endpoint)
+        self.pipeline = pipeline
+        self.stream = stream
+        self.seq = 0
+
+    def send(self, measurement: np.ndarray, reference: Optional[np.ndarray] = None,
+             seq: Optional[int] = None, timestamp: Optional[float] = None) -> int:
+        """Sends one measurement (and optionally a float32 reference image); returns its seq."""
+        array = np.asarray(measurement)
+        dtype = "complex64" if np.iscomplexobj(array) else "float32"
+        payload = np.ascontiguousarray(array, dtype="<c8" if dtype == "complex64" else "<f4")
+        seq = self.seq if seq is None else seq
+        self.seq = seq + 1
+        header = {"lpnd": PROTOCOL_VERSION, "type": "measurement", "stream": self.stream, "seq": seq,
+                  "timestamp": time.time() if timestamp is None else timestamp,
+                  "pipeline": self.pipeline, "shape": list(array.shape), "dtype": dtype,
+                  "byte_order": "little", "reference": reference is not None}
+        parts = [json.dumps(header).encode(), payload.tobytes()]
+        if reference is not None:
+            parts.append(np.ascontiguousarray(reference, dtype="<f4").tobytes())
+        self.socket.send_multipart(parts)
+        return seq
+
+    def close(self):
+        self.socket.close(linger=5000)
+
+
+@dataclass
+class Frame:
+    header: dict
+    image: np.ndarray
+    png: Optional[bytes]
+
+
+@dataclass
+class Diagnostics:
+    body: dict
+
+
+@dataclass
+class ErrorEvent:
+    body: dict
+
+    @property
+    def code(self) -> str:
+        return self.body.get("code", "")
+
+
+Output = Union[Frame, Diagnostics, ErrorEvent]
+
+
+class OutputReceiver:
+    """SUB receiver of frames, diagnostics and error events (all streams, or one)."""
+
+    def __init__(self, endpoint: str, stream: Optional[str] = None, kinds=("frame", "diagnostics", "error"),
+                 context: Optional[zmq.Context] = None):
+        self.context = context or zmq.Context.instance()
+        self.socket = self.context.socket(zmq.SUB)
+        for kind in kinds:
+            self.socket.subscribe(f"{kind}/{stream}/" if stream else f"{kind}/")
+        self.socket.connect(endpoint)
+
+    def receive(self, timeout: float = 10.0) -> Optional[Output]:
+        """The next output, or None after `timeout` seconds."""
+        if not self.socket.poll(int(timeout * 1000)):
+            return None
+        parts = self.socket.recv_multipart()
+        return parse_output(parts)
+
+    def close(self):
+        self.socket.close(linger=0)
+
+
+def parse_output(parts) -> Output:
+    topic = parts[0].decode()
+    body = json.loads(parts[1])
+    if topic.startswith("frame/"):
+        image = np.frombuffer(parts[2], dtype="<f4").reshape(body["shape"])
+        return Frame(body, image, parts[3] if body.get("png") and len(parts) > 3 else None)
+    if topic.startswith("diagnostics/"):
+        return Diagnostics(body)
+    return ErrorEvent(body)
