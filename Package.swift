@@ -42,7 +42,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "TensorIO"]),
+        .target(name: "StreamingTestSupport", dependencies: ["Streaming"], path: "Tests/StreamingTestSupport"),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "StreamingTestSupport", "TensorIO"]),
+        .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO"]),
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "LPN", "TensorIO"],

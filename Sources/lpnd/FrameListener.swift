@@ -48,7 +48,13 @@ struct FrameListener {
         ready?()
         var report = Report()
         var lastMessage = Date()
-        while count.map({ report.frames.count + report.errors.count < $0 }) ?? true {
+        // Done when `count` frames + errors arrived and every frame's diagnostics (which
+        // directly follows it) too.
+        func done() -> Bool {
+            guard let count else { return false }
+            return report.frames.count + report.errors.count >= count && report.diagnostics >= report.frames.count
+        }
+        while !done() {
             guard try socket.poll(timeoutMs: 100), let parts = try socket.receive(dontWait: true) else {
                 if Date().timeIntervalSince(lastMessage) > idleTimeout { break }
                 continue

@@ -1,5 +1,6 @@
 import Foundation
 import Streaming
+import StreamingTestSupport
 import Testing
 
 @Suite(.serialized) struct DaemonTests {

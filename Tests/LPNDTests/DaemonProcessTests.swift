@@ -1,0 +1,196 @@
+import Foundation
+import Reconstruction
+import Streaming
+import StreamingTestSupport
+import TensorIO
+import Testing
+
+/// The `lpnd` binary as users run it: `lpnd run` under signals, `lpnd demo`, config errors.
+/// Endpoints are ipc:// in a fresh temporary directory.
+@Suite(.serialized) struct DaemonProcessTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
+    static let pipelinePath = root + "/Fixtures/tv-mri.yaml"
+
+    /// The lpnd executable next to the test bundle (built by `swift test`).
+    static var executable: String {
+        var directory = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            let candidate = directory.appendingPathComponent("lpnd").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        return "lpnd-executable-not-found-near-\(Bundle.main.bundleURL.path)"
+    }
+
+    struct Running {
+        let process: Process
+        let stderr: Pipe
+        let ingest: String
+        let publish: String
+        let control: String
+
+        func stop(signal: Int32 = SIGTERM) -> (status: Int32, log: String) {
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            let log = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return (process.terminationStatus, log)
+        }
+    }
+
+    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, extra: String = "") throws -> Running {
+        let dir = NSTemporaryDirectory() + "lpnd-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (ingest, publish, control) = ("ipc://\(dir)/in", "ipc://\(dir)/out", "ipc://\(dir)/ctl")
+        let config = """
+            publish: \(publish)
+            control: \(control)
+            drain_timeout: 60
+            stats_interval: 0
+            pipelines:
+              - file: \(pipeline)
+                ingest: {endpoint: \(ingest), socket: pull, high_water_mark: 1}
+                inbox: \(inbox)
+                reconstruct_inbox: \(inbox)
+                workers: 1
+            \(extra)
+            """
+        try config.write(toFile: dir + "/lpnd.yaml", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["run", "--config", dir + "/lpnd.yaml"]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        let running = Running(process: process, stderr: stderr, ingest: ingest, publish: publish, control: control)
+        guard try stats(running, timeout: 30) != nil else {
+            _ = running.stop(signal: SIGKILL)
+            throw ValidationFailure("daemon did not answer on its control socket")
+        }
+        return running
+    }
+
+    /// The daemon's stats via its control socket (REQ/REP), nil on timeout.
+    static func stats(_ daemon: Running, timeout: Double = 10) throws -> [String: Any]? {
+        let context = ZMQContext()
+        defer { context.terminate() }
+        let socket = try ZMQSocket(context: context, kind: .req)
+        defer { socket.close(linger: 0) }
+        try socket.connect(daemon.control)
+        try socket.send([Array("stats".utf8)])
+        guard try socket.poll(timeoutMs: Int(timeout * 1000)), let reply = try socket.receive() else { return nil }
+        return try JSONSerialization.jsonObject(with: Data(reply[0])) as? [String: Any]
+    }
+
+    static func received(_ daemon: Running) throws -> Int {
+        let pipelines = try stats(daemon)?["pipelines"] as? [[String: Any]]
+        return pipelines?.first?["received"] as? Int ?? -1
+    }
+
+    /// Measurements of phantoms through the pipeline's own operator, with the phantom as reference.
+    static func measurements(_ count: Int) throws -> [(header: [UInt8], parts: [[UInt8]], image: [Float])] {
+        let pipeline = try Pipeline.load(path: pipelinePath)
+        return try (0..<count).map { i in
+            var image = [Float](repeating: 0, count: 32 * 32)
+            for y in 0..<32 { for x in 0..<32 {
+                let dx = Double(x) - 16 - Double(i % 5), dy = Double(y) - 15
+                image[y * 32 + x] = dx * dx + dy * dy < 100 ? 0.8 : (abs(dx) < 12 && abs(dy) < 12 ? 0.3 : 0)
+            } }
+            let m = try pipeline.simulate(image: Tensor(shape: [32, 32], data: image), noise: 0.01, seed: UInt64(i))
+            let header = MeasurementHeader(stream: "cam", seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
+                                           pipeline: "test-mri", shape: m.shape, dtype: .complex64, reference: true)
+            let parts = [[UInt8](try JSONEncoder().encode(header)), m.values.withUnsafeBytes { [UInt8]($0) },
+                         image.withUnsafeBytes { [UInt8]($0) }]
+            return (parts[0], parts, image)
+        }
+    }
+
+    @Test func framesGoInAndComeOutInOrderWithDiagnosticsAndPSNR() throws {
+        let daemon = try Self.startDaemon()
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        let inputs = try Self.measurements(12)
+        for input in inputs { try peer.sender.send(input.parts) }
+        let outputs = try peer.collect(24, timeout: 60)
+        let frames = outputs.filter { $0.kind == "frame" }
+        #expect(frames.map(\.seq) == (0..<12).map { Optional(UInt64($0)) })
+        #expect(outputs.filter { $0.kind == "diagnostics" }.count == 12)
+        for frame in frames {
+            let psnr = frame.json["psnr"] as? Double ?? 0
+            #expect(psnr > 22, "seq \(frame.seq!): PSNR \(psnr) dB")
+            #expect(frame.image.count == 32 * 32)
+        }
+        let (status, log) = daemon.stop()
+        #expect(status == 0, "exit status \(status); log: \(log)")
+    }
+
+    @Test func sigtermMidStreamPublishesEverythingAccepted() throws {
+        let daemon = try Self.startDaemon(inbox: 8)
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        let probesSoFar = try Self.received(daemon)
+        let inputs = try Self.measurements(20)
+        var sent = 0
+        for input in inputs where try peer.sender.send(input.parts, dontWait: true) { sent += 1 }
+        // Stop while frames are queued: the daemon has read some and not finished them.
+        #expect(eventually { ((try? Self.received(daemon)) ?? 0) - probesSoFar >= 6 })
+        let (status, log) = daemon.stop(signal: SIGTERM)
+        #expect(status == 0, "exit status \(status)")
+        // The final log line states what was accepted; every accepted frame must come out.
+        let summary = log.split(separator: "\n").last { $0.contains("pipeline test-mri: received") }
+        let numbers = summary.map { line in line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } } ?? []
+        #expect(numbers.count >= 3, "no summary line in log: \(log)")
+        let (received, frames, errors) = (numbers[0], numbers[1], numbers[2])
+        let outputs = try peer.collect(frames + errors, timeout: 10)
+        let published = outputs.filter { $0.kind == "frame" }
+        #expect(received - probesSoFar >= 6 && received == frames + errors)
+        #expect(published.count == frames, "daemon reported \(frames) frames, listener got \(published.count)")
+        #expect(published.map(\.seq) == (0..<published.count).map { Optional(UInt64($0)) })
+    }
+
+    @Test func demoRunsDaemonSenderAndListenerOnLoopback() throws {
+        let out = NSTemporaryDirectory() + "lpnd-demo-" + UUID().uuidString.prefix(8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.arguments = ["demo", "--pipeline", Self.pipelinePath, "--frames", "3", "--output", out]
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: out)
+        #expect(files.filter { $0.hasSuffix(".png") }.count == 3)
+        #expect(files.filter { $0.hasSuffix(".json") }.count == 3)
+        #expect(text.contains("received 3 frames"))
+    }
+
+    @Test func configErrorsNameTheKey() throws {
+        let dir = NSTemporaryDirectory() + "lpnd-cfg-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let cases = [
+            ("publish: ipc:///tmp/x\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y}\n    wokers: 2\n", "pipelines[0].wokers"),
+            ("publish: ipc:///tmp/x\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y, socket: push}\n", "pipelines[0].ingest.socket"),
+            ("pipelines: []\npublish: ipc:///tmp/x\n", "pipelines"),
+            ("publish: ipc:///tmp/x\ndrain_timeout: soon\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y}\n", "drain_timeout"),
+        ]
+        for (text, key) in cases {
+            let path = dir + "/bad.yaml"
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.executable)
+            process.arguments = ["run", "--config", path]
+            let stderr = Pipe()
+            process.standardError = stderr
+            try process.run()
+            process.waitUntilExit()
+            let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus != 0)
+            #expect(message.contains(path) && message.contains("'\(key)'"), "\(message)")
+        }
+    }
+}
+
+struct ValidationFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Streaming
+import StreamingTestSupport
+
+/// A pipeline whose "reconstruction" doubles the measurement; it can be held at a gate (to
+/// make it slow without sleeping) and made to fail for chosen sequence numbers.
+final class FakeBackend: PipelineBackend, @unchecked Sendable {
+    let interface: PipelineInterface
+    let gate = Gate()
+    let failing: Set<UInt64>
+    /// Called as each frame starts processing (seq).
+    let started = Counter()
+
+    init(name: String = "fake", failing: Set<UInt64> = [], gated: Bool = false) {
+        interface = PipelineInterface(name: name, measurementShape: [4, 4], measurementDType: .float32, imageShape: [4, 4])
+        self.failing = failing
+        if !gated { gate.open() }
+    }
+
+    func makeProcessor() throws -> any FrameProcessor { FakeProcessor(backend: self) }
+}
+
+final class FakeProcessor: FrameProcessor {
+    let backend: FakeBackend
+    init(backend: FakeBackend) { self.backend = backend }
+
+    func process(_ frame: InboundFrame) throws -> ProcessedFrame {
+        backend.started.increment()
+        backend.gate.pass()
+        if backend.failing.contains(frame.header.seq) {
+            throw FrameFailure(.diverged, "fake divergence at seq \(frame.header.seq)")
+        }
+        let summary = ConvergenceSummary(iterations: 3, converged: true, stopReason: "tolerance",
+                                         finalRelativeChange: 1e-6, finalResidual: 0.01)
+        return ProcessedFrame(image: frame.measurement.map { 2 * $0 }, imageShape: [4, 4], convergence: summary,
+                              diagnosticsJSON: Array("{\"iterations\":3}".utf8))
+    }
+}
+
+func makeDaemon(_ backends: [(any PipelineBackend, PipelineRuntimeConfiguration)], drainTimeout: Double = 20) throws -> Daemon {
+    Log.quiet = true
+    return try Daemon(settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", controlEndpoint: "tcp://127.0.0.1:*",
+                                                drainTimeout: drainTimeout),
+                      pipelines: backends.map { Daemon.PipelineSpec(backend: $0.0, configuration: $0.1) })
+}
+
+func ingestConfig(_ socket: PipelineRuntimeConfiguration.SocketKind = .pull, inbox: Int = 4, reconstructInbox: Int = 4,
+                  workers: Int = 1, policy: BoundedStage<RawMessage>.DropPolicy = .dropOldest) -> PipelineRuntimeConfiguration {
+    PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", socket: socket, dropPolicy: policy, receiveHighWaterMark: 1,
+                                 inbox: inbox, reconstructInbox: reconstructInbox, workers: workers, publishPNG: true)
+}
