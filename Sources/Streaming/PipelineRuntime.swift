@@ -197,29 +197,34 @@ public final class PipelineRuntime: @unchecked Sendable {
 
     private func ingestLoop(_ socket: ZMQSocket) {
         while !shouldStop {
-            let parts: [[UInt8]]
             do {
-                guard try socket.poll(timeoutMs: 50), let message = try socket.receive(dontWait: true) else { continue }
-                parts = message
+                guard try socket.poll(timeoutMs: 50) else { continue }
+                // Read everything already queued before polling again (one poll per burst).
+                while !shouldStop, let parts = try socket.receive(dontWait: true) {
+                    accept(parts)
+                }
             } catch let error as ZMQError where error.isTerminated {
                 return
             } catch {
                 Log.error("\(interface.name): ingest: \(error)")
-                continue
             }
-            lock.lock()
-            counters.received += 1
-            lock.unlock()
-            let raw = RawMessage(parts: parts, receivedAt: Clock.now())
-            switch configuration.socket {
-            case .pull:
-                // Stop reading while the inbox is full: ZeroMQ's high-water marks then block the sender.
-                if !decodeStage.submit(raw) { reportUnprocessed(raw, reason: "the daemon stopped before this message was decoded") }
-            case .sub:
-                if let dropped = decodeStage.offer(raw, policy: configuration.dropPolicy) {
-                    reportUnprocessed(dropped, code: .dropped,
-                                      reason: "inbox full (capacity \(configuration.inbox)); dropped by policy \(configuration.dropPolicy.rawValue)")
-                }
+        }
+    }
+
+    /// Hands one message read from the socket to the decode stage (the message is accepted).
+    private func accept(_ parts: [[UInt8]]) {
+        lock.lock()
+        counters.received += 1
+        lock.unlock()
+        let raw = RawMessage(parts: parts, receivedAt: Clock.now())
+        switch configuration.socket {
+        case .pull:
+            // Stop reading while the inbox is full: ZeroMQ's high-water marks then block the sender.
+            if !decodeStage.submit(raw) { reportUnprocessed(raw, reason: "the daemon stopped before this message was decoded") }
+        case .sub:
+            if let dropped = decodeStage.offer(raw, policy: configuration.dropPolicy) {
+                reportUnprocessed(dropped, code: .dropped,
+                                  reason: "inbox full (capacity \(configuration.inbox)); dropped by policy \(configuration.dropPolicy.rawValue)")
             }
         }
     }

@@ -3,13 +3,13 @@ import Foundation
 /// Runs a socket's whole life on one dedicated thread (ZeroMQ sockets are not thread-safe):
 /// `setup` creates and binds it there, the caller learns synchronously whether that worked,
 /// then `run` uses it until it returns.
-enum SocketThread {
+public enum SocketThread {
     private final class StartResult: @unchecked Sendable {
         var error: Error?
     }
 
     /// - Returns: a semaphore signalled once when the thread has finished.
-    static func start(name: String, setup: @escaping @Sendable () throws -> ZMQSocket,
+    public static func start(name: String, setup: @escaping @Sendable () throws -> ZMQSocket,
                       run: @escaping @Sendable (ZMQSocket) -> Void) throws -> DispatchSemaphore {
         let ready = DispatchSemaphore(value: 0)
         let finished = DispatchSemaphore(value: 0)

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import LPN
+import Reconstruction
+import Streaming
+import TensorIO
+
+/// `lpnd bench daemon`: the daemon against offline reconstruction on the same frames, and the
+/// daemon's ingest path against raw ZeroMQ, each pair measured in the same run.
+struct BenchDaemon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Daemon throughput and latency vs offline reconstruction; ingest rate vs raw ZeroMQ.")
+
+    @Option(help: "Pipeline file.") var pipeline: String = "pipelines/mri-4x.yaml"
+    @Option(help: "Frames for the throughput comparison.") var frames: Int = 20
+    @Option(help: "Tiny messages for the ingest comparison.") var messages: Int = 50_000
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func run() throws {
+        openBLASSetThreads(1)
+        Log.quiet = true
+        let loaded = try Pipeline.load(path: pipeline)
+        let simulator = AcquisitionSimulator(pipeline: loaded, endpoint: "", count: frames, attachReference: false, seed: 11)
+        let images = try simulator.images()
+        let measurements = try images.enumerated().map { i, image in
+            try loaded.simulate(image: image, noise: Float(loaded.simulationNoise), seed: 500 + UInt64(i))
+        }
+
+        // Offline: the same Reconstructor code on the same frames, one after another.
+        let reconstructor = try loaded.makeReconstructor()
+        _ = try reconstructor.reconstruct(measurements[0], reference: nil)  // warm-up (plans, buffers)
+        let offlineStart = Date()
+        for i in 0..<frames { _ = try reconstructor.reconstruct(measurements[i % measurements.count], reference: nil) }
+        let offlineSeconds = Date().timeIntervalSince(offlineStart)
+
+        // Daemon: one worker, frames pushed as fast as accepted, listener on loopback.
+        let daemonRun = try measureDaemon(loaded, measurements)
+
+        // Ingest: tiny messages through the daemon (decode → null processor → publish) vs a raw
+        // PUSH → PULL loop, same message, same process.
+        let rawRate = try rawZeroMQRate()
+        let daemonRate = try daemonIngestRate()
+
+        let result: [String: Double] = [
+            "offline_frames_per_s": Double(frames) / offlineSeconds,
+            "daemon_frames_per_s": daemonRun.framesPerSecond,
+            "daemon_vs_offline": daemonRun.framesPerSecond / (Double(frames) / offlineSeconds),
+            "latency_p50_ms": daemonRun.p50, "latency_p99_ms": daemonRun.p99,
+            "raw_zeromq_messages_per_s": rawRate, "daemon_ingest_messages_per_s": daemonRate,
+            "ingest_vs_raw": daemonRate / rawRate,
+        ]
+        if json {
+            print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        } else {
+            print(String(format: "pipeline %@, %d frames, 1 worker, 1 BLAS thread", loaded.name, frames))
+            print(String(format: "  offline reconstruct: %.2f frames/s", result["offline_frames_per_s"]!))
+            print(String(format: "  daemon end to end:   %.2f frames/s (%.1f%% of offline), latency p50 %.1f ms, p99 %.1f ms",
+                         daemonRun.framesPerSecond, 100 * result["daemon_vs_offline"]!, daemonRun.p50, daemonRun.p99))
+            print(String(format: "  tiny messages: raw ZeroMQ PUSH→PULL %.0f msg/s, daemon ingest→publish %.0f msg/s (%.1f%%)",
+                         rawRate, daemonRate, 100 * daemonRate / rawRate))
+        }
+    }
+
+    struct DaemonRun { var framesPerSecond: Double; var p50: Double; var p99: Double }
+
+    private func measureDaemon(_ pipeline: Pipeline, _ measurements: [Reconstruction.Measurement]) throws -> DaemonRun {
+        let daemon = try Daemon(
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*"),
+            pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: pipeline),
+                                            configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", publishPNG: false))])
+        defer { daemon.shutdown() }
+        guard let runtime = daemon.pipelines.first else { throw ValidationErrorText("pipeline did not start") }
+        let context = ZMQContext()
+        let push = try ZMQSocket(context: context, kind: .push)
+        try push.connect(runtime.endpoint)
+        let sub = try ZMQSocket(context: context, kind: .sub)
+        try sub.subscribe("frame/")
+        try sub.subscribe("error/")
+        try sub.connect(daemon.publisher.endpoint)
+        try handshake(push, sub)
+        let batch: [[[UInt8]]] = try (0...frames).map { i in
+            let m = measurements[i % measurements.count]
+            let header = MeasurementHeader(stream: "bench", seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
+                                           pipeline: pipeline.name, shape: m.shape,
+                                           dtype: m.type == .complex64 ? .complex64 : .float32)
+            return [[UInt8](try JSONEncoder().encode(header)), m.values.withUnsafeBytes { [UInt8]($0) }]
+        }
+        try push.send(batch[0])  // warm-up frame
+        _ = try sub.receive()
+        let start = Date()
+        try Self.sendInBackground(context: context, endpoint: runtime.endpoint, Array(batch[1...]))
+        var latencies: [Double] = []
+        while latencies.count < frames {
+            guard let parts = try sub.receive() else { continue }
+            if let header = try? JSONDecoder().decode(FrameHeader.self, from: Data(parts[1])) {
+                latencies.append(header.timings.totalMs)
+            } else {
+                throw ValidationErrorText("error event during the benchmark: \(String(decoding: parts[1], as: UTF8.self))")
+            }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        push.close(linger: 0)
+        sub.close(linger: 0)
+        latencies.sort()
+        return DaemonRun(framesPerSecond: Double(frames) / seconds, p50: latencies[latencies.count / 2],
+                         p99: latencies[min(latencies.count - 1, Int(0.99 * Double(latencies.count)))])
+    }
+
+    /// Sends `messages` from a thread that owns its own PUSH socket (sockets stay on one thread).
+    private static func sendInBackground(context: ZMQContext, endpoint: String, _ messages: [[[UInt8]]]) throws {
+        _ = try SocketThread.start(name: "lpnd.bench.sender", setup: {
+            let push = try ZMQSocket(context: context, kind: .push)
+            try push.connect(endpoint)
+            return push
+        }, run: { push in
+            for parts in messages { _ = try? push.send(parts) }
+            push.close(linger: 5000)
+        })
+    }
+
+    /// Probes until the listener sees their error event (PUB/SUB slow-joiner guard).
+    private func handshake(_ push: ZMQSocket, _ sub: ZMQSocket) throws {
+        try sub.subscribe("error/probe/")
+        let deadline = Date(timeIntervalSinceNow: 10)
+        while Date() < deadline {
+            try push.send([Array("{\"lpnd\":1,\"stream\":\"probe\"}".utf8), []])
+            if try sub.poll(timeoutMs: 20) {
+                _ = try sub.receive()
+                return
+            }
+        }
+        throw ValidationErrorText("no subscription after 10 s")
+    }
+
+    private static let tinyHeader = MeasurementHeader(stream: "tiny", seq: 0, timestamp: 0, pipeline: "null",
+                                                      shape: [1], dtype: .float32)
+
+    private func rawZeroMQRate() throws -> Double {
+        let context = ZMQContext()
+        let pull = try ZMQSocket(context: context, kind: .pull)
+        try pull.bind("tcp://127.0.0.1:*")
+        let parts = [[UInt8](try JSONEncoder().encode(Self.tinyHeader)), [0, 0, 0, 0]]
+        let count = messages
+        let start = Date()
+        try Self.sendInBackground(context: context, endpoint: pull.lastEndpoint, Array(repeating: parts, count: count))
+        for _ in 0..<count { _ = try pull.receive() }
+        let rate = Double(count) / Date().timeIntervalSince(start)
+        pull.close(linger: 0)
+        return rate
+    }
+
+    private func daemonIngestRate() throws -> Double {
+        let daemon = try Daemon(
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*"),
+            pipelines: [Daemon.PipelineSpec(backend: NullBackend(),
+                                            configuration: PipelineRuntimeConfiguration(
+                                                endpoint: "tcp://127.0.0.1:*", receiveHighWaterMark: 1000, inbox: 256,
+                                                reconstructInbox: 256, publishPNG: false))])
+        defer { daemon.shutdown() }
+        let runtime = daemon.pipelines[0]
+        let context = ZMQContext()
+        let push = try ZMQSocket(context: context, kind: .push)
+        try push.connect(runtime.endpoint)
+        let sub = try ZMQSocket(context: context, kind: .sub)
+        try sub.subscribe("frame/")
+        try sub.connect(daemon.publisher.endpoint)
+        try handshake(push, sub)
+        let parts = [[UInt8](try JSONEncoder().encode(Self.tinyHeader)), [0, 0, 0, 0]]
+        let count = messages
+        let start = Date()
+        try Self.sendInBackground(context: context, endpoint: runtime.endpoint, Array(repeating: parts, count: count))
+        var received = 0
+        while received < count { if try sub.receive() != nil { received += 1 } }
+        let rate = Double(count) / Date().timeIntervalSince(start)
+        push.close(linger: 0)
+        sub.close(linger: 0)
+        return rate
+    }
+}
+
+/// A one-value pipeline whose processor returns its input: measures the daemon's own overhead.
+struct NullBackend: PipelineBackend {
+    var interface: PipelineInterface {
+        PipelineInterface(name: "null", measurementShape: [1], measurementDType: .float32, imageShape: [1])
+    }
+
+    func makeProcessor() throws -> any FrameProcessor { NullProcessor() }
+
+    final class NullProcessor: FrameProcessor {
+        func process(_ frame: InboundFrame) throws -> ProcessedFrame {
+            ProcessedFrame(image: frame.measurement, imageShape: [1],
+                           convergence: ConvergenceSummary(iterations: 0, converged: true, stopReason: "none",
+                                                           finalRelativeChange: nil, finalResidual: nil),
+                           diagnosticsJSON: Array("{}".utf8))
+        }
+    }
+}
