@@ -1,0 +1,101 @@
+"""End-to-end test of the Python client against a real `lpnd run` (ipc:// endpoints).
+
+Needs the lpnd binary (LPND env var, default .build/release/lpnd), pyzmq and numpy.
+Run: python3 -m pytest clients/python
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pytest
+import zmq
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lpnd_client import Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
+PIPELINE = os.path.join(ROOT, "Tests", "LPNDTests", "Fixtures", "tv-mri.yaml")
+
+
+def phantom(shift):
+    yy, xx = np.mgrid[0:32, 0:32]
+    image = np.where((yy - 15) ** 2 + (xx - 16 - shift) ** 2 < 100, 0.8, 0.0)
+    image = np.where((image == 0) & (abs(yy - 15) < 12) & (abs(xx - 16 - shift) < 12), 0.3, image)
+    return image.astype(np.float32)
+
+
+@pytest.fixture()
+def daemon():
+    tmp = tempfile.mkdtemp(prefix="lpnd-py-")
+    endpoints = {k: f"ipc://{tmp}/{k}" for k in ("in", "out", "ctl")}
+    config = os.path.join(tmp, "lpnd.yaml")
+    with open(config, "w") as f:
+        f.write(f"publish: {endpoints['out']}\ncontrol: {endpoints['ctl']}\nstats_interval: 0\n"
+                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: {endpoints['in']}}}\n")
+    process = subprocess.Popen([LPND, "run", "--config", config], stderr=subprocess.PIPE)
+    ctx = zmq.Context.instance()
+    req = ctx.socket(zmq.REQ)
+    req.connect(endpoints["ctl"])
+    req.send(b"stats")
+    assert req.poll(30000), "daemon did not start"
+    req.recv()
+    req.close(linger=0)
+    yield tmp, endpoints
+    process.terminate()
+    assert process.wait(60) == 0
+
+
+def measurement(tmp, image, index):
+    src, dst = os.path.join(tmp, f"x{index}.npy"), os.path.join(tmp, f"y{index}.npy")
+    np.save(src, image)
+    subprocess.run([LPND, "simulate", "--pipeline", PIPELINE, "--input", src, "--output", dst], check=True)
+    return np.load(dst)
+
+
+def handshake(sender, receiver):
+    """Probe until the subscription is live (ZeroMQ slow joiner)."""
+    probe = sender.socket
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        probe.send_multipart([b'{"lpnd": 1, "stream": "probe"}', b""])
+        out = receiver.receive(timeout=0.05)
+        if isinstance(out, ErrorEvent) and out.body.get("stream") == "probe":
+            return
+    raise AssertionError("no subscription")
+
+
+def test_send_measurements_receive_frames_and_errors(daemon):
+    tmp, endpoints = daemon
+    receiver = OutputReceiver(endpoints["out"])
+    sender = MeasurementSender(endpoints["in"], pipeline="test-mri", stream="py")
+    handshake(sender, receiver)
+    images = [phantom(i) for i in range(3)]
+    for i, image in enumerate(images):
+        y = measurement(tmp, image, i)
+        assert y.dtype == np.complex64
+        sender.send(y, reference=image)
+    sender.send(np.zeros((5, 5), np.complex64))  # wrong shape -> error event, daemon keeps serving
+    frames, diagnostics, errors = [], [], []
+    while len(frames) + len(errors) < 4 or len(diagnostics) < len(frames):
+        out = receiver.receive(timeout=30)
+        assert out is not None, "timed out"
+        if isinstance(out, Frame):
+            frames.append(out)
+        elif isinstance(out, Diagnostics):
+            diagnostics.append(out)
+        elif out.body.get("stream") != "probe":
+            errors.append(out)
+    assert [f.header["seq"] for f in frames] == [0, 1, 2]
+    for frame, image in zip(frames, images):
+        assert frame.image.shape == (32, 32)
+        mse = float(np.mean((frame.image - image) ** 2))
+        assert 10 * np.log10(1 / mse) > 22
+        assert abs(frame.header["psnr"] - 10 * np.log10(1 / mse)) < 0.5
+        assert frame.png is not None and frame.png.startswith(b"\x89PNG")
+    assert [e.code for e in errors] == ["shape_mismatch"] and errors[0].body["seq"] == 3
+    assert all(d.body["diagnostics"]["iterations"] >= 1 for d in diagnostics)
