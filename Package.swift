@@ -40,8 +40,10 @@ let package = Package(
 
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),
+        // Fixtures are read from the source tree (#filePath): pipeline files refer to models
+        // by paths relative to themselves.
         .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "LPN", "TensorIO"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
