@@ -47,8 +47,10 @@ let package = Package(
         .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO"]),
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),
+        // Fixtures are read from the source tree (#filePath): pipeline files refer to models
+        // by paths relative to themselves.
         .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "LPN", "TensorIO"],
-                    resources: [.copy("Fixtures")]),
+                    exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

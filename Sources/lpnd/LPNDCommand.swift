@@ -7,6 +7,7 @@ struct LPNDCommand: ParsableCommand {
         abstract: "Streaming reconstruction with learned proximal networks.",
         subcommands: [
             RunCommand.self, SendCommand.self, ListenCommand.self, DemoCommand.self,
+            SimulateCommand.self, ReconstructCommand.self, OperatorCommand.self, ValidateCommand.self,
             ProxCommand.self, PriorCommand.self, BenchCommand.self,
         ])
 }

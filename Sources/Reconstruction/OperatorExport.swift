@@ -1,0 +1,61 @@
+import Foundation
+import TensorIO
+
+/// Writes everything a client in another language needs to produce measurements itself:
+/// the operator's arrays as .npy and `operator.json` (formula, conventions, shapes, files).
+public enum OperatorExport {
+    private static func opt<T>(_ v: T?) -> Any { v.map { $0 as Any } ?? NSNull() }
+
+    @discardableResult
+    public static func export(_ pipeline: Pipeline, to directory: String) throws -> [String] {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var files: [String] = []
+        func write(_ name: String, _ tensor: Tensor) throws {
+            try NPY.write(tensor, path: (directory as NSString).appendingPathComponent(name))
+            files.append(name)
+        }
+        let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
+        var description: [String: Any] = [
+            "pipeline": pipeline.name,
+            "operator": pipeline.operatorSpec.typeName,
+            "image_shape": pipeline.imageShape,
+            "image_dtype": pipeline.imageType == .complex64 ? "complex64" : "float32",
+            "image_layout": "row-major H×W; flatten with x.reshape(-1) (C order)",
+            "measurement_shape": pipeline.measurementShape,
+            "measurement_dtype": pipeline.measurementType.rawValue,
+            "noise_model": "y = A x + s·n, n ~ N(0, I) on every stored real value (complex: re and im; mri: sampled locations only)",
+        ]
+        switch pipeline.operatorSpec {
+        case .denseCS(let m, let seed, let file):
+            try write("matrix.npy", Tensor(shape: [m.rows, m.columns], data: m.values))
+            description["formula"] = "y = matrix @ x.reshape(-1)"
+            description["parameters"] = ["rows": m.rows, "columns": m.columns, "seed": opt(seed.map { Int($0) }), "matrix_file": opt(file)]
+        case .randomConvolution(let d, let rate, let seed):
+            try write("signs.npy", Tensor(shape: [d.signs.count], data: d.signs))
+            try write("filter.npy", Tensor(shape: [d.filter.count], data: d.filter))
+            try MeasurementFile.writeIndices(d.indices.map { Int($0) }, shape: [d.indices.count],
+                                             path: (directory as NSString).appendingPathComponent("indices.npy"))
+            files.append("indices.npy")
+            description["formula"] = "u = signs * x.reshape(-1); y = np.real(np.fft.ifft(np.fft.fft(u, norm='ortho') * np.fft.fft(filter, norm='ortho'), norm='ortho'))[indices]"
+            description["parameters"] = ["rate": rate, "seed": Int(seed), "measurements": d.indices.count]
+        case .mri(let mask, let r, let c, let seed, let file):
+            try write("mask.npy", Tensor(shape: [h, w], data: mask.values))
+            description["formula"] = "y = mask * np.fft.fft2(x, norm='ortho')  (unshifted k-space: index [0,0] is DC; phase-encode lines are rows)"
+            description["parameters"] = ["acceleration": opt(r), "center_fraction": opt(c), "seed": opt(seed.map { Int($0) }),
+                                         "mask_file": opt(file), "sampled_lines": mask.lines, "sampling_rate": mask.samplingRate]
+        case .blur(let k):
+            try write("kernel.npy", Tensor(shape: [k.size, k.size], data: k.values))
+            description["formula"] = "y = scipy.signal.convolve2d(x, kernel, mode='full')"
+            description["parameters"] = ["sigma": k.sigma.isFinite ? k.sigma as Any : NSNull(), "kernel_size": k.size]
+        case .identity:
+            description["formula"] = "y = x"
+        }
+        description["files"] = files
+        let json = try JSONSerialization.data(withJSONObject: description, options: [.prettyPrinted, .sortedKeys])
+        let path = (directory as NSString).appendingPathComponent("operator.json")
+        guard FileManager.default.createFile(atPath: path, contents: json) else {
+            throw ReconstructionError.invalidFile(path: path, reason: "cannot write file")
+        }
+        return files + ["operator.json"]
+    }
+}
