@@ -11,9 +11,11 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product lpnd
 
-# Every test (release mode: the numerical tests run on optimised code).
+# Every test (release mode: the numerical tests run on optimised code), then the Python
+# client's end-to-end test against the built daemon.
 test: deps
 	$(SWIFT) test -c release
+	scripts/test-python-client.sh
 
 # The main job on embedded defaults.
 demo: build
