@@ -31,6 +31,11 @@ struct RunCommand: ParsableCommand {
 enum DaemonLauncher {
     static func start(_ file: DaemonConfigFile) throws -> Daemon {
         openBLASSetThreads(file.blasThreads)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let threads = file.blasThreads * file.pipelines.reduce(0) { $0 + $1.runtime.workers }
+        if threads > cores {
+            Log.warning("\(file.path): blas_threads × workers over all pipelines = \(threads) exceeds the \(cores) cores; expect contention")
+        }
         var specs: [Daemon.PipelineSpec] = []
         for entry in file.pipelines {
             do {
