@@ -40,10 +40,9 @@ public struct MessageDecoder: Sendable {
                           stream: stream, seq: seq)
         }
         let header: MeasurementHeader
-        do {
-            header = try JSONDecoder().decode(MeasurementHeader.self, from: Data(parts[0]))
-        } catch {
-            return reject(.malformedHeader, "header: \(Self.describe(error))", stream: stream, seq: seq)
+        switch Self.header(from: object) {
+        case .success(let parsed): header = parsed
+        case .failure(let problem): return reject(.malformedHeader, "header: \(problem.text)", stream: stream, seq: seq)
         }
         guard header.type == "measurement" else {
             return reject(.malformedHeader, "header type '\(header.type)' is not 'measurement'", header)
@@ -101,17 +100,45 @@ public struct MessageDecoder: Sendable {
         floats.withUnsafeBytes { [UInt8]($0) }
     }
 
-    private static func describe(_ error: Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "key '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
-        case DecodingError.dataCorrupted(let context):
-            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? context.debugDescription : "key '\(path)': \(context.debugDescription)"
-        default: return "\(error)"
+    struct Problem: Error { let text: String }
+
+    /// The header's fields from the already-parsed JSON object (one parse per message).
+    static func header(from object: [String: Any]) -> Result<MeasurementHeader, Problem> {
+        func fail(_ key: String, _ expected: String) -> Result<MeasurementHeader, Problem> {
+            .failure(Problem(text: object[key] == nil ? "missing key '\(key)'" : "key '\(key)' must be \(expected)"))
         }
+        func integer(_ value: Any?) -> Int? {
+            guard let n = value as? NSNumber else { return nil }
+            let d = n.doubleValue
+            return d == d.rounded() && abs(d) < 9e15 ? Int(d) : nil
+        }
+        guard let type = object["type"] as? String else { return fail("type", "a string") }
+        guard let stream = object["stream"] as? String else { return fail("stream", "a string") }
+        guard let seq = integer(object["seq"]), seq >= 0 else { return fail("seq", "a non-negative integer") }
+        guard let timestamp = (object["timestamp"] as? NSNumber)?.doubleValue, timestamp.isFinite else {
+            return fail("timestamp", "a number (seconds since the epoch)")
+        }
+        guard let pipeline = object["pipeline"] as? String else { return fail("pipeline", "a string") }
+        guard let shapeValues = object["shape"] as? [Any] else { return fail("shape", "an array of integers") }
+        let shape = shapeValues.compactMap(integer)
+        guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }) else { return fail("shape", "an array of non-negative integers") }
+        guard let dtypeName = object["dtype"] as? String, let dtype = WireDType(rawValue: dtypeName) else {
+            return fail("dtype", "\"float32\" or \"complex64\"")
+        }
+        guard let byteOrder = object["byte_order"] as? String else { return fail("byte_order", "a string") }
+        var reference: Bool?
+        if let value = object["reference"], !(value is NSNull) {
+            guard let flag = value as? Bool else { return fail("reference", "true or false") }
+            reference = flag
+        }
+        var header = MeasurementHeader(stream: stream, seq: UInt64(seq), timestamp: timestamp, pipeline: pipeline,
+                                       shape: shape, dtype: dtype, reference: reference ?? false)
+        header.type = type
+        header.byteOrder = byteOrder
+        header.reference = reference
+        return .success(header)
     }
+
 }
 
 #if _endian(big)
