@@ -190,6 +190,27 @@ import Testing
         #expect(mask.data == m.values)
     }
 
+    /// Divergence through the public API: reconstruct throws instead of returning an image.
+    @Test func divergingPipelineThrows() throws {
+        let text = """
+            name: diverge
+            image: {shape: [16, 16]}
+            operator: {type: dense_cs, rate: 0.5, seed: 3}
+            prior: {type: none}
+            solver: {type: pgd, iterations: 300, step: 8, clip: false, tolerance: 0, init: zeros}
+
+            """
+        let p = try Pipeline.load(path: Fixture.pipelineFile(text))
+        let x = Tensor(shape: [16, 16], data: randomVector(256, seed: 2).map { abs($0) })
+        let m = try p.simulate(image: x, noise: 0, seed: 0)
+        #expect {
+            _ = try p.makeReconstructor().reconstruct(m, reference: nil)
+        } throws: { error in
+            guard case ReconstructionError.diverged = error else { return false }
+            return "\(error)".contains("diverged")
+        }
+    }
+
     @Test func complexImageNeedsNoPrior() {
         let (message, _) = loadError(Self.valid.replacingOccurrences(of: "{shape: [32, 32]}", with: "{shape: [32, 32], type: complex64}"))
         #expect(message.contains("prior.type"))
