@@ -52,7 +52,8 @@ ROWS = [
 # Per-kind starting values; --tune replaces rho (LPN-ADMM) and lambda (TV) per row.
 DEFAULTS = dict(lpn_rho=0.1, lpn_data_weight=1.0, lpn_iterations=30, pgd_iterations=30, pgd_step=1.0,
                 tv_lambda=0.01, tv_iterations=60, ls_iterations=30)
-RHO_GRID = [0.02, 0.05, 0.1, 0.2, 0.5]
+RHO_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
+STRENGTH_GRID = [0.05, 0.1, 0.2, 0.5, 1.0]  # LPN-PGD relaxation θ
 LAMBDA_GRID = [0.002, 0.005, 0.01, 0.02, 0.05]
 
 METHODS = ["LPN-ADMM", "LPN-PGD", "TV-ADMM", "LS / zero-filled"]
@@ -62,14 +63,18 @@ MODELS_DIR = [os.path.join(ROOT, "models")]
 
 
 def model_path(kind: str) -> str:
-    return os.path.join(MODELS_DIR[0], f"{kind}.safetensors")
+    """The row's model; natural rows fall back to the phantom model when natural is missing."""
+    path = os.path.join(MODELS_DIR[0], f"{kind}.safetensors")
+    if not os.path.exists(path) and kind == "natural":
+        return os.path.join(MODELS_DIR[0], "phantom.safetensors")
+    return path
 
 
 def init_for(row):
     return "adjoint" if row["operator"]["type"] in ("mri", "blur") else "least_squares"
 
 
-def pipeline(row, method, rho=None, lam=None):
+def pipeline(row, method, rho=None, lam=None, theta=None):
     p = dict(name=f"{row['id']}-{method}", image=dict(shape=[row["size"], row["size"]]),
              operator=row["operator"], simulation=dict(noise=row["noise"], seed=0))
     init = init_for(row)
@@ -78,7 +83,7 @@ def pipeline(row, method, rho=None, lam=None):
         p["solver"] = dict(type="admm", iterations=DEFAULTS["lpn_iterations"], rho=rho or DEFAULTS["lpn_rho"],
                            data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10)
     elif method == "lpn-pgd":
-        p["prior"] = dict(type="lpn", model=model_path(row["kind"]), patch_stride=32)
+        p["prior"] = dict(type="lpn", model=model_path(row["kind"]), patch_stride=32, strength=theta or 1.0)
         p["solver"] = dict(type="pgd", iterations=DEFAULTS["pgd_iterations"], step=DEFAULTS["pgd_step"],
                            tolerance=0, init=init)
     elif method == "tv":
@@ -133,8 +138,8 @@ def images(kind, size, count, heldout=True):
     return src.batch(rng, count)[:, 0]  # training images: for tuning only
 
 
-def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, keep=False):
-    p = pipeline(row, method, rho, lam)
+def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None):
+    p = pipeline(row, method, rho, lam, theta)
     p["name"] += f"-{tag}"
     path = runner.write_pipeline(p)
     sim = runner.write_pipeline(pipeline(row, "ls"))
@@ -177,7 +182,7 @@ def main():
             print(f"skip {row['id']}: {model_path(row['kind'])} missing", flush=True)
             continue
         t0 = time.time()
-        rho, lam = DEFAULTS["lpn_rho"], DEFAULTS["tv_lambda"]
+        rho, lam, theta = DEFAULTS["lpn_rho"], DEFAULTS["tv_lambda"], 1.0
         tuning = {}
         if not args.no_tune:
             train = images(row["kind"], row["size"], args.tune_images, heldout=False)
@@ -187,43 +192,57 @@ def main():
             scores = {l: mean([e["psnr"] for e in evaluate(runner, row, "tv", train, f"tune", lam=l)]) for l in LAMBDA_GRID}
             lam = max(scores, key=scores.get)
             tuning["lambda"] = scores
+            scores = {t: mean([e["psnr"] for e in evaluate(runner, row, "lpn-pgd", train, f"tune", theta=t)]) for t in STRENGTH_GRID}
+            theta = max(scores, key=scores.get)
+            tuning["theta"] = scores
         held = images(row["kind"], row["size"], args.images)
         per = {}
         for name, method in zip(METHODS, ["lpn-admm", "lpn-pgd", "tv", "ls"]):
-            per[name] = evaluate(runner, row, method, held, "held", rho=rho, lam=lam)
-        results[row["id"]] = dict(row=row, rho=rho, lam=lam, tuning=tuning, per=per, seconds=time.time() - t0)
+            per[name] = evaluate(runner, row, method, held, "held", rho=rho, lam=lam, theta=theta)
+        model = os.path.basename(model_path(row["kind"])).replace(".safetensors", "")
+        results[row["id"]] = dict(row=row, rho=rho, lam=lam, theta=theta, model=model, tuning=tuning, per=per,
+                                  seconds=time.time() - t0)
         line = ", ".join(f"{m} {mean([e['psnr'] for e in per[m]]):.2f}" for m in METHODS)
-        print(f"{row['id']}: ρ={rho} λ={lam}: {line} ({time.time() - t0:.0f} s)", flush=True)
+        print(f"{row['id']}: ρ={rho} λ={lam} θ={theta}: {line} ({time.time() - t0:.0f} s)", flush=True)
     write_outputs(results, args)
 
 
 def write_outputs(results, args):
     figdir = os.path.join(os.path.dirname(args.doc), "figures")
     os.makedirs(figdir, exist_ok=True)
+    summary_path = os.path.join(figdir, "results.json")
     summary = {}
-    lines = ["| problem | images | LPN-ADMM | LPN-PGD | TV-ADMM | LS / zero-filled | LPN − TV (dB) | ρ (LPN) | λ (TV) |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    if os.path.exists(summary_path):  # rows from earlier runs stay unless re-run now
+        summary = json.load(open(summary_path))
     for rid, r in results.items():
-        cells = []
         stats = {}
         for m in METHODS:
             ps, ss = [e["psnr"] for e in r["per"][m]], [e["ssim"] for e in r["per"][m]]
-            stats[m] = dict(psnr=mean(ps), ssim=mean(ss), seconds=mean([e["seconds"] for e in r["per"][m]]))
-            cells.append(f"{mean(ps):.2f} / {mean(ss):.3f}")
-        gap = stats["LPN-ADMM"]["psnr"] - stats["TV-ADMM"]["psnr"]
-        lines.append(f"| {r['row']['label']} ({r['row']['kind']}, noise {r['row']['noise']}) | {len(r['per'][METHODS[0]])} | "
-                     + " | ".join(cells) + f" | {gap:+.2f} | {r['rho']} | {r['lam']} |")
-        summary[rid] = dict(label=r["row"]["label"], stats=stats, rho=r["rho"], lam=r["lam"], tuning=r["tuning"])
-    with open(os.path.join(figdir, "results.json"), "w") as f:
+            stats[m] = dict(psnr=mean(ps), ssim=mean(ss), seconds=mean([e["seconds"] for e in r["per"][m]]),
+                            psnr_each=ps)
+        summary[rid] = dict(label=r["row"]["label"], kind=r["row"]["kind"], noise=r["row"]["noise"],
+                            model=r["model"], images=len(r["per"][METHODS[0]]), stats=stats, rho=r["rho"],
+                            lam=r["lam"], theta=r["theta"], tuning=r["tuning"],
+                            generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    with open(summary_path, "w") as f:
         json.dump(summary, f, indent=1, default=str)
+    lines = ["| problem | images | model | LPN-ADMM | LPN-PGD | TV-ADMM | LS / zero-filled | LPN-ADMM − TV (dB) | ρ | θ (PGD) | λ (TV) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in ROWS:
+        if row["id"] not in summary:
+            continue
+        r = summary[row["id"]]
+        cells = [f"{r['stats'][m]['psnr']:.2f} / {r['stats'][m]['ssim']:.3f}" for m in METHODS]
+        gap = r["stats"]["LPN-ADMM"]["psnr"] - r["stats"]["TV-ADMM"]["psnr"]
+        lines.append(f"| {r['label']} ({r['kind']}, noise {r['noise']}) | {r['images']} | {r['model']} | "
+                     + " | ".join(cells) + f" | {gap:+.2f} | {r['rho']} | {r['theta']} | {r['lam']} |")
     table = "\n".join(lines)
-    figure_row = "mri-4" if "mri-4" in results else next(iter(results), None)
-    if figure_row:
-        make_figures(results[figure_row], figdir)
+    if "mri-4" in results:
+        make_figures(results["mri-4"], figdir)
     doc = open(args.doc).read() if os.path.exists(args.doc) else "<!-- results:start -->\n<!-- results:end -->\n"
     start, end = "<!-- results:start -->", "<!-- results:end -->"
-    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    block = f"{start}\nMean PSNR (dB) / SSIM over held-out images; generated {stamp} by `benchmarks/results.py`.\n\n{table}\n{end}"
+    block = (f"{start}\nMean PSNR (dB) / SSIM over held-out images, by `benchmarks/results.py` "
+             f"(per-row dates and every number in `docs/figures/results.json`).\n\n{table}\n{end}")
     doc = doc[:doc.index(start)] + block + doc[doc.index(end) + len(end):]
     with open(args.doc, "w") as f:
         f.write(doc)

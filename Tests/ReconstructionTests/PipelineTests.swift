@@ -77,9 +77,11 @@ import Testing
     /// the LPN fixtures).
     @Test func modelPathIsRelativeToThePipelineFile() throws {
         let p = try Pipeline.load(path: Fixture.path("tiny-lpn.yaml"))
-        guard case .lpn(let model, let path, let stride) = p.prior else { Issue.record("not lpn"); return }
+        guard case .lpn(let model, let path, let stride, let strength, let weighting) = p.prior else { Issue.record("not lpn"); return }
         #expect(model.configuration.size == 32)
         #expect(stride == 16)
+        #expect(strength == 1)
+        #expect(weighting == .hann)
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
