@@ -3,7 +3,7 @@ SWIFT ?= swift
 LPND := .build/release/lpnd
 DEMO_OUT ?= demo-out
 
-.PHONY: deps build test demo bench models clean
+.PHONY: deps build test demo bench models results clean
 
 deps:
 	@scripts/install-deps.sh
@@ -24,6 +24,10 @@ demo: build
 # lpnd against PyTorch eager on the same weights, same run (needs PyTorch; see docs/BENCHMARKS.md).
 bench: build
 	python3 benchmarks/prox_vs_torch.py --lpnd $(LPND)
+
+# docs/RESULTS.md and docs/figures/ (lpnd CLI + numpy/scikit-image/matplotlib; minutes).
+results: build
+	python3 benchmarks/results.py --lpnd $(LPND)
 
 # Retrain the shipped models (PyTorch, CPU, about 1.5 hours; see docs/MODELS.md).
 models:

@@ -46,6 +46,12 @@ enum Vec {
         return s.squareRoot()
     }
 
+    /// ‖a − b‖/‖b‖ (1 when b = 0 and a ≠ b: a start from zero counts as a full change).
+    static func relativeChange(_ a: UnsafePointer<Float>, from b: UnsafePointer<Float>, _ n: Int) -> Double {
+        let d = distance(a, b, n), r = norm(b, n)
+        return r > 0 ? d / r : (d > 0 ? 1 : 0)
+    }
+
     /// y += α x.
     static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         cblas_saxpy(Int32(n), alpha, x, 1, y, 1)

@@ -129,6 +129,8 @@ enum PipelineLoader {
         case "lpn":
             let modelPath = try priorSection.required("model", priorSection.string)
             let stride = try priorSection.int("patch_stride", range: 1...4096)
+            let strength = try priorSection.double("strength", min: 0, max: 1, exclusiveMin: true) ?? 1
+            let weighting = try priorSection.choice("patch_weighting", PatchWeighting.self) ?? .hann
             let resolved = resolve(modelPath)
             let model: LPNModel
             do { model = try LPNModel(path: resolved) } catch {
@@ -142,7 +144,7 @@ enum PipelineLoader {
                 throw priorSection.fail("model", "the model's input is \(n)×\(n), larger than the \(shape[0])×\(shape[1]) image")
             }
             if let stride, stride > n { throw priorSection.fail("patch_stride", "\(stride) exceeds the model size \(n)") }
-            prior = .lpn(model: model, path: resolved, patchStride: stride)
+            prior = .lpn(model: model, path: resolved, patchStride: stride, strength: strength, weighting: weighting)
         default:
             throw priorSection.fail("type", "'\(priorType)' is not one of: lpn, tv, none")
         }

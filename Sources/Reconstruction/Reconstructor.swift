@@ -29,7 +29,9 @@ public final class Reconstructor {
         switch pipeline.prior {
         case .none: prior = IdentityPrior(count: op.imageCount)
         case .tv(let lambda, let iterations): prior = TVPrior(lambda: Float(lambda), iterations: iterations, height: h, width: w)
-        case .lpn(let model, _, let stride): prior = try LPNPrior(model: model, patchStride: stride, height: h, width: w)
+        case .lpn(let model, _, let stride, let strength, let weighting):
+            prior = try LPNPrior(model: model, patchStride: stride, height: h, width: w, strength: Float(strength),
+                                 weighting: weighting)
         }
         let settings = pipeline.solver
         switch settings.kind {
@@ -41,7 +43,7 @@ public final class Reconstructor {
         initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
-        if pipeline.computePhi, case .lpn(let model, _, _) = pipeline.prior {
+        if pipeline.computePhi, case .lpn(let model, _, _, _, _) = pipeline.prior {
             phiEvaluator = LearnedPrior(model: model, maxIterations: pipeline.phiIterations)
         }
     }

@@ -227,7 +227,7 @@ public final class PnPADMM: IterativeSolver {
         prior.prox(work.pointer, z.pointer)
         let primal = Vec.distance(x.pointer, z.pointer, n)
         let dual = Double(rho) * Vec.distance(z.pointer, zPrevious.pointer, n)
-        let change = Vec.distance(x.pointer, xPrevious.pointer, n) / max(Vec.norm(xPrevious.pointer, n), 1e-30)
+        let change = Vec.relativeChange(x.pointer, from: xPrevious.pointer, n)
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
                                primalResidual: primal, dualResidual: dual, innerIterations: inner,
@@ -280,7 +280,7 @@ public final class PnPPGD: IterativeSolver {
         for i in 0..<n { gradient.pointer[i] = x.pointer[i] - stepSize * gradient.pointer[i] }
         prior.prox(gradient.pointer, xNext.pointer)
         if clip { for i in 0..<n { xNext.pointer[i] = min(max(xNext.pointer[i], 0), 1) } }
-        let change = Vec.distance(xNext.pointer, x.pointer, n) / max(Vec.norm(x.pointer, n), 1e-30)
+        let change = Vec.relativeChange(xNext.pointer, from: x.pointer, n)
         x.copy(from: xNext)
         residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
@@ -345,7 +345,7 @@ public final class LeastSquaresCG: IterativeSolver {
                 rs = 0
             }
         }
-        let change = Vec.distance(x.pointer, xPrevious.pointer, n) / max(Vec.norm(xPrevious.pointer, n), 1e-30)
+        let change = Vec.relativeChange(x.pointer, from: xPrevious.pointer, n)
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
                                primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: now() - t0)

@@ -77,9 +77,11 @@ import Testing
     /// the LPN fixtures).
     @Test func modelPathIsRelativeToThePipelineFile() throws {
         let p = try Pipeline.load(path: Fixture.path("tiny-lpn.yaml"))
-        guard case .lpn(let model, let path, let stride) = p.prior else { Issue.record("not lpn"); return }
+        guard case .lpn(let model, let path, let stride, let strength, let weighting) = p.prior else { Issue.record("not lpn"); return }
         #expect(model.configuration.size == 32)
         #expect(stride == 16)
+        #expect(strength == 1)
+        #expect(weighting == .hann)
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
@@ -188,6 +190,27 @@ import Testing
         #expect(mask.shape == [64, 64])
         guard case .mri(let m, _, _, _, _) = p.operatorSpec else { Issue.record("not mri"); return }
         #expect(mask.data == m.values)
+    }
+
+    /// Divergence through the public API: reconstruct throws instead of returning an image.
+    @Test func divergingPipelineThrows() throws {
+        let text = """
+            name: diverge
+            image: {shape: [16, 16]}
+            operator: {type: dense_cs, rate: 0.5, seed: 3}
+            prior: {type: none}
+            solver: {type: pgd, iterations: 300, step: 8, clip: false, tolerance: 0, init: zeros}
+
+            """
+        let p = try Pipeline.load(path: Fixture.pipelineFile(text))
+        let x = Tensor(shape: [16, 16], data: randomVector(256, seed: 2).map { abs($0) })
+        let m = try p.simulate(image: x, noise: 0, seed: 0)
+        #expect {
+            _ = try p.makeReconstructor().reconstruct(m, reference: nil)
+        } throws: { error in
+            guard case ReconstructionError.diverged = error else { return false }
+            return "\(error)".contains("diverged")
+        }
     }
 
     @Test func complexImageNeedsNoPrior() {

@@ -123,6 +123,28 @@ import Testing
         #expect(out == noisy)
     }
 
+    /// The closed-form k-space x-step and the CG x-step give the same ADMM iterates.
+    @Test func admmClosedFormMatchesCG() throws {
+        let mask = MRIMask.lines(height: 32, width: 32, acceleration: 3, centerFraction: 0.1, seed: 4)
+        let img = randomVector(1024, seed: 9).map { 0.5 + 0.2 * $0 }
+        var results: [[Float]] = []
+        for xStep in [SolverSettings.XStep.closedForm, .cg] {
+            let op = MRIOperator(mask: mask)
+            let y = op.forward(img)
+            var settings = SolverSettings()
+            settings.xStep = xStep
+            settings.cgTolerance = 1e-7
+            settings.cgIterations = 200
+            let solver = try PnPADMM(operator: op, prior: TVPrior(lambda: 0.02, iterations: 10, height: 32, width: 32), settings: settings)
+            let x0 = op.adjoint(y)
+            y.withUnsafeBufferPointer { yp in x0.withUnsafeBufferPointer { solver.start(measurement: yp.baseAddress!, initial: $0.baseAddress!) } }
+            let outcome = try solver.solve(iterations: 10, tolerance: 0, divergenceFactor: 1e3)
+            #expect(outcome.records.allSatisfy { ($0.innerIterations == nil) == (xStep == .closedForm) })
+            results.append(Array(UnsafeBufferPointer(start: solver.iterate, count: 1024)))
+        }
+        #expect(maxAbsDifference(results[0], results[1]) < 1e-3)
+    }
+
     @Test func metrics() {
         let a = randomVector(64 * 64, seed: 2).map { 0.5 + 0.1 * $0 }
         #expect(ImageMetrics.ssim(a, a, height: 64, width: 64) > 0.999999)
