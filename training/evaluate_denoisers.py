@@ -46,7 +46,7 @@ DOC = os.path.join(ROOT, "docs", "MODELS.md")
 MODELS = os.path.join(ROOT, "models")
 START, END = "<!-- eval-table:start -->", "<!-- eval-table:end -->"
 NOISE_SEED = 20240501
-TV_WEIGHTS = [0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2]
+TV_WEIGHTS = [0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
 
 
 def metrics(out: np.ndarray, ref: np.ndarray):
