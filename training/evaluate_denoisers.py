@@ -13,7 +13,8 @@ For each model models/<name>.safetensors (its data kind is the name: phantom or 
   * models/<name>/eval.json with the numbers, and the held-out sample for the Swift test:
     Tests/LPNTests/Fixtures/heldout_<name>_clean.npy, _noisy.npy (64x64 float32) and
     heldout_<name>.json (PSNR of noisy and of the LPN output);
-  * the table between the markers in docs/MODELS.md is regenerated from all eval.json files.
+  * the table between the markers in docs/MODELS.md is regenerated from all eval.json files;
+  * docs/figures/training_<name>.png and denoise_<name>.png (training/plot_figures.py).
 """
 from __future__ import annotations
 
@@ -177,6 +178,12 @@ def main() -> int:
             print(f"models/{name}.safetensors not found; skipped")
             continue
         evaluate(name, a.count)
+        if MODELS == os.path.join(ROOT, "models"):
+            try:  # figures for docs/MODELS.md (optional: needs matplotlib)
+                import plot_figures
+                plot_figures.main(["--models", name])
+            except Exception as e:  # noqa: BLE001
+                print(f"figures for {name} not made: {e}")
     update_doc()
     return 0
 
