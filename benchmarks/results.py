@@ -54,7 +54,7 @@ DEFAULTS = dict(lpn_rho=0.1, lpn_data_weight=1.0, lpn_iterations=30, pgd_iterati
                 tv_lambda=0.01, tv_iterations=60, ls_iterations=30)
 RHO_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 STRENGTH_GRID = [0.05, 0.1, 0.2, 0.5, 1.0]  # LPN-PGD relaxation θ
-LAMBDA_GRID = [0.002, 0.005, 0.01, 0.02, 0.05]
+LAMBDA_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 
 METHODS = ["LPN-ADMM", "LPN-PGD", "TV-ADMM", "LS / zero-filled"]
 
