@@ -11,6 +11,7 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().path
 
     static var files: [String] {
+        _ = blasSingleThreaded
         let dir = root + "/pipelines"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
         return names.filter { $0.hasSuffix(".yaml") }.sorted().map { dir + "/" + $0 }
