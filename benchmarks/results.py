@@ -197,6 +197,7 @@ def main():
             scores = {t: mean([e["psnr"] for e in evaluate(runner, row, "lpn-pgd", train, f"tune", theta=t)]) for t in STRENGTH_GRID}
             theta = max(scores, key=scores.get)
             tuning["theta"] = scores
+            tuning["images"] = args.tune_images
         held = images(row["kind"], row["size"], args.images)
         per = {}
         for name, method in zip(METHODS, ["lpn-admm", "lpn-pgd", "tv", "ls"]):
