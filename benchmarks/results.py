@@ -36,9 +36,11 @@ ROWS = [
     dict(id="dense-0.25", label="Dense Gaussian CS 64×64, rate 0.25", kind="phantom", size=64, noise=0.01,
          operator=dict(type="dense_cs", rate=0.25, seed=1), baseline="least_squares"),
     dict(id="rconv-4", label="Random-convolution CS 128×128, rate 1/4", kind="phantom", size=128, noise=0.001,
-         operator=dict(type="random_convolution", rate=0.25, seed=1), baseline="least_squares"),
+         operator=dict(type="random_convolution", rate=0.25, seed=1), baseline="least_squares",
+         lpn_iterations=80, tv_iterations=120),
     dict(id="rconv-16", label="Random-convolution CS 128×128, rate 1/16", kind="phantom", size=128, noise=0.001,
-         operator=dict(type="random_convolution", rate=0.0625, seed=1), baseline="least_squares"),
+         operator=dict(type="random_convolution", rate=0.0625, seed=1), baseline="least_squares",
+         lpn_iterations=80, tv_iterations=120),
     dict(id="mri-4", label="MRI 128×128, 4× (8 % centre)", kind="phantom", size=128, noise=0.01,
          operator=dict(type="mri", acceleration=4, center_fraction=0.08, seed=1), baseline="adjoint"),
     dict(id="mri-8", label="MRI 128×128, 8× (4 % centre)", kind="phantom", size=128, noise=0.01,
@@ -54,7 +56,7 @@ DEFAULTS = dict(lpn_rho=0.1, lpn_data_weight=1.0, lpn_iterations=30, pgd_iterati
                 tv_lambda=0.01, tv_iterations=60, ls_iterations=30)
 RHO_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 STRENGTH_GRID = [0.05, 0.1, 0.2, 0.5, 1.0]  # LPN-PGD relaxation θ
-LAMBDA_GRID = [0.002, 0.005, 0.01, 0.02, 0.05]
+LAMBDA_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 
 METHODS = ["LPN-ADMM", "LPN-PGD", "TV-ADMM", "LS / zero-filled"]
 
@@ -80,16 +82,16 @@ def pipeline(row, method, rho=None, lam=None, theta=None):
     init = init_for(row)
     if method == "lpn-admm":
         p["prior"] = dict(type="lpn", model=model_path(row["kind"]), patch_stride=32)
-        p["solver"] = dict(type="admm", iterations=DEFAULTS["lpn_iterations"], rho=rho or DEFAULTS["lpn_rho"],
+        p["solver"] = dict(type="admm", iterations=row.get("lpn_iterations", DEFAULTS["lpn_iterations"]), rho=rho or DEFAULTS["lpn_rho"],
                            data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10)
     elif method == "lpn-pgd":
         p["prior"] = dict(type="lpn", model=model_path(row["kind"]), patch_stride=32, strength=theta or 1.0)
-        p["solver"] = dict(type="pgd", iterations=DEFAULTS["pgd_iterations"], step=DEFAULTS["pgd_step"],
+        p["solver"] = dict(type="pgd", iterations=row.get("lpn_iterations", DEFAULTS["pgd_iterations"]), step=DEFAULTS["pgd_step"],
                            tolerance=0, init=init)
     elif method == "tv":
         p["prior"] = dict(type="tv", lambda_=lam or DEFAULTS["tv_lambda"], iterations=20)
         p["prior"]["lambda"] = p["prior"].pop("lambda_")
-        p["solver"] = dict(type="admm", iterations=DEFAULTS["tv_iterations"], rho=0.1, data_weight=1.0,
+        p["solver"] = dict(type="admm", iterations=row.get("tv_iterations", DEFAULTS["tv_iterations"]), rho=0.1, data_weight=1.0,
                            tolerance=0, init=init, cg_iterations=10)
     else:
         p["prior"] = dict(type="none")
@@ -195,6 +197,7 @@ def main():
             scores = {t: mean([e["psnr"] for e in evaluate(runner, row, "lpn-pgd", train, f"tune", theta=t)]) for t in STRENGTH_GRID}
             theta = max(scores, key=scores.get)
             tuning["theta"] = scores
+            tuning["images"] = args.tune_images
         held = images(row["kind"], row["size"], args.images)
         per = {}
         for name, method in zip(METHODS, ["lpn-admm", "lpn-pgd", "tv", "ls"]):

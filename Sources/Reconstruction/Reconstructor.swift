@@ -21,6 +21,8 @@ public final class Reconstructor {
     private let y: FloatBuffer, x0: FloatBuffer
     private let initCG: LeastSquaresCG?
     private var phiEvaluator: LearnedPrior?
+    /// The last frame's (unclipped) result, for `init: previous`.
+    private var previous: FloatBuffer?
 
     init(pipeline: Pipeline) throws {
         self.pipeline = pipeline
@@ -85,6 +87,8 @@ public final class Reconstructor {
         switch settings.initialization {
         case .zeros: x0.fill(0)
         case .adjoint: op.adjoint(y.pointer, x0.pointer)
+        case .previous:
+            if let previous { x0.copy(from: previous) } else { op.adjoint(y.pointer, x0.pointer) }
         case .leastSquares:
             if let initCG {
                 x0.fill(0)
@@ -125,6 +129,10 @@ public final class Reconstructor {
         diagnostics.stageSeconds["iterations"] = now() - tSolve
         if let (i, v) = UnsafeBufferPointer(start: result.pointer, count: result.count).withMemoryRebound(to: Float.self, { firstNonFinite($0) }) {
             throw ReconstructionError.diverged(iteration: diagnostics.iterations, reason: "non-finite value \(v) at flat index \(i)")
+        }
+        if pipeline.solver.initialization == .previous {
+            if previous == nil { previous = FloatBuffer(result.count) }
+            previous!.copy(from: result)
         }
         if pipeline.clipOutput {
             for i in 0..<result.count { result.pointer[i] = min(max(result.pointer[i], 0), 1) }

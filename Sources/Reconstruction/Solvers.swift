@@ -4,7 +4,12 @@ import Foundation
 public struct SolverSettings: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable { case admm, pgd, leastSquares = "least_squares", adjoint }
     public enum XStep: String, Sendable, CaseIterable { case auto, cg, closedForm = "closed_form" }
-    public enum Initialization: String, Sendable, CaseIterable { case adjoint, zeros, leastSquares = "least_squares" }
+    public enum Initialization: String, Sendable, CaseIterable {
+        case adjoint, zeros, leastSquares = "least_squares"
+        /// The previous frame's result of the same reconstructor (streams of similar frames);
+        /// Aᵀy for the first frame.
+        case previous
+    }
 
     public var kind: Kind = .admm
     public var iterations = 30

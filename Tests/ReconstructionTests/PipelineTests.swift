@@ -213,6 +213,22 @@ import Testing
         }
     }
 
+    /// `init: previous` warm-starts from the last frame: the same frame again converges in
+    /// fewer iterations.
+    @Test func previousFrameWarmStart() throws {
+        let text = try String(contentsOfFile: Fixture.path("tiny-mri-tv.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "iterations: 40, rho: 0.1, data_weight: 1, tolerance: 0",
+                                  with: "iterations: 200, rho: 0.1, data_weight: 1, tolerance: 1.0e-3, init: previous")
+        let p = try Pipeline.load(path: Fixture.pipelineFile(text))
+        let (m, x) = try mriMeasurement(p)
+        let r = try p.makeReconstructor()
+        let first = try r.reconstruct(m, reference: x).diagnostics
+        let second = try r.reconstruct(m, reference: x).diagnostics
+        #expect(first.stopReason == .tolerance && second.stopReason == .tolerance)
+        #expect(second.iterations < first.iterations)
+        #expect(abs(second.psnr! - first.psnr!) < 0.5)
+    }
+
     @Test func complexImageNeedsNoPrior() {
         let (message, _) = loadError(Self.valid.replacingOccurrences(of: "{shape: [32, 32]}", with: "{shape: [32, 32], type: complex64}"))
         #expect(message.contains("prior.type"))

@@ -3,12 +3,19 @@ import LPN
 import Reconstruction
 import TensorIO
 
+/// One OpenBLAS thread (as lpnd sets it): the pthread build's spinning threads make sgemm
+/// many times slower on this shared 2-core machine.
+let blasSingleThreaded: Void = openBLASSetThreads(1)
+
 enum Fixture {
     /// Tests/ReconstructionTests/Fixtures in the source tree.
     static let directory: String = {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures").path
     }()
-    static func path(_ name: String) -> String { directory + "/" + name }
+    static func path(_ name: String) -> String {
+        _ = blasSingleThreaded
+        return directory + "/" + name
+    }
 
     static func scratch() -> String {
         let dir = NSTemporaryDirectory() + "lpnd-recon-tests-" + UUID().uuidString
