@@ -83,7 +83,7 @@ def evaluate(name: str, count: int) -> dict:
     model = load_lpnd(path)
     s = model.noise_level
     n = model.size
-    src = Source(name, n)
+    src = Source("phantom" if name.startswith("phantom") else "natural", n)
     x = src.heldout(count, seed=0)[:, 0]
     noise = np.random.default_rng(NOISE_SEED).standard_normal(x.shape).astype(np.float32)
     y = (x + s * noise).astype(np.float32)
