@@ -1,0 +1,44 @@
+import Foundation
+import LPN
+import TensorIO
+import Testing
+
+/// The models in models/ load, are convex-valid, and denoise a committed held-out sample by
+/// at least the margin recorded when they were trained (training/evaluate_denoisers.py).
+@Suite struct ShippedModelTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    static func psnr(_ a: [Float], _ b: [Float]) -> Double {
+        let mse = zip(a, b).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) } / Double(a.count)
+        return 10 * log10(1 / mse)
+    }
+
+    @Test(arguments: ["phantom", "natural"])
+    func shippedModelLoadsAndIsConvexValid(name: String) throws {
+        let path = Self.repository + "/models/\(name).safetensors"
+        // Loading validates every tensor, including lin.1…lin.6 and lin.7.weight ≥ 0.
+        let model = try LPNModel(path: path)
+        #expect(model.configuration.architecture == "lpn_128")
+        #expect(model.configuration.inChannels == 1)
+        #expect(model.configuration.noiseLevel == 0.1)
+        let file = try SafeTensorsFile(path: path)
+        for key in (1...6).map({ "lin.\($0).weight" }) + ["lin.7.weight"] {
+            #expect(file.tensors[key]?.values.allSatisfy { $0 >= 0 } == true, "\(key) has a negative entry")
+        }
+    }
+
+    @Test(arguments: ["phantom", "natural"])
+    func shippedModelDenoisesTheHeldOutSample(name: String) throws {
+        let model = try LPNModel(path: Self.repository + "/models/\(name).safetensors")
+        let clean = try Fixtures.tensor("heldout_\(name)_clean")
+        let noisy = try Fixtures.tensor("heldout_\(name)_noisy")
+        let record = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("heldout_\(name).json")))) as! [String: Any]
+        let margin = (record["min_gain_db"] as! NSNumber).doubleValue
+        let denoised = try LPNProx(model: model).apply(noisy)
+        let before = Self.psnr(noisy.data, clean.data), after = Self.psnr(denoised.data, clean.data)
+        #expect(after - before >= margin, "\(name): \(before) dB → \(after) dB, recorded margin \(margin) dB")
+        #expect(abs(before - (record["psnr_noisy"] as! NSNumber).doubleValue) < 0.01, "the sample changed")
+    }
+}
