@@ -1,10 +1,11 @@
 import Foundation
 import Yams
 
-/// A typed view of one YAML mapping of a pipeline file: every read names its dotted key, every
-/// failure becomes ``ReconstructionError/invalidPipeline(file:key:reason:)``, and keys that
-/// nothing read are rejected by ``finish()``.
-final class YAMLSection {
+/// A typed view of one YAML mapping of a configuration file (pipeline files, `lpnd.yaml`):
+/// every read names its dotted key and line, every failure becomes
+/// ``ReconstructionError/invalidPipeline(file:key:reason:)``, and keys that nothing read are
+/// rejected by ``finish()``.
+public final class YAMLSection {
     let file: String
     let path: String
     let node: Node
@@ -29,7 +30,7 @@ final class YAMLSection {
         }
     }
 
-    static func load(file: String) throws -> YAMLSection {
+    public static func load(file: String) throws -> YAMLSection {
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ReconstructionError.invalidPipeline(file: file, key: "", reason: "cannot read the file")
         }
@@ -62,11 +63,11 @@ final class YAMLSection {
         return .invalidPipeline(file: place, key: key, reason: reason)
     }
 
-    func fail(_ key: String, _ reason: String) -> ReconstructionError {
+    public func fail(_ key: String, _ reason: String) -> ReconstructionError {
         Self.error(file, qualify(key), value(key) ?? node, reason)
     }
 
-    func has(_ key: String) -> Bool { entries.contains { $0.0 == key } }
+    public func has(_ key: String) -> Bool { entries.contains { $0.0 == key } }
 
     private func value(_ key: String) -> Node? { entries.first { $0.0 == key }?.1 }
 
@@ -86,17 +87,17 @@ final class YAMLSection {
         return s.string
     }
 
-    func required<T>(_ key: String, _ get: (String) throws -> T?) throws -> T {
+    public func required<T>(_ key: String, _ get: (String) throws -> T?) throws -> T {
         guard let v = try get(key) else { throw Self.error(file, qualify(key), node, "missing (required)") }
         return v
     }
 
-    func string(_ key: String) throws -> String? {
+    public func string(_ key: String) throws -> String? {
         guard let node = take(key) else { return nil }
         return try scalar(key, node, "a string")
     }
 
-    func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
+    public func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let node = take(key) else { return nil }
         let text = try scalar(key, node, "an integer")
         guard let v = node.int else {
@@ -108,7 +109,7 @@ final class YAMLSection {
         return v
     }
 
-    func double(_ key: String, min: Double? = nil, max: Double? = nil, exclusiveMin: Bool = false) throws -> Double? {
+    public func double(_ key: String, min: Double? = nil, max: Double? = nil, exclusiveMin: Bool = false) throws -> Double? {
         guard let node = take(key) else { return nil }
         let text = try scalar(key, node, "a number")
         guard let v = node.float ?? node.int.map(Double.init), v.isFinite else {
@@ -123,7 +124,7 @@ final class YAMLSection {
         return v
     }
 
-    func bool(_ key: String) throws -> Bool? {
+    public func bool(_ key: String) throws -> Bool? {
         guard let node = take(key) else { return nil }
         let text = try scalar(key, node, "true or false")
         guard let v = node.bool else {
@@ -132,7 +133,7 @@ final class YAMLSection {
         return v
     }
 
-    func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E? where E.RawValue == String {
+    public func choice<E: RawRepresentable & CaseIterable>(_ key: String, _: E.Type) throws -> E? where E.RawValue == String {
         guard let text = try string(key) else { return nil }
         guard let v = E(rawValue: text) else {
             let allowed = E.allCases.map { $0.rawValue }.joined(separator: ", ")
@@ -141,7 +142,7 @@ final class YAMLSection {
         return v
     }
 
-    func ints(_ key: String) throws -> [Int]? {
+    public func ints(_ key: String) throws -> [Int]? {
         guard let node = take(key) else { return nil }
         guard let seq = node.sequence else {
             throw Self.error(file, qualify(key), node, "expected a list of integers, got \(Self.describe(node))")
@@ -154,13 +155,22 @@ final class YAMLSection {
         }
     }
 
-    func section(_ key: String) throws -> YAMLSection? {
+    public func section(_ key: String) throws -> YAMLSection? {
         guard let node = take(key) else { return nil }
         return try YAMLSection(file: file, path: qualify(key), node: node)
     }
 
+    /// Each mapping of a list, as sections named `key[i]`.
+    public func sections(_ key: String) throws -> [YAMLSection]? {
+        guard let node = take(key) else { return nil }
+        guard let seq = node.sequence else {
+            throw Self.error(file, qualify(key), node, "expected a list, got \(Self.describe(node))")
+        }
+        return try seq.enumerated().map { i, item in try YAMLSection(file: file, path: qualify(key) + "[\(i)]", node: item) }
+    }
+
     /// Rejects every key that was not read.
-    func finish() throws {
+    public func finish() throws {
         for (key, node) in entries where !read.contains(key) {
             let known = read.sorted().joined(separator: ", ")
             throw Self.error(file, qualify(key), node, "unknown key (known here: \(known))")

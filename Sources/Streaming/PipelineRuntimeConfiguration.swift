@@ -1,6 +1,6 @@
 /// How one pipeline is attached to the network and how its stages are sized.
 public struct PipelineRuntimeConfiguration: Sendable, Equatable {
-    public enum SocketKind: String, Codable, Sendable {
+    public enum SocketKind: String, Codable, Sendable, CaseIterable {
         /// Lossless: when the inbox is full the daemon stops reading and ZeroMQ pushes back.
         case pull
         /// The sender cannot be slowed: a full inbox drops by `dropPolicy`, every drop reported.

@@ -37,7 +37,8 @@ import Testing
         }
     }
 
-    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, extra: String = "") throws -> Running {
+    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, extra: String = "",
+                            environment: [String: String] = [:]) throws -> Running {
         let dir = NSTemporaryDirectory() + "lpnd-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let (ingest, publish, control) = ("ipc://\(dir)/in", "ipc://\(dir)/out", "ipc://\(dir)/ctl")
@@ -58,6 +59,7 @@ import Testing
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["run", "--config", dir + "/lpnd.yaml"]
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stderr = Pipe()
         process.standardError = stderr
         try process.run()
@@ -145,6 +147,33 @@ import Testing
         #expect(received - probesSoFar >= 6 && received == frames + errors)
         #expect(published.count == frames, "daemon reported \(frames) frames, listener got \(published.count)")
         #expect(published.map(\.seq) == (0..<published.count).map { Optional(UInt64($0)) })
+    }
+
+    @Test func tellsSystemdWhenReady() throws {
+        let path = NSTemporaryDirectory() + "lpnd-notify-" + UUID().uuidString.prefix(8)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        #expect(fd >= 0)
+        defer { close(fd); unlink(path) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let daemon = try Self.startDaemon(environment: ["NOTIFY_SOCKET": path])
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        let message = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
+        #expect(message.hasPrefix("READY=1"), "got '\(message)'")
+        let (status, _) = daemon.stop()
+        #expect(status == 0)
+        let stopping = recv(fd, &buffer, buffer.count, 0)
+        #expect(stopping > 0 && String(decoding: buffer[0..<stopping], as: UTF8.self).hasPrefix("STOPPING=1"))
     }
 
     @Test func demoRunsDaemonSenderAndListenerOnLoopback() throws {

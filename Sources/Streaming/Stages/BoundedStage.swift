@@ -9,7 +9,7 @@ import Foundation
 /// blocks the producer (``submit(_:timeout:)``: lossless, the pressure travels upstream) or
 /// drops by policy (``offer(_:policy:)``: for sources that cannot be slowed down).
 public final class BoundedStage<Item: Sendable>: @unchecked Sendable {
-    public enum DropPolicy: String, Codable, Sendable {
+    public enum DropPolicy: String, Codable, Sendable, CaseIterable {
         case dropOldest = "drop-oldest"
         case dropNewest = "drop-newest"
     }
