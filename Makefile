@@ -3,7 +3,7 @@ SWIFT ?= swift
 LPND := .build/release/lpnd
 DEMO_OUT ?= demo-out
 
-.PHONY: deps build test demo bench models results clean
+.PHONY: deps build test demo bench models results prior clean
 
 deps:
 	@scripts/install-deps.sh
@@ -32,6 +32,10 @@ results: build
 # Retrain the shipped models (PyTorch, CPU, about 1.5 hours; see docs/MODELS.md).
 models:
 	training/train_all.sh
+
+# docs/figures/prior_phi.png and the φ table of docs/MODELS.md (lpnd prior on perturbed held-out images).
+prior: build
+	python3 training/prior_plot.py --lpnd $(LPND)
 
 clean:
 	rm -rf .build $(DEMO_OUT)
