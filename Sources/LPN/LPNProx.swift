@@ -1,7 +1,8 @@
 import TensorIO
 
 /// The learned proximal operator on frames of any size ≥ N: f applied directly to N×N images
-/// and on overlapping N×N patches (overlaps averaged) to larger ones.
+/// and on overlapping N×N patches to larger ones, the overlaps averaged (uniformly, as in the
+/// paper, or Hann-weighted).
 ///
 /// Owns an ``LPNEngine`` and its patch buffers; one instance per thread.
 public final class LPNProx {
@@ -9,13 +10,15 @@ public final class LPNProx {
     public var model: LPNModel { engine.model }
     /// Distance between patch origins for frames larger than N (default N/2).
     public let patchStride: Int
+    public let weighting: PatchWeighting
+    private let window: [Float]
 
     private var patchIn: [Float]
     private var patchOut: [Float]
     private var coverage: [Float] = []
     private var coverageShape: (Int, Int) = (0, 0)
 
-    public init(model: LPNModel, patchStride: Int? = nil) throws {
+    public init(model: LPNModel, patchStride: Int? = nil, weighting: PatchWeighting = .uniform) throws {
         let n = model.configuration.size
         let stride = patchStride ?? n / 2
         guard stride >= 1 && stride <= n else {
@@ -23,6 +26,8 @@ public final class LPNProx {
         }
         self.engine = LPNEngine(model: model)
         self.patchStride = stride
+        self.weighting = weighting
+        window = weighting.window(size: n)
         patchIn = [Float](repeating: 0, count: engine.imageCount)
         patchOut = patchIn
     }
@@ -65,7 +70,8 @@ public final class LPNProx {
 
     /// f on one C×H×W image (H, W ≥ N, already validated), written to `output`.
     ///
-    /// No allocation in steady state: the coverage map is kept while the frame size repeats.
+    /// No allocation in steady state: the coverage map (Σ patch weights per pixel, inverted) is
+    /// kept while the frame size repeats.
     public func apply(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, height h: Int, width w: Int) {
         let n = model.configuration.size, c = model.configuration.inChannels
         if h == n && w == n {
@@ -76,13 +82,14 @@ public final class LPNProx {
         let cols = PatchGrid.starts(length: w, patch: n, stride: patchStride)
         if coverageShape != (h, w) {
             coverage = [Float](repeating: 0, count: h * w)
-            for r in rows { for q in cols { for y in r..<(r + n) { for x in q..<(q + n) { coverage[y * w + x] += 1 } } } }
+            for r in rows { for q in cols { for y in 0..<n { for x in 0..<n { coverage[(r + y) * w + q + x] += window[y * n + x] } } } }
             for i in 0..<coverage.count { coverage[i] = 1 / coverage[i] }
             coverageShape = (h, w)
         }
         output.update(repeating: 0, count: c * h * w)
         patchIn.withUnsafeMutableBufferPointer { pin in
             patchOut.withUnsafeMutableBufferPointer { pout in
+            window.withUnsafeBufferPointer { weight in
                 for r in rows {
                     for q in cols {
                         for ch in 0..<c {
@@ -96,11 +103,12 @@ public final class LPNProx {
                             for y in 0..<n {
                                 let dst = output + (ch * h + r + y) * w + q
                                 let src = pout.baseAddress! + (ch * n + y) * n
-                                for x in 0..<n { dst[x] += src[x] }
+                                for x in 0..<n { dst[x] += weight[y * n + x] * src[x] }
                             }
                         }
                     }
                 }
+            }
             }
         }
         coverage.withUnsafeBufferPointer { weight in

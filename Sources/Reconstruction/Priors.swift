@@ -42,15 +42,6 @@ public final class SoftThresholdPrior: ProximalPrior {
     }
 }
 
-/// How overlapping patch outputs are combined on frames larger than the model.
-public enum PatchWeighting: String, Sendable, CaseIterable {
-    /// Plain average of the overlaps (the paper's; ``LPNProx``).
-    case uniform
-    /// Each patch output weighted by a separable Hann window (sin²), so pixels near a patch's
-    /// border, where the network sees zero padding instead of the neighbourhood, count less.
-    case hann
-}
-
 /// The learned proximal network f = ∇ψ, applied patchwise to frames larger than the model,
 /// optionally relaxed: z = θ·f(v) + (1 − θ)·v.
 ///
@@ -63,77 +54,22 @@ public final class LPNPrior: ProximalPrior {
     public let name = "lpn"
     public let prox: LPNProx
     public let strength: Float
-    public let weighting: PatchWeighting
+    public var weighting: PatchWeighting { prox.weighting }
     let height: Int, width: Int
-    private let n: Int
-    private let rows: [Int], cols: [Int]
-    private let window: [Float]       // N×N patch weights (hann)
-    private let normaliser: [Float]   // 1 / Σ weights per pixel (hann)
-    private var patchIn: [Float], patchOut: [Float]
 
     public init(model: LPNModel, patchStride: Int?, height: Int, width: Int, strength: Float = 1,
                 weighting: PatchWeighting = .uniform) throws {
-        prox = try LPNProx(model: model, patchStride: patchStride)
+        prox = try LPNProx(model: model, patchStride: patchStride, weighting: weighting)
         self.height = height
         self.width = width
         self.strength = strength
-        self.weighting = weighting
-        let n = model.configuration.size
-        self.n = n
-        let rows = PatchGrid.starts(length: height, patch: n, stride: prox.patchStride)
-        let cols = PatchGrid.starts(length: width, patch: n, stride: prox.patchStride)
-        self.rows = rows
-        self.cols = cols
-        patchIn = [Float](repeating: 0, count: n * n)
-        patchOut = patchIn
-        if weighting == .hann && (height > n || width > n) {
-            let h1 = (0..<n).map { i -> Float in
-                let s = sin(Double.pi * (Double(i) + 0.5) / Double(n))
-                return Float(s * s)
-            }
-            var win = [Float](repeating: 0, count: n * n)
-            for y in 0..<n { for x in 0..<n { win[y * n + x] = h1[y] * h1[x] } }
-            var total = [Float](repeating: 0, count: height * width)
-            for r in rows { for c in cols { for y in 0..<n { for x in 0..<n { total[(r + y) * width + c + x] += win[y * n + x] } } } }
-            window = win
-            normaliser = total.map { 1 / $0 }
-        } else {
-            window = []
-            normaliser = []
-        }
     }
 
     public func prox(_ v: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
-        if window.isEmpty {
-            prox.apply(v, z, height: height, width: width)
-        } else {
-            weightedPatches(v, z)
-        }
+        prox.apply(v, z, height: height, width: width)
         if strength != 1 {
             let t = strength, r = 1 - strength
             for i in 0..<(height * width) { z[i] = t * z[i] + r * v[i] }
-        }
-    }
-
-    private func weightedPatches(_ v: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
-        let n = self.n, w = width
-        z.update(repeating: 0, count: height * width)
-        patchIn.withUnsafeMutableBufferPointer { pin in
-        patchOut.withUnsafeMutableBufferPointer { pout in
-        window.withUnsafeBufferPointer { win in
-            for r in rows {
-                for c in cols {
-                    for y in 0..<n { (pin.baseAddress! + y * n).update(from: v + (r + y) * w + c, count: n) }
-                    _ = prox.engine.evaluate(pin.baseAddress!, gradient: pout.baseAddress!)
-                    for y in 0..<n {
-                        let dst = z + (r + y) * w + c
-                        for x in 0..<n { dst[x] += win[y * n + x] * pout[y * n + x] }
-                    }
-                }
-            }
-        }}}
-        normaliser.withUnsafeBufferPointer { norm in
-            for i in 0..<(height * width) { z[i] *= norm[i] }
         }
     }
 }

@@ -17,13 +17,14 @@ struct ProxCommand: ParsableCommand {
     @Option(help: "Input .npy or .png.") var input: String
     @Option(help: "Output .npy or .png.") var output: String
     @Option(help: "Patch stride for frames larger than the model (default N/2).") var patchStride: Int?
+    @Option(help: "How patch overlaps are averaged: uniform (the paper's) or hann.") var patchWeighting: PatchWeighting = .uniform
     @Option(help: "Bit depth of PNG output (8 or 16).") var pngBits: Int = 8
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
 
     func run() throws {
         BLASThreads.set(threads)
         let lpn = try LPNModel(path: model)
-        let prox = try LPNProx(model: lpn, patchStride: patchStride)
+        let prox = try LPNProx(model: lpn, patchStride: patchStride, weighting: patchWeighting)
         let x = try TensorFiles.read(input)
         let y = try prox.apply(x)
         try TensorFiles.write(y, to: output, pngBits: pngBits)
@@ -56,3 +57,5 @@ struct PriorCommand: ParsableCommand {
         print(String(decoding: try encoder.encode(["images": results]), as: UTF8.self))
     }
 }
+
+extension PatchWeighting: ExpressibleByArgument {}
