@@ -88,7 +88,7 @@ struct FrameListener {
                 _ = FileManager.default.createFile(atPath: path, contents: Data(png))
             }
             if printEach {
-                print(String(format: "frame %@ #%llu  latency %7.1f ms  iterations %3d  %@%@", stream, seq, latency,
+                print(String(format: "frame %@ #%llu  latency %7.1f ms  iterations %3d (%@)%@", stream, seq, latency,
                              header.convergence.iterations, header.convergence.stopReason,
                              header.psnr.map { String(format: "  PSNR %.2f dB", $0) } ?? ""))
             }
