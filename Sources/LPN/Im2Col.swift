@@ -4,6 +4,16 @@
 /// col2im is the exact adjoint of im2col (it accumulates), so the input gradient of a
 /// convolution is col2im(Wᵀ · δ).
 enum Im2Col {
+    /// The output columns `lo..<hi` whose input column (ox·stride − padding + kx) lies inside
+    /// the image; the others read padding.
+    @inline(__always)
+    static func insideColumns(_ g: ConvGeometry, kx: Int) -> (Int, Int) {
+        let (s, p, out) = (g.stride, g.padding, g.outSize)
+        let lo = min(out, max(0, (p - kx + s - 1) / s))
+        let hi = max(lo, min(out, (g.inSize - 1 + p - kx) / s + 1))
+        return (lo, hi)
+    }
+
     static func expand(_ input: UnsafePointer<Float>, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
         let k = g.kernel, s = g.stride, p = g.padding, size = g.inSize, out = g.outSize
         for c in 0..<g.inChannels {
@@ -11,9 +21,7 @@ enum Im2Col {
             for ky in 0..<k {
                 for kx in 0..<k {
                     let row = cols + ((c * k + ky) * k + kx) * out * out
-                    // Output columns whose input column lies inside the image.
-                    let lo = min(out, max(0, (p - kx + s - 1) / s))
-                    let hi = max(lo, min(out, (size - 1 + p - kx) / s + 1))
+                    let (lo, hi) = insideColumns(g, kx: kx)
                     for oy in 0..<out {
                         let iy = oy * s - p + ky
                         let dst = row + oy * out
@@ -51,8 +59,7 @@ enum Im2Col {
             for ky in 0..<k {
                 for kx in 0..<k {
                     let row = cols + ((c * k + ky) * k + kx) * out * out
-                    let lo = min(out, max(0, (p - kx + s - 1) / s))
-                    let hi = max(lo, min(out, (size - 1 + p - kx) / s + 1))
+                    let (lo, hi) = insideColumns(g, kx: kx)
                     for oy in 0..<out {
                         let iy = oy * s - p + ky
                         guard iy >= 0 && iy < size else { continue }
