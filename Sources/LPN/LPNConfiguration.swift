@@ -38,6 +38,26 @@ public struct LPNConfiguration: Sendable, Codable, Equatable {
     /// Kernel size of the last layer: the N/8 × N/8 map becomes 1 × 1.
     public var finalKernel: Int { size / 8 }
 
+    /// Interprets a tensor as a batch of C×H×W images: [H, W], [C, H, W] or [B, C, H, W].
+    public func batchShape(of shape: [Int]) throws -> (batch: Int, channels: Int, height: Int, width: Int) {
+        let c = inChannels
+        let dims: (Int, Int, Int, Int)
+        switch shape.count {
+        case 2: dims = (1, 1, shape[0], shape[1])
+        case 3: dims = (1, shape[0], shape[1], shape[2])
+        case 4: dims = (shape[0], shape[1], shape[2], shape[3])
+        default: throw LPNError.invalidInput("shape \(shape) is not [H,W], [C,H,W] or [B,C,H,W]")
+        }
+        guard dims.1 == c else {
+            throw LPNError.invalidInput("shape \(shape) has \(dims.1) channel(s); the model expects \(c)")
+        }
+        let n = size
+        guard dims.2 >= n && dims.3 >= n else {
+            throw LPNError.invalidInput("frame \(dims.2)×\(dims.3) is smaller than the model's \(n)×\(n) input; pad or resize it")
+        }
+        return dims
+    }
+
     /// Parses the metadata strings, naming the key at fault.
     init(metadata: [String: String], path: String) throws {
         func fail(_ reason: String) -> LPNError { .invalidModel(path: path, reason) }

@@ -32,29 +32,9 @@ public final class LPNProx {
         patchOut = patchIn
     }
 
-    /// Interprets a tensor as a batch of C×H×W images: [H, W], [C, H, W] or [B, C, H, W].
-    public func batchShape(of shape: [Int]) throws -> (batch: Int, channels: Int, height: Int, width: Int) {
-        let c = model.configuration.inChannels
-        let dims: (Int, Int, Int, Int)
-        switch shape.count {
-        case 2: dims = (1, 1, shape[0], shape[1])
-        case 3: dims = (1, shape[0], shape[1], shape[2])
-        case 4: dims = (shape[0], shape[1], shape[2], shape[3])
-        default: throw LPNError.invalidInput("shape \(shape) is not [H,W], [C,H,W] or [B,C,H,W]")
-        }
-        guard dims.1 == c else {
-            throw LPNError.invalidInput("shape \(shape) has \(dims.1) channel(s); the model expects \(c)")
-        }
-        let n = model.configuration.size
-        guard dims.2 >= n && dims.3 >= n else {
-            throw LPNError.invalidInput("frame \(dims.2)×\(dims.3) is smaller than the model's \(n)×\(n) input; pad or resize it")
-        }
-        return dims
-    }
-
     /// f(x) for every image of the tensor; the result has the input's shape.
     public func apply(_ input: Tensor) throws -> Tensor {
-        let (batch, c, h, w) = try batchShape(of: input.shape)
+        let (batch, c, h, w) = try model.configuration.batchShape(of: input.shape)
         try Self.checkFinite(input)
         var output = Tensor(shape: input.shape, data: [Float](repeating: 0, count: input.count))
         let stride = c * h * w
@@ -121,7 +101,7 @@ public final class LPNProx {
 
     /// ψ for every image of a tensor whose images are exactly N×N.
     public func potential(_ input: Tensor) throws -> [Float] {
-        let (batch, c, h, w) = try batchShape(of: input.shape)
+        let (batch, c, h, w) = try model.configuration.batchShape(of: input.shape)
         let n = model.configuration.size
         guard h == n && w == n else {
             throw LPNError.invalidInput("ψ is defined on \(n)×\(n) images; got \(h)×\(w)")

@@ -27,8 +27,7 @@ public final class LearnedPrior {
 
     /// φ for each N×N image of a [H,W], [C,H,W] or [B,C,H,W] tensor.
     public func evaluate(_ input: Tensor) throws -> [PriorEvaluation] {
-        let prox = try LPNProx(model: engine.model)
-        let (batch, c, h, w) = try prox.batchShape(of: input.shape)
+        let (batch, c, h, w) = try engine.model.configuration.batchShape(of: input.shape)
         let n = engine.model.configuration.size
         guard h == n && w == n else {
             throw LPNError.invalidInput("φ is evaluated on \(n)×\(n) images; got \(h)×\(w)")
