@@ -142,7 +142,7 @@ public final class PipelineRuntime: @unchecked Sendable {
                                       totalMs: 1e3 * (now - frame.receivedAt)),
                 convergence: result.convergence, psnr: result.psnr, ssim: result.ssim)
             var parts = [Array(WireProtocol.topic(.frame, stream: frame.header.stream).utf8),
-                         WireJSON.encode(header), MessageDecoder.bytes(result.image)]
+                         WireJSON.encode(header), WireProtocol.bytes(result.image)]
             if configuration.publishPNG, let png { parts.append(png) }
             publisher.publish(parts)
             publisher.publish([Array(WireProtocol.topic(.diagnostics, stream: frame.header.stream).utf8),

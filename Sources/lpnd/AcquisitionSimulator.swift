@@ -67,10 +67,9 @@ struct AcquisitionSimulator {
             let (measurement, image) = messages[i % messages.count]
             let header = MeasurementHeader(stream: stream, seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
                                            pipeline: pipeline.name, shape: measurement.shape,
-                                           dtype: measurement.type == .complex64 ? .complex64 : .float32,
-                                           reference: attachReference)
-            var parts = [[UInt8](try JSONEncoder().encode(header)), measurement.values.withUnsafeBytes { [UInt8]($0) }]
-            if attachReference { parts.append(image.data.withUnsafeBytes { [UInt8]($0) }) }
+                                           dtype: measurement.type == .complex64 ? .complex64 : .float32)
+            let parts = try WireProtocol.measurementMessage(header, measurement: measurement.values,
+                                                            reference: attachReference ? image.data : nil)
             bytes += parts.reduce(0) { $0 + $1.count }
             try socket.send(parts)
         }

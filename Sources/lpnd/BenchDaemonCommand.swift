@@ -88,7 +88,7 @@ struct BenchDaemon: ParsableCommand {
             let header = MeasurementHeader(stream: "bench", seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
                                            pipeline: pipeline.name, shape: m.shape,
                                            dtype: m.type == .complex64 ? .complex64 : .float32)
-            return [[UInt8](try JSONEncoder().encode(header)), m.values.withUnsafeBytes { [UInt8]($0) }]
+            return try WireProtocol.measurementMessage(header, measurement: m.values)
         }
         try push.send(batch[0])  // warm-up frame
         _ = try sub.receive()
@@ -136,7 +136,7 @@ struct BenchDaemon: ParsableCommand {
         try sub.subscribe("error/probe/")
         let deadline = Date(timeIntervalSinceNow: 10)
         while Date() < deadline {
-            try push.send([Array("{\"lpnd\":1,\"stream\":\"probe\"}".utf8), []])
+            try push.send(WireProtocol.probeMessage())
             if try sub.poll(timeoutMs: 20) {
                 _ = try sub.receive()
                 return
@@ -152,7 +152,7 @@ struct BenchDaemon: ParsableCommand {
         let context = ZMQContext()
         let pull = try ZMQSocket(context: context, kind: .pull)
         try pull.bind("tcp://127.0.0.1:*")
-        let parts = [[UInt8](try JSONEncoder().encode(Self.tinyHeader)), [0, 0, 0, 0]]
+        let parts = try WireProtocol.measurementMessage(Self.tinyHeader, measurement: [0])
         let count = messages
         let start = Date()
         try Self.sendInBackground(context: context, endpoint: pull.lastEndpoint, Array(repeating: parts, count: count))
@@ -178,7 +178,7 @@ struct BenchDaemon: ParsableCommand {
         try sub.subscribe("frame/")
         try sub.connect(daemon.publisher.endpoint)
         try handshake(push, sub)
-        let parts = [[UInt8](try JSONEncoder().encode(Self.tinyHeader)), [0, 0, 0, 0]]
+        let parts = try WireProtocol.measurementMessage(Self.tinyHeader, measurement: [0])
         let count = messages
         let start = Date()
         try Self.sendInBackground(context: context, endpoint: runtime.endpoint, Array(repeating: parts, count: count))

@@ -84,7 +84,7 @@ struct FrameListener {
             if let directory = outputDirectory {
                 let path = "\(directory)/\(stream)-\(String(format: "%06d", seq)).png"
                 let png = parts.count >= 4 ? parts[3]
-                    : try PNGImage.encode(Tensor(shape: header.shape, data: floats(parts[2])))
+                    : try PNGImage.encode(Tensor(shape: header.shape, data: WireProtocol.floats(parts[2])))
                 _ = FileManager.default.createFile(atPath: path, contents: Data(png))
             }
             if printEach {
@@ -103,11 +103,5 @@ struct FrameListener {
             report.errors.append(text)
             if printEach { print("error \(text)") }
         }
-    }
-
-    private func floats(_ bytes: [UInt8]) -> [Float] {
-        var values = [Float](repeating: 0, count: bytes.count / 4)
-        values.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
-        return values
     }
 }

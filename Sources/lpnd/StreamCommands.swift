@@ -98,7 +98,7 @@ struct DemoCommand: ParsableCommand {
         try probe.connect(runtime.endpoint)
         let deadline = Date(timeIntervalSinceNow: 10)
         while !seen.get() && Date() < deadline {
-            try probe.send([Array("{\"lpnd\":1,\"stream\":\"probe\"}".utf8), []])
+            try probe.send(WireProtocol.probeMessage())
             usleep(20_000)  // probe interval; the listener's flag decides
         }
         probe.close(linger: 0)

@@ -100,8 +100,7 @@ import Testing
             let m = try pipeline.simulate(image: Tensor(shape: [32, 32], data: image), noise: 0.01, seed: UInt64(i))
             let header = MeasurementHeader(stream: "cam", seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
                                            pipeline: "test-mri", shape: m.shape, dtype: .complex64, reference: true)
-            let parts = [[UInt8](try JSONEncoder().encode(header)), m.values.withUnsafeBytes { [UInt8]($0) },
-                         image.withUnsafeBytes { [UInt8]($0) }]
+            let parts = try WireProtocol.measurementMessage(header, measurement: m.values, reference: image)
             return (parts[0], parts, image)
         }
     }

@@ -65,7 +65,7 @@ public final class TestPeer {
     }
 
     public static func payload(seq: UInt64, count: Int = 16) -> [UInt8] {
-        (0..<count).map { Float(seq) + Float($0) / 100 }.withUnsafeBytes { [UInt8]($0) }
+        WireProtocol.bytes((0..<count).map { Float(seq) + Float($0) / 100 })
     }
 
     public func sendFrame(seq: UInt64, stream: String = "s0", pipeline: String = "fake", dontWait: Bool = false) throws -> Bool {
@@ -77,7 +77,7 @@ public final class TestPeer {
     public func handshake(timeout: Double = 20) throws -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         while Date() < deadline {
-            try sender.send([Array("{\"lpnd\":1,\"stream\":\"probe\"}".utf8), []], dontWait: true)
+            try sender.send(WireProtocol.probeMessage(), dontWait: true)
             if try listener.poll(timeoutMs: 20) {
                 while let message = try listener.receive(dontWait: true) {
                     if Output(message).isProbe { return true }
@@ -120,9 +120,7 @@ public struct Output {
     public var code: String? { json["code"] as? String }
     public var isProbe: Bool { stream == "probe" }
     public var image: [Float] {
-        var values = [Float](repeating: 0, count: parts[2].count / 4)
-        values.withUnsafeMutableBytes { $0.copyBytes(from: parts[2]) }
-        return values
+        WireProtocol.floats(parts[2])
     }
 }
 

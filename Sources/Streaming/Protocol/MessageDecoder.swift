@@ -71,7 +71,7 @@ public struct MessageDecoder: Sendable {
             return reject(.malformedMessage, wantsReference ? "header says reference: true but there is no part 2"
                                                              : "part 2 present but the header does not say reference: true", header)
         }
-        let measurement = Self.floats(parts[1])
+        let measurement = WireProtocol.floats(parts[1])
         if let index = measurement.firstIndex(where: { !$0.isFinite }) {
             return reject(.nonFinite, "measurement value \(measurement[index]) at float index \(index) is not finite", header)
         }
@@ -80,24 +80,13 @@ public struct MessageDecoder: Sendable {
             guard parts[2].count == interface.imageCount * 4 else {
                 return reject(.payloadSize, "reference part has \(parts[2].count) bytes, image shape \(interface.imageShape) float32 needs \(interface.imageCount * 4)", header)
             }
-            let values = Self.floats(parts[2])
+            let values = WireProtocol.floats(parts[2])
             if let index = values.firstIndex(where: { !$0.isFinite }) {
                 return reject(.nonFinite, "reference value \(values[index]) at index \(index) is not finite", header)
             }
             reference = values
         }
         return .success(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt))
-    }
-
-    /// Little-endian float32 bytes to floats (the host is little-endian; checked at build time).
-    static func floats(_ bytes: [UInt8]) -> [Float] {
-        var values = [Float](repeating: 0, count: bytes.count / 4)
-        values.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
-        return values
-    }
-
-    static func bytes(_ floats: [Float]) -> [UInt8] {
-        floats.withUnsafeBytes { [UInt8]($0) }
     }
 
     struct Problem: Error { let text: String }

@@ -1,0 +1,34 @@
+import Foundation
+
+extension WireProtocol {
+    /// Little-endian float32 bytes to floats (the host is little-endian; checked at build time).
+    public static func floats(_ bytes: [UInt8]) -> [Float] {
+        let count = bytes.count / 4
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { $0.copyBytes(from: bytes.prefix(count * 4)) }
+        return values
+    }
+
+    /// Floats as little-endian float32 bytes (a payload part).
+    public static func bytes(_ floats: [Float]) -> [UInt8] {
+        floats.withUnsafeBytes { [UInt8]($0) }
+    }
+
+    /// The parts of a measurement message (docs/PROTOCOL.md §1): header, measurement (float32,
+    /// or complex64 as interleaved pairs) and, when given, the reference image. The header's
+    /// `reference` flag is set to match.
+    public static func measurementMessage(_ header: MeasurementHeader, measurement: [Float],
+                                          reference: [Float]? = nil) throws -> [[UInt8]] {
+        var header = header
+        header.reference = reference != nil
+        var parts = [[UInt8](try JSONEncoder().encode(header)), bytes(measurement)]
+        if let reference { parts.append(bytes(reference)) }
+        return parts
+    }
+
+    /// A deliberately malformed message of stream `stream`: the daemon answers it with an
+    /// error event, which tells a subscriber that its subscription is live (PROTOCOL.md §7).
+    public static func probeMessage(stream: String = "probe") -> [[UInt8]] {
+        [Array("{\"lpnd\":\(version),\"stream\":\"\(stream)\"}".utf8), []]
+    }
+}
