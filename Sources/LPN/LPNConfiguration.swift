@@ -2,7 +2,8 @@
 ///
 /// Stored as strings in the safetensors `__metadata__` (or in a JSON file beside the model with
 /// the same keys): `architecture`, `in_channels`, `hidden`, `beta`, `alpha`, `size`,
-/// `noise_level`, optional `name` and `description`.
+/// `noise_level`, optional `name`, `description` and the calibration keys of
+/// ``PriorCalibration``.
 public struct LPNConfiguration: Sendable, Codable, Equatable {
     /// Only the reference's `lpn_128` layout (at any size N, a multiple of 8) exists today.
     public var architecture: String
@@ -12,12 +13,15 @@ public struct LPNConfiguration: Sendable, Codable, Equatable {
     public var beta: Float
     /// Strong-convexity weight: ψ gets + α‖x‖².
     public var alpha: Float
-    /// The input size N: the network sees N×N images (larger frames go through patches).
+    /// The input size N: the model was trained on N×N images (a frame of another size is one
+    /// larger map for the same convolutions, ``WholeFrameProx``).
     public var size: Int
     /// The noise standard deviation the model was trained for (images in [0, 1]).
     public var noiseLevel: Float
     public var name: String?
     public var description: String?
+    /// The prior's statistics on its training images (``PriorCalibration``), when measured.
+    public var calibration: PriorCalibration?
 
     /// Channels of the last layer (fixed by the reference layout).
     public static let finalChannels = 64
@@ -51,9 +55,8 @@ public struct LPNConfiguration: Sendable, Codable, Equatable {
         guard dims.1 == c else {
             throw LPNError.invalidInput("shape \(shape) has \(dims.1) channel(s); the model expects \(c)")
         }
-        let n = size
-        guard dims.2 >= n && dims.3 >= n else {
-            throw LPNError.invalidInput("frame \(dims.2)×\(dims.3) is smaller than the model's \(n)×\(n) input; pad or resize it")
+        guard dims.0 >= 1, dims.2 >= 1, dims.3 >= 1 else {
+            throw LPNError.invalidInput("shape \(shape) is empty")
         }
         return dims
     }
@@ -81,6 +84,7 @@ public struct LPNConfiguration: Sendable, Codable, Equatable {
                   hidden: try int("hidden"), beta: try float("beta"), alpha: try float("alpha"),
                   size: try int("size"), noiseLevel: try float("noise_level"),
                   name: metadata["name"], description: metadata["description"])
+        calibration = try PriorCalibration(metadata: metadata, path: path)
         guard architecture == "lpn_128" else {
             throw fail("architecture '\(architecture)' is not supported (expected 'lpn_128')")
         }

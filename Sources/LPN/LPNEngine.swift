@@ -1,13 +1,29 @@
 import COpenBLAS
 
-/// Evaluates ψ(x) and f(x) = ∇ψ(x) for one N×N image at a time, with the reverse pass
+/// Evaluates the network ψ and its gradient ∇ψ on one C×H×W image, with the reverse pass
 /// written out by hand.
 ///
-/// An engine owns its work buffers (allocated once, reused for every call), so it is not
-/// thread-safe: give each worker thread its own engine over the same shared ``LPNModel``.
+///     x ──D2,D4,D8──▶ skips
+///     z₁ = σ(L₀x + b₀), z_{l+1} = σ(L_l z_l + R_l skip_l + c_l)   (l = 1…6)
+///     ψ(x) = s·(w₇ · mean_p z₇[p] + b₇) + α‖x‖²
+///
+/// On an N×N image (the model's size) z₇ is 1×1 and, with s = 1, this is the model's ψ. On a
+/// larger H×W image (sides multiples of 8) every layer is the same convolution over a larger
+/// map, and the last one (an N/8 × N/8 kernel without padding) slides over P positions: ψ is
+/// still convex in x (same non-negative weights, same convex non-decreasing σ), so ∇ψ is
+/// still exactly a proximal operator. The scale s and whether α‖x‖² is included are the
+/// caller's (``WholeFrameProx`` scales and adds α on the unpadded frame).
+///
+/// An engine owns its work buffers, sized for one H×W (allocated once, reused for every
+/// call), so it is not thread-safe: give each worker thread its own engine over the same
+/// shared ``LPNModel``.
 public final class LPNEngine {
     public let model: LPNModel
-    private let n: Int, channels: Int
+    public let height: Int, width: Int
+    private let channels: Int
+    /// Per stage, at this engine's size.
+    private let linearGeometries: [ConvGeometry]
+    private let skipGeometries: [ConvGeometry?]
 
     // Per stage: post-activation z and softplus slope σ'(pre-activation).
     private var activations: [UnsafeMutablePointer<Float>] = []
@@ -19,12 +35,24 @@ public final class LPNEngine {
     private let gradientA: UnsafeMutablePointer<Float>
     private let gradientB: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
+    private static let skipSources: [SkipSource] = [.half, .quarter, .eighth]
 
-    public init(model: LPNModel) {
+    /// An engine for H×W images (default the model's N×N); H and W must be multiples of 8
+    /// and at least N.
+    public init(model: LPNModel, height: Int? = nil, width: Int? = nil) {
         self.model = model
         let config = model.configuration
-        n = config.size
+        let n = config.size
+        let h = height ?? n, w = width ?? n
+        precondition(h >= n && w >= n && h % 8 == 0 && w % 8 == 0, "engine size \(h)×\(w) for a \(n)×\(n) model")
+        self.height = h
+        self.width = w
         channels = config.inChannels
+        func resized(_ g: ConvGeometry) -> ConvGeometry {
+            g.resized(height: g.inHeight * h / n, width: g.inWidth * w / n)
+        }
+        linearGeometries = model.stages.map { resized($0.linearGeometry) }
+        skipGeometries = model.stages.map { $0.skipGeometry.map(resized) }
         func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             p.initialize(repeating: 0, count: max(count, 1))
@@ -32,18 +60,17 @@ public final class LPNEngine {
         }
         var columnCount = 0, largest = 0
         var allocated: [UnsafeMutablePointer<Float>] = []
-        for stage in model.stages {
-            let g = stage.linearGeometry
+        for (g, sg) in zip(linearGeometries, skipGeometries) {
             let z = allocate(g.outCount), s = allocate(g.outCount)
             activations.append(z); slopes.append(s)
             allocated += [z, s]
             largest = max(largest, g.outCount, g.inCount)
             columnCount = max(columnCount, g.patchLength * g.outPixels)
-            if let sg = stage.skipGeometry { columnCount = max(columnCount, sg.patchLength * sg.outPixels) }
+            if let sg { columnCount = max(columnCount, sg.patchLength * sg.outPixels) }
         }
-        for source in [SkipSource.half, .quarter, .eighth] {
-            let side = n / source.rawValue
-            let input = allocate(channels * side * side), gradient = allocate(channels * side * side)
+        for source in Self.skipSources {
+            let count = channels * (h / source.rawValue) * (w / source.rawValue)
+            let input = allocate(count), gradient = allocate(count)
             skipInputs[source] = input; skipGradients[source] = gradient
             allocated += [input, gradient]
         }
@@ -57,65 +84,80 @@ public final class LPNEngine {
         for p in allocations { p.deallocate() }
     }
 
-    /// Values in one image: C·N·N.
-    public var imageCount: Int { channels * n * n }
+    /// Values in one image: C·H·W.
+    public var imageCount: Int { channels * height * width }
+
+    /// Positions of the last layer's window: 1 on an N×N image.
+    public var positions: (rows: Int, columns: Int) {
+        let g = linearGeometries[linearGeometries.count - 1]
+        return (g.outHeight, g.outWidth)
+    }
 
     /// ψ(x) for one image; when `gradient` is given, also writes f(x) = ∇ψ(x) there.
     ///
     /// - Parameters:
-    ///   - image: C×N×N values, row-major.
-    ///   - gradient: C×N×N output buffer, or nil for ψ alone (half the cost).
+    ///   - image: C×H×W values, row-major.
+    ///   - gradient: C×H×W output buffer, or nil for ψ alone (half the cost).
+    ///   - scale: s, multiplying the network part (w₇ · mean z₇ + b₇) and its gradient.
+    ///   - quadratic: whether α‖x‖² (and 2αx) is included.
     @discardableResult
-    public func evaluate(_ image: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil) -> Float {
+    public func evaluate(_ image: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil,
+                         scale: Float = 1, quadratic: Bool = true) -> Float {
         let config = model.configuration
-        for source in [SkipSource.half, .quarter, .eighth] {
-            Downsample.apply(image, channels: channels, size: n, factor: source.rawValue, into: skipInputs[source]!)
+        for source in Self.skipSources {
+            Downsample.apply(image, channels: channels, height: height, width: width, factor: source.rawValue,
+                             into: skipInputs[source]!)
         }
         // Forward: z_l = σ(L_l * z_{l-1} + R_l * skip + b_l), keeping σ' for the reverse pass.
         for (l, stage) in model.stages.enumerated() {
+            let g = linearGeometries[l]
             let input = l == 0 ? image : UnsafePointer(activations[l - 1])
             let pre = activations[l]
-            convolve(input, stage.linear, stage.linearGeometry, into: pre, accumulate: false)
-            if let skip = stage.skip, let g = stage.skipGeometry, let source = stage.skipSource {
-                convolve(skipInput(source, image), skip, g, into: pre, accumulate: true)
+            convolve(input, stage.linear, g, into: pre, accumulate: false)
+            if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
+                convolve(skipInput(source, image), skip, sg, into: pre, accumulate: true)
             }
-            let pixels = stage.linearGeometry.outPixels
+            let pixels = g.outPixels
             for (c, b) in stage.bias.enumerated() {
                 let row = pre + c * pixels
                 for i in 0..<pixels { row[i] += b }
             }
-            Softplus.apply(pre, slopes: slopes[l], count: stage.linearGeometry.outCount, beta: config.beta)
+            Softplus.apply(pre, slopes: slopes[l], count: g.outCount, beta: config.beta)
         }
         let last = model.stages.count - 1
-        let finalGeometry = model.stages[last].linearGeometry
+        let finalGeometry = linearGeometries[last]
         let pixels = finalGeometry.outPixels
-        var potential = Double(model.outputBias)
-        var squaredNorm = Double(0)
+        var network = Double(model.outputBias)
         for c in 0..<finalGeometry.outChannels {
             var sum = Double(0)
             for i in 0..<pixels { sum += Double(activations[last][c * pixels + i]) }
-            potential += Double(model.outputWeight[c]) * sum / Double(pixels)
+            network += Double(model.outputWeight[c]) * sum / Double(pixels)
         }
-        for i in 0..<imageCount { squaredNorm += Double(image[i]) * Double(image[i]) }
-        potential += Double(config.alpha) * squaredNorm
+        var potential = Double(scale) * network
+        if quadratic {
+            var squaredNorm = Double(0)
+            for i in 0..<imageCount { squaredNorm += Double(image[i]) * Double(image[i]) }
+            potential += Double(config.alpha) * squaredNorm
+        }
 
         guard let gradient else { return Float(potential) }
 
         // Reverse: δ_l = g_l ⊙ σ'_l; g_{l-1} = L_lᵀ δ_l; skip gradients collect R_lᵀ δ_l.
         gradient.update(repeating: 0, count: imageCount)
-        for source in [SkipSource.half, .quarter, .eighth] {
-            skipGradients[source]!.update(repeating: 0, count: channels * (n / source.rawValue) * (n / source.rawValue))
+        for source in Self.skipSources {
+            skipGradients[source]!.update(repeating: 0, count: channels * (height / source.rawValue) * (width / source.rawValue))
         }
         var upstream = gradientA, spare = gradientB
         for c in 0..<finalGeometry.outChannels {
-            for i in 0..<pixels { upstream[c * pixels + i] = model.outputWeight[c] / Float(pixels) }
+            let value = scale * model.outputWeight[c] / Float(pixels)
+            for i in 0..<pixels { upstream[c * pixels + i] = value }
         }
         for l in stride(from: last, through: 0, by: -1) {
             let stage = model.stages[l]
-            let g = stage.linearGeometry
+            let g = linearGeometries[l]
             let slope = slopes[l]
             for i in 0..<g.outCount { upstream[i] *= slope[i] }
-            if let skip = stage.skip, let sg = stage.skipGeometry, let source = stage.skipSource {
+            if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 let target = source == .input ? gradient : skipGradients[source]!
                 convolveAdjoint(upstream, skip, sg, into: target)
             }
@@ -127,12 +169,12 @@ public final class LPNEngine {
                 swap(&upstream, &spare)
             }
         }
-        for source in [SkipSource.half, .quarter, .eighth] {
-            Downsample.accumulateAdjoint(skipGradients[source]!, channels: channels, size: n,
+        for source in Self.skipSources {
+            Downsample.accumulateAdjoint(skipGradients[source]!, channels: channels, height: height, width: width,
                                          factor: source.rawValue, into: gradient)
         }
         let twoAlpha = 2 * config.alpha
-        if twoAlpha != 0 {
+        if quadratic && twoAlpha != 0 {
             for i in 0..<imageCount { gradient[i] += twoAlpha * image[i] }
         }
         return Float(potential)

@@ -8,6 +8,8 @@ public enum SkipSource: Int, Sendable {
 /// One stage of the ICNN: z_out = σ(L * z_in + R * skip + bias).
 ///
 /// Stage 0 has no L input (its "L" is the unconstrained first convolution on x) and no R.
+/// The geometries are those of an N×N input; on a larger frame every layer keeps its kernel
+/// and stride and only the sizes grow (``ConvGeometry/resized(height:width:)``).
 public struct LPNStage: Sendable {
     /// Weight of the convolution on the previous activation, [out, in·k·k] row-major.
     public let linear: [Float]
@@ -74,7 +76,8 @@ public final class LPNModel: Sendable {
             return entry.values
         }
         func geometry(_ cin: Int, _ cout: Int, kernel: Int = 3, stride: Int, padding: Int = 1, at size: Int) -> ConvGeometry {
-            ConvGeometry(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride, padding: padding, inSize: size)
+            ConvGeometry(inChannels: cin, outChannels: cout, kernel: kernel, stride: stride, padding: padding,
+                         inHeight: size, inWidth: size)
         }
 
         var stages: [LPNStage] = []

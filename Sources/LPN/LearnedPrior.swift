@@ -14,38 +14,37 @@ public struct PriorEvaluation: Sendable, Codable, Equatable {
 }
 
 public final class LearnedPrior {
-    public let engine: LPNEngine
+    /// The frame prox whose potential is inverted (whole-frame: ψ_frame exists on any size).
+    public let prox: LPNProx
     public var tolerance: Double
     public var maxIterations: Int
     private let memory = 8
+    private var frame: WholeFrameProx?
 
-    public init(model: LPNModel, tolerance: Double = 1e-5, maxIterations: Int = 500) {
-        engine = LPNEngine(model: model)
+    public init(model: LPNModel, padding: FramePadding = .reflect, tolerance: Double = 1e-5, maxIterations: Int = 500) throws {
+        prox = try LPNProx(model: model, processing: .whole(padding: padding))
         self.tolerance = tolerance
         self.maxIterations = maxIterations
     }
 
-    /// φ for each N×N image of a [H,W], [C,H,W] or [B,C,H,W] tensor.
+    /// φ for each image of a [H,W], [C,H,W] or [B,C,H,W] tensor (the φ of ψ_frame).
     public func evaluate(_ input: Tensor) throws -> [PriorEvaluation] {
-        let (batch, c, h, w) = try engine.model.configuration.batchShape(of: input.shape)
-        let n = engine.model.configuration.size
-        guard h == n && w == n else {
-            throw LPNError.invalidInput("φ is evaluated on \(n)×\(n) images; got \(h)×\(w)")
-        }
+        let (batch, c, h, w) = try prox.shape(of: input)
         try LPNProx.checkFinite(input)
         let count = c * h * w
-        return (0..<batch).map { b in
-            evaluate(Array(input.data[(b * count)..<((b + 1) * count)]))
+        return try (0..<batch).map { b in
+            try evaluate(Array(input.data[(b * count)..<((b + 1) * count)]), height: h, width: w)
         }
     }
 
-    /// φ(x) for one C×N×N image.
-    public func evaluate(_ x: [Float]) -> PriorEvaluation {
+    /// φ(x) for one C×H×W image.
+    public func evaluate(_ x: [Float], height: Int, width: Int) throws -> PriorEvaluation {
+        frame = try prox.wholeFrame(height: height, width: width)
         let count = x.count
         let xNorm = max(norm(x), 1e-12)
         var y = x
         var fy = [Float](repeating: 0, count: count)
-        var psi = Double(potentialAndProx(y, into: &fy))
+        var psi = potentialAndProx(y, into: &fy)
         var grad = zip(fy, x).map { $0 - $1 }
         var objective = psi - dot(x, y)
         var steps: [[Float]] = [], changes: [[Float]] = [], rhos: [Double] = []
@@ -81,7 +80,7 @@ public final class LearnedPrior {
             var trialPsi = 0.0, trialObjective = 0.0
             for _ in 0..<40 {
                 for j in 0..<count { trialY[j] = y[j] + t * direction[j] }
-                trialPsi = Double(potentialAndProx(trialY, into: &trialF))
+                trialPsi = potentialAndProx(trialY, into: &trialF)
                 trialObjective = trialPsi - dot(x, trialY)
                 // Near the solution ψ's float32 rounding hides the decrease Armijo asks for;
                 // a step that shrinks the gradient is then progress too.
@@ -109,9 +108,9 @@ public final class LearnedPrior {
         return PriorEvaluation(phi: phi, residual: norm(grad) / xNorm, iterations: iterations, converged: converged)
     }
 
-    private func potentialAndProx(_ y: [Float], into f: inout [Float]) -> Float {
+    private func potentialAndProx(_ y: [Float], into f: inout [Float]) -> Double {
         y.withUnsafeBufferPointer { yp in
-            f.withUnsafeMutableBufferPointer { fp in engine.evaluate(yp.baseAddress!, gradient: fp.baseAddress!) }
+            f.withUnsafeMutableBufferPointer { fp in frame!.evaluate(yp.baseAddress!, gradient: fp.baseAddress!) }
         }
     }
 

@@ -9,6 +9,10 @@ public struct SafeTensorsFile: Sendable {
     public struct Entry: Sendable {
         public let shape: [Int]
         public let values: [Float]
+        public init(shape: [Int], values: [Float]) {
+            self.shape = shape
+            self.values = values
+        }
     }
 
     public let metadata: [String: String]
@@ -84,5 +88,46 @@ public struct SafeTensorsFile: Sendable {
         }
         self.metadata = metadata
         self.tensors = tensors
+    }
+
+    public init(metadata: [String: String], tensors: [String: Entry]) {
+        self.metadata = metadata
+        self.tensors = tensors
+    }
+
+    /// The file's bytes: every tensor as little-endian F32, in key order, header padded with
+    /// spaces to a multiple of 8 bytes.
+    public func encoded() -> [UInt8] {
+        var entries: [String: Any] = ["__metadata__": metadata]
+        var offset = 0
+        let keys = tensors.keys.sorted()
+        for key in keys {
+            let t = tensors[key]!
+            entries[key] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]] as [String: Any]
+            offset += 4 * t.values.count
+        }
+        var header = [UInt8]((try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])) ?? Data("{}".utf8))
+        while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(8 + header.count + offset)
+        let length = UInt64(header.count)
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: length >> (8 * UInt64(i)))) }
+        bytes += header
+        for key in keys {
+            for v in tensors[key]!.values {
+                let bits = v.bitPattern.littleEndian
+                for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt32(i)))) }
+            }
+        }
+        return bytes
+    }
+
+    /// Writes ``encoded()`` to `path` (atomically: a reader never sees half a model).
+    public func write(to path: String) throws {
+        do {
+            try Data(encoded()).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw LPNError.modelFile(path: path, "cannot write: \(error.localizedDescription)")
+        }
     }
 }

@@ -47,8 +47,14 @@ public struct FrameDiagnostics: Codable, Sendable {
     /// When a reference image was supplied.
     public var psnr: Double?
     public var ssim: Double?
-    /// φ(x̂) of the LPN prior, when asked for (output.phi) and the image is N×N.
+    /// φ(x̂) of the LPN prior by inversion of f, when asked for (output.phi).
     public var phi: PriorEvaluation?
+    /// Where x̂ stands against the LPN prior's training images (every LPN frame).
+    public var priorCheck: PriorCheckReport?
+    /// Why the solver looks non-convergent (``ConvergenceCheck``), or nil.
+    public var convergenceWarning: String?
+    /// Warnings raised for this frame (empty when all is well): docs/PROTOCOL.md.
+    public var flags: [FrameFlag] = []
 
     public init(pipeline: String, solver: String, prior: String) {
         self.pipeline = pipeline
@@ -69,6 +75,35 @@ public struct FrameDiagnostics: Codable, Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try encoder.encode(self)
+    }
+}
+
+/// A warning attached to a frame that was reconstructed but should not be trusted blindly.
+public enum FrameFlag: String, Codable, Sendable, CaseIterable {
+    /// φ(x̂) or the prox displacement ‖f(x̂) − x̂‖ lies outside the model's calibrated range:
+    /// the image is not one the prior knows (wrong model for the data, or a failed solve).
+    case outsidePrior = "outside_prior"
+    /// The ADMM primal residual (or the relative change) grows or oscillates.
+    case notConverging = "not_converging"
+}
+
+/// ``PriorStatistics`` of x̂ with the model's calibrated range.
+public struct PriorCheckReport: Codable, Sendable, Equatable {
+    /// φ(f(x̂)) per pixel and ‖f(x̂) − x̂‖/√pixels.
+    public var phi: Double
+    public var displacement: Double
+    /// The model's ranges on its training images ([low, high]); nil when it has none.
+    public var phiRange: [Double]?
+    public var displacementRange: [Double]?
+    /// Statistics outside their widened range ("phi", "displacement").
+    public var outside: [String]
+
+    public init(statistics: PriorStatistics, calibration: PriorCalibration?) {
+        phi = statistics.phi
+        displacement = statistics.displacement
+        phiRange = calibration?.phi
+        displacementRange = calibration?.displacement
+        outside = calibration?.outside(statistics) ?? []
     }
 }
 

@@ -36,7 +36,7 @@ public enum OperatorSpec: Sendable {
 public enum PriorSpec: Sendable {
     case none
     case tv(lambda: Double, iterations: Int)
-    case lpn(model: LPNModel, path: String, patchStride: Int?, strength: Double, weighting: PatchWeighting)
+    case lpn(model: LPNModel, path: String, processing: FrameProcessing, strength: Double)
 
     public var typeName: String {
         switch self {

@@ -128,9 +128,8 @@ enum PipelineLoader {
             prior = .tv(lambda: lambda, iterations: iterations)
         case "lpn":
             let modelPath = try priorSection.required("model", priorSection.string)
-            let stride = try priorSection.int("patch_stride", range: 1...4096)
             let strength = try priorSection.double("strength", min: 0, max: 1, exclusiveMin: true) ?? 1
-            let weighting = try priorSection.choice("patch_weighting", PatchWeighting.self) ?? .hann
+            let mode = try priorSection.string("processing") ?? "whole"
             let resolved = resolve(modelPath)
             let model: LPNModel
             do { model = try LPNModel(path: resolved) } catch {
@@ -140,11 +139,31 @@ enum PipelineLoader {
             guard model.configuration.inChannels == 1 else {
                 throw priorSection.fail("model", "the model has \(model.configuration.inChannels) channels; pipelines reconstruct one-channel images")
             }
-            guard shape[0] >= n, shape[1] >= n else {
-                throw priorSection.fail("model", "the model's input is \(n)×\(n), larger than the \(shape[0])×\(shape[1]) image")
+            let processing: FrameProcessing
+            switch mode {
+            case "whole":
+                for key in ["patch_stride", "patch_weighting"] where priorSection.has(key) {
+                    throw priorSection.fail(key, "only with processing: patches (this prior processes the whole frame)")
+                }
+                processing = .whole(padding: try priorSection.choice("padding", FramePadding.self) ?? .reflect)
+            case "patches":
+                if priorSection.has("padding") {
+                    throw priorSection.fail("padding", "only with processing: whole")
+                }
+                let stride = try priorSection.int("patch_stride", range: 1...4096)
+                let weighting = try priorSection.choice("patch_weighting", PatchWeighting.self) ?? .hann
+                guard shape[0] >= n, shape[1] >= n else {
+                    throw priorSection.fail("model", "the model's input is \(n)×\(n), larger than the \(shape[0])×\(shape[1]) image (patches need at least that; processing: whole pads)")
+                }
+                if let stride, stride > n { throw priorSection.fail("patch_stride", "\(stride) exceeds the model size \(n)") }
+                processing = .patches(stride: stride, weighting: weighting)
+            default:
+                throw priorSection.fail("processing", "'\(mode)' is not one of: whole, patches")
             }
-            if let stride, stride > n { throw priorSection.fail("patch_stride", "\(stride) exceeds the model size \(n)") }
-            prior = .lpn(model: model, path: resolved, patchStride: stride, strength: strength, weighting: weighting)
+            do { try LPNProx(model: model, processing: processing).validate(height: shape[0], width: shape[1]) } catch {
+                throw priorSection.fail("padding", "\(error)")
+            }
+            prior = .lpn(model: model, path: resolved, processing: processing, strength: strength)
         default:
             throw priorSection.fail("type", "'\(priorType)' is not one of: lpn, tv, none")
         }

@@ -42,34 +42,58 @@ public final class SoftThresholdPrior: ProximalPrior {
     }
 }
 
-/// The learned proximal network f = ∇ψ, applied patchwise to frames larger than the model,
-/// optionally relaxed: z = θ·f(v) + (1 − θ)·v.
+/// The learned proximal operator f = ∇ψ_frame on the whole frame (exact; or on patches, as
+/// the frame processing says), optionally relaxed: z = θ·f(v) + (1 − θ)·v.
 ///
 /// The relaxation keeps it an exact proximal operator: θf + (1 − θ)I = ∇(θψ + (1 − θ)½‖·‖²)
-/// is the gradient of a convex function, hence (LPN.md §1) the prox of a weaker regulariser.
-/// θ < 1 lets a model trained at one noise level regularise less (an LPN's strength is fixed
-/// by its training noise). On an N×N frame f is applied directly (exactly a prox); patchwise
-/// combination, uniform as in the paper or Hann-weighted, is an approximation either way.
+/// is the gradient of a convex function, hence the prox of a weaker regulariser. θ < 1 lets a
+/// model trained at one noise level regularise less (an LPN's strength is fixed by its
+/// training noise); docs/PIPELINES.md says what θ and ADMM's ρ each do.
 public final class LPNPrior: ProximalPrior {
     public let name = "lpn"
     public let prox: LPNProx
     public let strength: Float
-    public var weighting: PatchWeighting { prox.weighting }
     let height: Int, width: Int
+    /// f(x̂) of ``statistics(at:)``; the whole-frame prox that measures it under patch processing.
+    private let scratch: FloatBuffer
+    private var checkFrame: WholeFrameProx?
 
-    public init(model: LPNModel, patchStride: Int?, height: Int, width: Int, strength: Float = 1,
-                weighting: PatchWeighting = .uniform) throws {
-        prox = try LPNProx(model: model, patchStride: patchStride, weighting: weighting)
+    public init(model: LPNModel, processing: FrameProcessing = .standard, height: Int, width: Int,
+                strength: Float = 1) throws {
+        prox = try LPNProx(model: model, processing: processing)
+        try prox.validate(height: height, width: width)
+        if processing.isExact { _ = try prox.wholeFrame(height: height, width: width) }
         self.height = height
         self.width = width
         self.strength = strength
+        scratch = FloatBuffer(height * width)
     }
 
     public func prox(_ v: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
-        prox.apply(v, z, height: height, width: width)
+        do {
+            try prox.apply(v, z, height: height, width: width)
+        } catch {
+            preconditionFailure("the frame size was validated at init: \(error)")
+        }
         if strength != 1 {
             let t = strength, r = 1 - strength
             for i in 0..<(height * width) { z[i] = t * z[i] + r * v[i] }
         }
+    }
+
+    /// φ(f(x)) and ‖f(x) − x‖ per pixel at the image x (the model's f, θ = 1, on the whole
+    /// frame with reflect padding whatever the processing): one more evaluation of f.
+    public func statistics(at x: UnsafePointer<Float>) -> PriorStatistics {
+        let frame: WholeFrameProx
+        if prox.processing.isExact, let made = try? prox.wholeFrame(height: height, width: width) {
+            frame = made
+        } else if let checkFrame {
+            frame = checkFrame
+        } else {
+            // Reflect padding accepts every size; the init validated the frame.
+            frame = try! WholeFrameProx(model: prox.model, height: height, width: width, padding: .reflect)
+            checkFrame = frame
+        }
+        return PriorStatistics.measure(x, frame: frame, scratch: scratch.pointer)
     }
 }

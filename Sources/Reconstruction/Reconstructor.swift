@@ -31,9 +31,8 @@ public final class Reconstructor {
         switch pipeline.prior {
         case .none: prior = IdentityPrior(count: op.imageCount)
         case .tv(let lambda, let iterations): prior = TVPrior(lambda: Float(lambda), iterations: iterations, height: h, width: w)
-        case .lpn(let model, _, let stride, let strength, let weighting):
-            prior = try LPNPrior(model: model, patchStride: stride, height: h, width: w, strength: Float(strength),
-                                 weighting: weighting)
+        case .lpn(let model, _, let processing, let strength):
+            prior = try LPNPrior(model: model, processing: processing, height: h, width: w, strength: Float(strength))
         }
         let settings = pipeline.solver
         switch settings.kind {
@@ -45,8 +44,10 @@ public final class Reconstructor {
         initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
-        if pipeline.computePhi, case .lpn(let model, _, _, _, _) = pipeline.prior {
-            phiEvaluator = LearnedPrior(model: model, maxIterations: pipeline.phiIterations)
+        if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
+            let padding: FramePadding
+            if case .whole(let p) = processing { padding = p } else { padding = .reflect }
+            phiEvaluator = try LearnedPrior(model: model, padding: padding, maxIterations: pipeline.phiIterations)
         }
     }
 
@@ -117,6 +118,8 @@ public final class Reconstructor {
             diagnostics.stopReason = outcome.stopReason
             diagnostics.converged = outcome.stopReason == .tolerance
             diagnostics.finalResidual = outcome.records.last?.dataResidual ?? solver.currentResidual()
+            diagnostics.convergenceWarning = ConvergenceCheck().assess(outcome.records, stopReason: outcome.stopReason)
+            if diagnostics.convergenceWarning != nil { diagnostics.flags.append(.notConverging) }
             result.copy(from: solver.iterate)
         } else {
             result.copy(from: x0)
@@ -148,12 +151,17 @@ public final class Reconstructor {
             }
         }
         diagnostics.stageSeconds["metrics"] = now() - tMetrics
+        if let lpn = prior as? LPNPrior {
+            let tCheck = now()
+            let statistics = values.withUnsafeBufferPointer { lpn.statistics(at: $0.baseAddress!) }
+            let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration)
+            diagnostics.priorCheck = report
+            if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
+            diagnostics.stageSeconds["prior_check"] = now() - tCheck
+        }
         if let phiEvaluator {
             let tPhi = now()
-            let n = phiEvaluator.engine.model.configuration.size
-            if pipeline.imageShape == [n, n] {
-                diagnostics.phi = phiEvaluator.evaluate(values)
-            }
+            diagnostics.phi = try phiEvaluator.evaluate(values, height: pipeline.imageShape[0], width: pipeline.imageShape[1])
             diagnostics.stageSeconds["phi"] = now() - tPhi
         }
         diagnostics.totalSeconds = now() - start

@@ -27,7 +27,8 @@ struct BenchProx: ParsableCommand {
             ?? RandomLPN.make(hidden: hidden, size: size, inChannels: 1, seed: 7)
         let n = lpn.configuration.size
         guard n == size else { throw ValidationError("--size \(size) differs from the model's N = \(n)") }
-        let prox = try LPNProx(model: lpn)
+        // The model itself on N×N images (no padding), as PyTorch runs it.
+        let prox = try LPNProx(model: lpn, processing: .whole(padding: .none))
         let c = lpn.configuration.inChannels
         var generator = SplitMix64(seed: 1)
         let x = Tensor(shape: [batch, c, n, n], data: (0..<(batch * c * n * n)).map { _ in Float(generator.nextUnit()) })

@@ -2,13 +2,14 @@ import LPN
 import TensorIO
 import Testing
 
-/// ψ and f against goldens computed by the PyTorch module in float64 (training/make_fixtures.py).
+/// ψ and f against goldens computed by the PyTorch module in float64 (training/make_fixtures.py):
+/// the model on N×N images (whole frame without padding) and the paper's uniform patches.
 @Suite struct GoldenFixtureTests {
     static let cases = ["n32_c1", "n32_c3", "n128_c1", "ref128"]
 
     @Test(arguments: cases)
     func proxMatchesPyTorch(name: String) throws {
-        let prox = try LPNProx(model: try Fixtures.model(name))
+        let prox = try LPNProx(model: try Fixtures.model(name), processing: .whole(padding: .none))
         let x = try Fixtures.tensor(name + "_x")
         let expected = try Fixtures.tensor(name + "_f")
         let f = try prox.apply(x)
@@ -19,7 +20,7 @@ import Testing
 
     @Test(arguments: cases)
     func potentialMatchesPyTorch(name: String) throws {
-        let prox = try LPNProx(model: try Fixtures.model(name))
+        let prox = try LPNProx(model: try Fixtures.model(name), processing: .whole(padding: .none))
         let psi = try prox.potential(try Fixtures.tensor(name + "_x"))
         let expected = try Fixtures.tensor(name + "_psi")
         #expect(psi.count == expected.count)
@@ -28,7 +29,7 @@ import Testing
     }
 
     @Test func patchwiseProxMatchesPyTorch() throws {
-        let prox = try LPNProx(model: try Fixtures.model("n32_c1"), patchStride: 16)
+        let prox = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .patches(stride: 16, weighting: .uniform))
         let f = try prox.apply(try Fixtures.tensor("n32_c1_x96"))
         let expected = try Fixtures.tensor("n32_c1_f96_s16")
         #expect(f.shape == expected.shape)

@@ -54,7 +54,7 @@ import Testing
         let x = Tensor(shape: [1, 32, 32], data: randomImage(32 * 32, seed: 12))
         let direct = LPNEngine(model: model).psiAndProx(x.data).1
         for stride in [8, 16, 32] {
-            let patched = try LPNProx(model: model, patchStride: stride).apply(x)
+            let patched = try LPNProx(model: model, processing: .patches(stride: stride, weighting: .uniform)).apply(x)
             #expect(patched.data == direct, "stride \(stride) changed an N×N frame")
         }
     }
@@ -63,7 +63,7 @@ import Testing
         // 45 = 32 + 13: starts 0, 13 (flush with the edge); every pixel of a constant-mean
         // frame must be written, so no output pixel may stay exactly zero.
         let x = Tensor(shape: [45, 40], data: randomImage(45 * 40, seed: 13, range: 0.2...0.8))
-        let f = try LPNProx(model: model, patchStride: 16).apply(x)
+        let f = try LPNProx(model: model, processing: .patches(stride: 16, weighting: .uniform)).apply(x)
         #expect(f.shape == [45, 40])
         #expect(f.data.allSatisfy { $0 != 0 && $0.isFinite })
         #expect(PatchGrid.starts(length: 45, patch: 32, stride: 16) == [0, 13])

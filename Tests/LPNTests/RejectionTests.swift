@@ -102,10 +102,13 @@ import Testing
 
     @Test func unusableShapesAreRejected() throws {
         let prox = try LPNProx(model: try Fixtures.model("n32_c1"))
-        #expect(message { _ = try prox.apply(Tensor(zeros: [16, 16])) }.contains("smaller than"))
+        let patches = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .patches(stride: nil, weighting: .hann))
+        let unpadded = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .whole(padding: .none))
+        #expect(message { _ = try patches.apply(Tensor(zeros: [16, 16])) }.contains("smaller than"))
+        #expect(message { _ = try unpadded.apply(Tensor(zeros: [36, 40])) }.contains("multiples of 8"))
         #expect(message { _ = try prox.apply(Tensor(zeros: [3, 32, 32])) }.contains("3 channel"))
         #expect(message { _ = try prox.apply(Tensor(zeros: [32])) }.contains("is not [H,W]"))
-        #expect(message { _ = try prox.potential(Tensor(zeros: [40, 40])) }.contains("32×32"))
-        #expect(message { _ = try LPNProx(model: try Fixtures.model("n32_c1"), patchStride: 0) }.contains("patch stride"))
+        #expect(message { _ = try patches.potential(Tensor(zeros: [40, 40])) }.contains("32×32"))
+        #expect(message { _ = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .patches(stride: 0, weighting: .hann)) }.contains("patch stride"))
     }
 }

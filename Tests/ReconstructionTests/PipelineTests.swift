@@ -77,11 +77,10 @@ import Testing
     /// the LPN fixtures).
     @Test func modelPathIsRelativeToThePipelineFile() throws {
         let p = try Pipeline.load(path: Fixture.path("tiny-lpn.yaml"))
-        guard case .lpn(let model, let path, let stride, let strength, let weighting) = p.prior else { Issue.record("not lpn"); return }
+        guard case .lpn(let model, let path, let processing, let strength) = p.prior else { Issue.record("not lpn"); return }
         #expect(model.configuration.size == 32)
-        #expect(stride == 16)
+        #expect(processing == .patches(stride: 16, weighting: .hann))
         #expect(strength == 1)
-        #expect(weighting == .hann)
         #expect(FileManager.default.fileExists(atPath: path))
     }
 

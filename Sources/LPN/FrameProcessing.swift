@@ -1,0 +1,26 @@
+/// How the learned prox is applied to a frame: whole (one exact prox of the frame, the
+/// default) or in overlapping N×N patches whose outputs are blended (an approximation kept
+/// for comparison).
+public enum FrameProcessing: Sendable, Equatable, CustomStringConvertible {
+    /// ``WholeFrameProx``: f = ∇ψ_frame on the frame extended by `padding`.
+    case whole(padding: FramePadding)
+    /// ``PatchProx``: N×N patches at `stride` (default N/2), overlaps blended by `weighting`.
+    case patches(stride: Int?, weighting: PatchWeighting)
+
+    /// What `lpnd prox`, `lpnd prior` and the pipelines use unless told otherwise.
+    public static let standard = FrameProcessing.whole(padding: .reflect)
+
+    public var description: String {
+        switch self {
+        case .whole(let padding): return "whole (\(padding.rawValue) padding)"
+        case .patches(let stride, let weighting):
+            return "patches (stride \(stride.map(String.init) ?? "N/2"), \(weighting.rawValue) weighting)"
+        }
+    }
+
+    /// True when f is exactly the gradient of one convex potential on the frame.
+    public var isExact: Bool {
+        if case .whole = self { return true }
+        return false
+    }
+}

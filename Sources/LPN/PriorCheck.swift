@@ -1,0 +1,101 @@
+import Foundation
+
+/// Where an image stands against what the prior knows, from one evaluation of ψ_frame and f at
+/// the image x itself (no inversion):
+///
+///     φ(f(x)) = ⟨x, f(x)⟩ − ½‖f(x)‖² − ψ(x)     per pixel: phi
+///     ‖f(x) − x‖ / √(pixels)                     the RMS displacement: displacement
+///
+/// φ(f(x)) is exact (LPN.md's identity φ(f(y)) = ⟨y, f(y)⟩ − ½‖f(y)‖² − ψ(y) at y = x). The
+/// displacement is how far the prox would still move the image: small for the clean images the
+/// model was trained on, large for one it does not recognise. Both are compared with their
+/// range on the model's training images (``PriorCalibration``, stored with the model).
+public struct PriorStatistics: Sendable, Codable, Equatable {
+    /// φ(f(x)) divided by the number of pixels (C·H·W).
+    public var phi: Double
+    /// ‖f(x) − x‖ / √(C·H·W).
+    public var displacement: Double
+
+    public init(phi: Double, displacement: Double) {
+        self.phi = phi
+        self.displacement = displacement
+    }
+
+    /// Measures x (C×H×W, the frame's size) with `scratch` (C·H·W floats) for f(x).
+    public static func measure(_ x: UnsafePointer<Float>, frame: WholeFrameProx,
+                               scratch f: UnsafeMutablePointer<Float>) -> PriorStatistics {
+        let psi = frame.evaluate(x, gradient: f)
+        let count = frame.imageCount
+        var inner = 0.0, fNorm = 0.0, moved = 0.0
+        for i in 0..<count {
+            let a = Double(x[i]), b = Double(f[i])
+            inner += a * b
+            fNorm += b * b
+            moved += (b - a) * (b - a)
+        }
+        let phi = inner - 0.5 * fNorm - psi
+        return PriorStatistics(phi: phi / Double(count), displacement: (moved / Double(count)).squareRoot())
+    }
+}
+
+/// The range of ``PriorStatistics`` on the model's own training images, measured by
+/// `lpnd calibrate` with whole-frame processing and stored in the model's metadata
+/// (`calibration_phi`, `calibration_displacement`: "low,high"; `calibration_images`).
+public struct PriorCalibration: Sendable, Codable, Equatable {
+    /// [low, high] of φ per pixel and of the RMS displacement over the calibration images.
+    public var phi: [Double]
+    public var displacement: [Double]
+    public var images: Int
+
+    /// A statistic is out of range when it lies beyond [low − m, high + m] with m = `margin` ×
+    /// (high − low): the training images' spread, widened by half of it on each side.
+    public static let margin = 0.5
+
+    public init(phi: [Double], displacement: [Double], images: Int) {
+        self.phi = phi
+        self.displacement = displacement
+        self.images = images
+    }
+
+    /// The calibration of a set of measured images: their min and max.
+    public init(measured: [PriorStatistics]) {
+        let phis = measured.map(\.phi), moves = measured.map(\.displacement)
+        self.init(phi: [phis.min() ?? 0, phis.max() ?? 0], displacement: [moves.min() ?? 0, moves.max() ?? 0],
+                  images: measured.count)
+    }
+
+    /// Which statistics of `s` fall outside the widened ranges ("phi", "displacement").
+    public func outside(_ s: PriorStatistics) -> [String] {
+        func out(_ v: Double, _ range: [Double]) -> Bool {
+            let m = Self.margin * (range[1] - range[0])
+            return v < range[0] - m || v > range[1] + m || !v.isFinite
+        }
+        var names: [String] = []
+        if out(s.phi, phi) { names.append("phi") }
+        if out(s.displacement, displacement) { names.append("displacement") }
+        return names
+    }
+
+    /// The metadata strings this calibration is stored as.
+    public var metadata: [String: String] {
+        ["calibration_phi": "\(phi[0]),\(phi[1])",
+         "calibration_displacement": "\(displacement[0]),\(displacement[1])",
+         "calibration_images": "\(images)"]
+    }
+
+    /// Parses the metadata strings (nil when the model has none), naming the key at fault.
+    init?(metadata: [String: String], path: String) throws {
+        guard let phiText = metadata["calibration_phi"] else { return nil }
+        func pair(_ key: String) throws -> [Double] {
+            let text = metadata[key] ?? ""
+            let parts = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, parts.allSatisfy(\.isFinite), parts[0] <= parts[1] else {
+                throw LPNError.invalidModel(path: path, "metadata '\(key)' = '\(text)' is not 'low,high' with low ≤ high")
+            }
+            return parts
+        }
+        _ = phiText
+        let images = Int(metadata["calibration_images"] ?? "") ?? 0
+        self.init(phi: try pair("calibration_phi"), displacement: try pair("calibration_displacement"), images: images)
+    }
+}
