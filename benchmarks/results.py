@@ -76,16 +76,23 @@ def init_for(row):
     return "adjoint" if row["operator"]["type"] in ("mri", "blur") else "least_squares"
 
 
-def pipeline(row, method, rho=None, lam=None, theta=None):
+# How the LPN meets a frame: whole (the default, an exact prox) or the Hann-blended patches it
+# replaced (the "patches" column).
+WHOLE = dict(processing="whole", padding="reflect")
+PATCHES = dict(processing="patches", patch_stride=32, patch_weighting="hann")
+
+
+def pipeline(row, method, rho=None, lam=None, theta=None, processing=None):
     p = dict(name=f"{row['id']}-{method}", image=dict(shape=[row["size"], row["size"]]),
              operator=row["operator"], simulation=dict(noise=row["noise"], seed=0))
     init = init_for(row)
-    if method == "lpn-admm":
-        p["prior"] = dict(type="lpn", model=model_path(row["kind"]), patch_stride=32)
+    if method in ("lpn-admm", "lpn-admm-patches"):
+        p["prior"] = dict(type="lpn", model=model_path(row["kind"]),
+                          **(processing or (PATCHES if method == "lpn-admm-patches" else WHOLE)))
         p["solver"] = dict(type="admm", iterations=row.get("lpn_iterations", DEFAULTS["lpn_iterations"]), rho=rho or DEFAULTS["lpn_rho"],
                            data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10)
     elif method == "lpn-pgd":
-        p["prior"] = dict(type="lpn", model=model_path(row["kind"]), patch_stride=32, strength=theta or 1.0)
+        p["prior"] = dict(type="lpn", model=model_path(row["kind"]), strength=theta or 1.0, **(processing or WHOLE))
         p["solver"] = dict(type="pgd", iterations=row.get("lpn_iterations", DEFAULTS["pgd_iterations"]), step=DEFAULTS["pgd_step"],
                            tolerance=0, init=init)
     elif method == "tv":
@@ -140,8 +147,8 @@ def images(kind, size, count, heldout=True):
     return src.batch(rng, count)[:, 0]  # training images: for tuning only
 
 
-def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None):
-    p = pipeline(row, method, rho, lam, theta)
+def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None, processing=None):
+    p = pipeline(row, method, rho, lam, theta, processing)
     p["name"] += f"-{tag}"
     path = runner.write_pipeline(p)
     sim = runner.write_pipeline(pipeline(row, "ls"))
@@ -156,7 +163,7 @@ def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None):
         diag = os.path.join(runner.work, f"{p['name']}-{i}.json")
         d = runner.reconstruct(path, meas, ref, rec, diag)
         out.append(dict(psnr=d["psnr"], ssim=d["ssim"], seconds=d["totalSeconds"], diag=diag, rec=rec, ref=ref,
-                        meas=meas))
+                        meas=meas, flags=d.get("flags", [])))
     return out
 
 

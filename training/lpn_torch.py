@@ -1,7 +1,7 @@
 """PyTorch model of lpnd's learned proximal network (layout "lpn_128").
 
-The convex potential psi and its gradient f = grad psi follow /work/shared/LPN.md
-sections 2-3.  Parameter names and shapes equal the reference state_dict so that
+The convex potential psi and its gradient f = grad psi follow docs/MODELS.md ("The
+network" and "Whole frames").  Parameter names and shapes equal the reference state_dict so that
 reference checkpoints load unchanged.  The model is written to / read from lpnd's
 model format: one safetensors file, F32 tensors, string metadata
 (see docs/MODELS.md, "File format").
@@ -19,6 +19,28 @@ import torch.nn.functional as F
 FORMAT = "lpn"
 FORMAT_VERSION = "1"
 ARCHITECTURE = "lpn_128"
+
+def frame_index(length: int, size: int, padding: str):
+    """For each padded index along one axis, the source index (-1: zero), as lpnd's
+    FramePadding: reflect (symmetric, N/2 a side), circular (N-8 after), zero (N-8 a side),
+    none; every mode also rounds the side up to a multiple of 8."""
+    up = (8 - length % 8) % 8
+    before, after = {"reflect": (size // 2, size // 2 + up), "circular": (0, size - 8 + up),
+                     "zero": (size - 8, size - 8 + up), "none": (0, 0)}[padding]
+    out = []
+    for i in range(before + length + after):
+        t = i - before
+        if 0 <= t < length:
+            out.append(t)
+        elif padding in ("zero", "none"):
+            out.append(-1)
+        elif padding == "circular":
+            out.append(t % length)
+        else:
+            m = t % (2 * length)
+            out.append(m if m < length else 2 * length - 1 - m)
+    return out
+
 
 # indices of the weights that must stay >= 0 for psi to be convex
 CONSTRAINED = [f"lin.{k}.weight" for k in range(1, 8)]
@@ -83,29 +105,47 @@ class LPN(nn.Module):
 
     # ------------------------------------------------------------------ network
     @staticmethod
-    def _down(x: torch.Tensor, n: int) -> torch.Tensor:
-        return F.interpolate(x, size=(n, n), mode="bilinear", align_corners=False,
+    def _down(x: torch.Tensor, size) -> torch.Tensor:
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False,
                              antialias=False)
 
-    def scalar(self, x: torch.Tensor) -> torch.Tensor:
-        """psi(x) per sample, shape [B]."""
-        n = x.shape[-1]
-        if x.shape[-2] != n or n != self.size:
-            raise ValueError(f"expected input [B,{self.in_channels},{self.size},{self.size}], "
-                             f"got {list(x.shape)}")
-        d2 = self._down(x, n // 2)
-        d4 = self._down(x, n // 4)
-        d8 = self._down(x, n // 8)
+    def scalar(self, x: torch.Tensor, padding: Optional[str] = None) -> torch.Tensor:
+        """psi(x) per sample, shape [B].
+
+        padding None: the model on N x N images. Otherwise the whole-frame potential of any
+        H x W frame (lpnd's WholeFrameProx): pad by `padding`, run every layer on the larger
+        map (the last one slides over P = Pr*Pc positions), scale the network part by
+        s = P / (min(N/8, Pr) * min(N/8, Pc)), add alpha*||x||^2 of the unpadded frame."""
+        n = self.size
+        if padding is None:
+            if x.shape[-1] != n or x.shape[-2] != n:
+                raise ValueError(f"expected input [B,{self.in_channels},{n},{n}], got {list(x.shape)}")
+            xp = x
+        else:
+            h, w = x.shape[-2], x.shape[-1]
+            rows, cols = frame_index(h, n, padding), frame_index(w, n, padding)
+            ri = torch.tensor([max(r, 0) for r in rows]), torch.tensor([max(c, 0) for c in cols])
+            xp = x[..., ri[0], :][..., ri[1]]
+            if min(rows) < 0 or min(cols) < 0:
+                mask = torch.outer(torch.tensor([r >= 0 for r in rows], dtype=x.dtype),
+                                   torch.tensor([c >= 0 for c in cols], dtype=x.dtype))
+                xp = xp * mask
+        hp, wp = xp.shape[-2], xp.shape[-1]
+        d2 = self._down(xp, (hp // 2, wp // 2))
+        d4 = self._down(xp, (hp // 4, wp // 4))
+        d8 = self._down(xp, (hp // 8, wp // 8))
         a = self.act
-        z = a(self.lin[0](x))
-        z = a(self.lin[1](z) + self.res[0](x))
+        z = a(self.lin[0](xp))
+        z = a(self.lin[1](z) + self.res[0](xp))
         z = a(self.lin[2](z) + self.res[1](d2))
         z = a(self.lin[3](z) + self.res[2](d2))
         z = a(self.lin[4](z) + self.res[3](d4))
         z = a(self.lin[5](z) + self.res[4](d4))
-        z = a(self.lin[6](z) + self.res[5](d8))          # [B,64,1,1]
+        z = a(self.lin[6](z) + self.res[5](d8))          # [B,64,Pr,Pc] (1x1 on N x N)
+        k, (pr, pc) = n // 8, z.shape[-2:]
+        scale = (pr * pc) / (min(k, pr) * min(k, pc))
         z = z.mean(dim=(2, 3))                             # [B,64]
-        out = self.lin[7](z).squeeze(1)                    # [B]
+        out = scale * self.lin[7](z).squeeze(1)            # [B]
         return out + self.alpha * x.pow(2).flatten(1).sum(1)
 
     def forward(self, x: torch.Tensor, create_graph: Optional[bool] = None) -> torch.Tensor:
@@ -114,7 +154,7 @@ class LPN(nn.Module):
             create_graph = self.training
         with torch.enable_grad():
             xg = x if (x.requires_grad and create_graph) else x.detach().requires_grad_(True)
-            psi = self.scalar(xg)
+            psi = self.scalar(xg, getattr(self, "frame_padding", None))
             (g,) = torch.autograd.grad(psi.sum(), xg, create_graph=create_graph)
         return g
 

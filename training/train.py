@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train an LPN denoiser with proximal matching (/work/shared/LPN.md section 5).
+"""Train an LPN denoiser with proximal matching (docs/MODELS.md, "Training").
 
     python3 training/train.py --data phantom --name phantom            # train / resume
     python3 training/train.py --data natural --name natural --resume
@@ -56,6 +56,11 @@ def parse_args(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--resume", action="store_true", help="continue from <name>/checkpoint.pt")
+    ap.add_argument("--frame", type=int, default=0,
+                    help="train the whole-frame potential on FRAME x FRAME crops (0: the model on N x N)")
+    ap.add_argument("--padding", default="reflect", choices=["reflect", "circular", "zero"],
+                    help="whole-frame padding (with --frame)")
+    ap.add_argument("--init", help="start from this lpnd model file's weights (fine-tuning)")
     ap.add_argument("--benchmark", type=int, default=0,
                     help="only time this many steps (nothing written)")
     a = ap.parse_args(argv)
@@ -80,7 +85,8 @@ def schedule(step: int, a) -> tuple:
         return "l1", -1, a.lr_l1, float("nan")
     k = step - a.steps_l1
     stage = min(3, (4 * k) // max(a.steps_pm, 1))
-    gamma0 = a.gamma0_factor * math.sqrt(1 * a.size * a.size)
+    side = a.frame or a.size
+    gamma0 = a.gamma0_factor * math.sqrt(1 * side * side)
     return "pm", stage, a.lr_pm, gamma0 * 2.0 ** (3 - stage)
 
 
@@ -113,9 +119,14 @@ def main(argv=None) -> int:
     ckpt_path = os.path.join(run_dir, "checkpoint.pt")
     log_path = os.path.join(run_dir, "train_log.csv")
 
-    src = Source(a.data, a.size)
+    src = Source(a.data, a.frame or a.size)
     model = LPN(1, a.hidden, a.beta, a.alpha, a.size)
     init_weights(model, torch.Generator().manual_seed(a.seed))
+    if a.frame:
+        model.frame_padding = a.padding
+    if a.init:
+        from lpn_torch import load_lpnd
+        model.load_state_dict(load_lpnd(a.init).state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=a.lr_l1)
     total = a.steps_l1 + a.steps_pm
     start = 0
@@ -205,7 +216,9 @@ def main(argv=None) -> int:
     path = os.path.join(out_dir, f"{a.name}.safetensors")
     desc = (f"LPN denoiser trained by lpnd training/train.py on {a.data} images, "
             f"{a.size}x{a.size}, noise {a.noise}, {a.steps_l1} L1 + {a.steps_pm} "
-            f"proximal-matching steps, batch {a.batch}")
+            f"proximal-matching steps, batch {a.batch}"
+            + (f", whole-frame on {a.frame}x{a.frame} crops ({a.padding} padding)" if a.frame else "")
+            + (f", from {os.path.basename(a.init)}" if a.init else ""))
     model.save_lpnd(path, noise_level=a.noise, name=a.name, description=desc)
     print(f"wrote {path}", flush=True)
     return 0

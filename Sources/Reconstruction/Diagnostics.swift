@@ -15,6 +15,17 @@ public struct IterationRecord: Codable, Sendable, Equatable {
     public var innerIterations: Int?
     /// Wall time of this iteration.
     public var seconds: Double
+
+    public init(iteration: Int, relativeChange: Double, dataResidual: Double, primalResidual: Double?,
+                dualResidual: Double?, innerIterations: Int?, seconds: Double) {
+        self.iteration = iteration
+        self.relativeChange = relativeChange
+        self.dataResidual = dataResidual
+        self.primalResidual = primalResidual
+        self.dualResidual = dualResidual
+        self.innerIterations = innerIterations
+        self.seconds = seconds
+    }
 }
 
 /// Why a solver stopped.

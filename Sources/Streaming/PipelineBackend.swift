@@ -36,9 +36,13 @@ public struct ProcessedFrame: Sendable {
     public var diagnosticsJSON: [UInt8]
     public var psnr: Double?
     public var ssim: Double?
+    public var flags: [String]
+    public var prior: PriorSummary?
 
     public init(image: [Float], imageShape: [Int], convergence: ConvergenceSummary, diagnosticsJSON: [UInt8],
-                psnr: Double? = nil, ssim: Double? = nil) {
+                psnr: Double? = nil, ssim: Double? = nil, flags: [String] = [], prior: PriorSummary? = nil) {
+        self.flags = flags
+        self.prior = prior
         self.image = image
         self.imageShape = imageShape
         self.convergence = convergence

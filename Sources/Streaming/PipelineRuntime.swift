@@ -140,7 +140,8 @@ public final class PipelineRuntime: @unchecked Sendable {
                 timestamp: frame.header.timestamp, shape: result.imageShape, png: configuration.publishPNG && png != nil,
                 timings: FrameTimings(queueMs: 1e3 * (started - frame.receivedAt), reconstructMs: 1e3 * (finished - started),
                                       totalMs: 1e3 * (now - frame.receivedAt)),
-                convergence: result.convergence, psnr: result.psnr, ssim: result.ssim)
+                convergence: result.convergence, psnr: result.psnr, ssim: result.ssim, flags: result.flags,
+                prior: result.prior)
             var parts = [Array(WireProtocol.topic(.frame, stream: frame.header.stream).utf8),
                          WireJSON.encode(header), WireProtocol.bytes(result.image)]
             if configuration.publishPNG, let png { parts.append(png) }

@@ -49,6 +49,9 @@ final class ReconstructionProcessor: FrameProcessor {
         let summary = ConvergenceSummary(iterations: d.iterations, converged: d.converged, stopReason: d.stopReason.rawValue,
                                          finalRelativeChange: d.records.last?.relativeChange, finalResidual: d.finalResidual)
         return ProcessedFrame(image: result.image.data, imageShape: result.image.shape, convergence: summary,
-                              diagnosticsJSON: [UInt8]((try? d.json()) ?? Data("{}".utf8)), psnr: d.psnr, ssim: d.ssim)
+                              diagnosticsJSON: [UInt8]((try? d.json()) ?? Data("{}".utf8)), psnr: d.psnr, ssim: d.ssim,
+                              flags: d.flags.map(\.rawValue),
+                              prior: d.priorCheck.map { PriorSummary(phi: $0.phi, displacement: $0.displacement,
+                                                                     phiRange: $0.phiRange, displacementRange: $0.displacementRange) })
     }
 }

@@ -67,6 +67,24 @@ struct ReconstructCommand: ParsableCommand {
         if let psnr = d.psnr { line += String(format: ", PSNR %.2f dB", psnr) }
         if let ssim = d.ssim { line += String(format: ", SSIM %.4f", ssim) }
         print(line)
+        for warning in Self.warnings(d) {
+            FileHandle.standardError.write(Data("warning: \(p.name): \(warning)\n".utf8))
+        }
+    }
+
+    /// One line per flag of the frame, saying what was seen.
+    static func warnings(_ d: FrameDiagnostics) -> [String] {
+        d.flags.map { flag in
+            switch flag {
+            case .notConverging:
+                return "not_converging: \(d.convergenceWarning ?? "the solver did not settle")"
+            case .outsidePrior:
+                let c = d.priorCheck!
+                func range(_ r: [Double]?) -> String { r.map { String(format: "[%.4g, %.4g]", $0[0], $0[1]) } ?? "-" }
+                func value(_ v: Double) -> String { String(format: "%.4g", v) }
+                return "outside_prior: φ \(value(c.phi)) per pixel (training range \(range(c.phiRange))), displacement \(value(c.displacement)) (training range \(range(c.displacementRange))): the model does not recognise this image"
+            }
+        }
     }
 }
 

@@ -23,6 +23,10 @@ import Testing
             #expect(frame.parts.count == 4, "PNG part missing")
             #expect(frame.parts[3].starts(with: [0x89, 0x50, 0x4E, 0x47]))
             #expect((frame.json["convergence"] as? [String: Any])?["iterations"] as? Int == 3)
+            // The frame header carries the processor's flags and prior statistics.
+            #expect(frame.json["flags"] as? [String] == (frame.seq! % 2 == 1 ? ["outside_prior"] : []))
+            let prior = frame.json["prior"] as? [String: Any]
+            #expect(prior?["phi_range"] as? [Double] == [-0.2, -0.05] && prior?["displacement"] as? Double == 0.02)
         }
         #expect(diagnostics.allSatisfy { ($0.json["diagnostics"] as? [String: Any])?["iterations"] as? Int == 3 })
         daemon.shutdown()

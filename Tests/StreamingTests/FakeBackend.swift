@@ -3,7 +3,8 @@ import Streaming
 import StreamingTestSupport
 
 /// A pipeline whose "reconstruction" doubles the measurement; it can be held at a gate (to
-/// make it slow without sleeping) and made to fail for chosen sequence numbers.
+/// make it slow without sleeping) and made to fail for chosen sequence numbers. Odd sequence
+/// numbers come out flagged `outside_prior` with prior statistics, even ones unflagged.
 final class FakeBackend: PipelineBackend, @unchecked Sendable {
     let interface: PipelineInterface
     let gate = Gate()
@@ -32,8 +33,11 @@ final class FakeProcessor: FrameProcessor {
         }
         let summary = ConvergenceSummary(iterations: 3, converged: true, stopReason: "tolerance",
                                          finalRelativeChange: 1e-6, finalResidual: 0.01)
+        let odd = frame.header.seq % 2 == 1
         return ProcessedFrame(image: frame.measurement.map { 2 * $0 }, imageShape: [4, 4], convergence: summary,
-                              diagnosticsJSON: Array("{\"iterations\":3}".utf8))
+                              diagnosticsJSON: Array("{\"iterations\":3}".utf8), flags: odd ? ["outside_prior"] : [],
+                              prior: PriorSummary(phi: odd ? 0.5 : -0.1, displacement: 0.02, phiRange: [-0.2, -0.05],
+                                                  displacementRange: [0.01, 0.03]))
     }
 }
 

@@ -119,6 +119,27 @@ public struct ConvergenceSummary: Codable, Sendable, Equatable {
     }
 }
 
+/// Where a frame stands against its learned prior (LPN pipelines): φ(f(x̂)) per pixel and the
+/// RMS prox displacement ‖f(x̂) − x̂‖/√pixels, with the model's calibrated ranges.
+public struct PriorSummary: Codable, Sendable, Equatable {
+    public var phi: Double
+    public var displacement: Double
+    public var phiRange: [Double]?
+    public var displacementRange: [Double]?
+
+    public init(phi: Double, displacement: Double, phiRange: [Double]?, displacementRange: [Double]?) {
+        self.phi = phi
+        self.displacement = displacement
+        self.phiRange = phiRange
+        self.displacementRange = displacementRange
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case phi, displacement
+        case phiRange = "phi_range", displacementRange = "displacement_range"
+    }
+}
+
 /// Header of an outbound frame message (part 1, after the topic).
 public struct FrameHeader: Codable, Sendable, Equatable {
     public var lpnd = WireProtocol.version
@@ -135,9 +156,12 @@ public struct FrameHeader: Codable, Sendable, Equatable {
     public var convergence: ConvergenceSummary
     public var psnr: Double?
     public var ssim: Double?
+    /// Warnings: "outside_prior", "not_converging" (docs/PROTOCOL.md); empty when none.
+    public var flags: [String] = []
+    public var prior: PriorSummary?
 
     enum CodingKeys: String, CodingKey {
-        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim
+        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior
         case byteOrder = "byte_order"
     }
 }

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Store each shipped model's prior range in the model file (lpnd calibrate).
+
+For every model: 64 of its own training images (128 x 128, drawn with a fixed seed from
+training/data.py's training stream, never the held-out set) go to `lpnd calibrate`, which
+measures phi(f(x)) per pixel and the RMS displacement ||f(x) - x|| / sqrt(pixels) with
+whole-frame processing and writes their [min, max] into the model's metadata. Reconstructions
+outside that range are flagged outside_prior (docs/PROTOCOL.md, docs/MODELS.md).
+
+    python3 training/calibrate.py --lpnd .build/release/lpnd [--models phantom,natural]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from data import Source  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lpnd", default=os.path.join(HERE, "..", ".build", "release", "lpnd"))
+    ap.add_argument("--models", default="phantom,natural", help="comma-separated model names (data kind = name before '-')")
+    ap.add_argument("--dir", default=os.path.join(HERE, "..", "models"))
+    ap.add_argument("--images", type=int, default=64)
+    ap.add_argument("--size", type=int, default=128)
+    a = ap.parse_args()
+    for name in a.models.split(","):
+        kind = name.split("-")[0]
+        x = Source(kind, a.size).batch(np.random.default_rng(424242), a.images)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "calibration.npy")
+            np.save(path, x.astype(np.float32))
+            model = os.path.join(a.dir, f"{name}.safetensors")
+            out = subprocess.run([a.lpnd, "calibrate", "--model", model, "--images", path],
+                                 check=True, capture_output=True, text=True).stdout
+        print(f"{name}: {out.strip()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
