@@ -30,7 +30,7 @@ results: build
 	python3 benchmarks/results.py --lpnd $(LPND)
 
 # Retrain the shipped models (PyTorch, CPU, about 1.5 hours; see docs/MODELS.md).
-models:
+models: build
 	training/train_all.sh
 
 # docs/figures/prior_phi.png and the φ table of docs/MODELS.md (lpnd prior on perturbed held-out images).

@@ -58,15 +58,18 @@ RHO_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 STRENGTH_GRID = [0.05, 0.1, 0.2, 0.5, 1.0]  # LPN-PGD relaxation θ
 LAMBDA_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 
-METHODS = ["LPN-ADMM", "LPN-PGD", "TV-ADMM", "LS / zero-filled"]
+METHODS = ["LPN-ADMM", "LPN-ADMM (patches)", "LPN-PGD", "TV-ADMM", "LS / zero-filled"]
+METHOD_KEYS = ["lpn-admm", "lpn-admm-patches", "lpn-pgd", "tv", "ls"]
 
 
 MODELS_DIR = [os.path.join(ROOT, "models")]
 
 
-def model_path(kind: str) -> str:
-    """The row's model; natural rows fall back to the phantom model when natural is missing."""
-    path = os.path.join(MODELS_DIR[0], f"{kind}.safetensors")
+def model_path(kind: str, base: bool = False) -> str:
+    """The row's model (base: the N x N model the whole-frame one was fine-tuned from, which the
+    patches column runs as it was shipped before); natural rows fall back to the phantom model
+    when natural is missing."""
+    path = os.path.join(MODELS_DIR[0], f"{kind}{'-base' if base else ''}.safetensors")
     if not os.path.exists(path) and kind == "natural":
         return os.path.join(MODELS_DIR[0], "phantom.safetensors")
     return path
@@ -87,8 +90,9 @@ def pipeline(row, method, rho=None, lam=None, theta=None, processing=None):
              operator=row["operator"], simulation=dict(noise=row["noise"], seed=0))
     init = init_for(row)
     if method in ("lpn-admm", "lpn-admm-patches"):
-        p["prior"] = dict(type="lpn", model=model_path(row["kind"]),
-                          **(processing or (PATCHES if method == "lpn-admm-patches" else WHOLE)))
+        patches = method == "lpn-admm-patches"
+        p["prior"] = dict(type="lpn", model=model_path(row["kind"], base=patches),
+                          **(processing or (PATCHES if patches else WHOLE)))
         p["solver"] = dict(type="admm", iterations=row.get("lpn_iterations", DEFAULTS["lpn_iterations"]), rho=rho or DEFAULTS["lpn_rho"],
                            data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10)
     elif method == "lpn-pgd":
@@ -192,12 +196,16 @@ def main():
             continue
         t0 = time.time()
         rho, lam, theta = DEFAULTS["lpn_rho"], DEFAULTS["tv_lambda"], 1.0
+        rho_patches = rho
         tuning = {}
         if not args.no_tune:
             train = images(row["kind"], row["size"], args.tune_images, heldout=False)
             scores = {r: mean([e["psnr"] for e in evaluate(runner, row, "lpn-admm", train, f"tune", rho=r)]) for r in RHO_GRID}
             rho = max(scores, key=scores.get)
             tuning["rho"] = scores
+            scores = {r: mean([e["psnr"] for e in evaluate(runner, row, "lpn-admm-patches", train, f"tune", rho=r)]) for r in RHO_GRID}
+            rho_patches = max(scores, key=scores.get)
+            tuning["rho_patches"] = scores
             scores = {l: mean([e["psnr"] for e in evaluate(runner, row, "tv", train, f"tune", lam=l)]) for l in LAMBDA_GRID}
             lam = max(scores, key=scores.get)
             tuning["lambda"] = scores
@@ -207,10 +215,12 @@ def main():
             tuning["images"] = args.tune_images
         held = images(row["kind"], row["size"], args.images)
         per = {}
-        for name, method in zip(METHODS, ["lpn-admm", "lpn-pgd", "tv", "ls"]):
-            per[name] = evaluate(runner, row, method, held, "held", rho=rho, lam=lam, theta=theta)
+        for name, method in zip(METHODS, METHOD_KEYS):
+            per[name] = evaluate(runner, row, method, held, "held", rho=rho_patches if method == "lpn-admm-patches" else rho,
+                                 lam=lam, theta=theta)
         model = os.path.basename(model_path(row["kind"])).replace(".safetensors", "")
-        results[row["id"]] = dict(row=row, rho=rho, lam=lam, theta=theta, model=model, tuning=tuning, per=per,
+        results[row["id"]] = dict(row=row, rho=rho, rho_patches=rho_patches, lam=lam, theta=theta, model=model,
+                                  tuning=tuning, per=per,
                                   seconds=time.time() - t0)
         line = ", ".join(f"{m} {mean([e['psnr'] for e in per[m]]):.2f}" for m in METHODS)
         print(f"{row['id']}: ρ={rho} λ={lam} θ={theta}: {line} ({time.time() - t0:.0f} s)", flush=True)
@@ -229,23 +239,27 @@ def write_outputs(results, args):
         for m in METHODS:
             ps, ss = [e["psnr"] for e in r["per"][m]], [e["ssim"] for e in r["per"][m]]
             stats[m] = dict(psnr=mean(ps), ssim=mean(ss), seconds=mean([e["seconds"] for e in r["per"][m]]),
-                            psnr_each=ps)
+                            psnr_each=ps, flagged=sum(1 for e in r["per"][m] if e.get("flags")))
         summary[rid] = dict(label=r["row"]["label"], kind=r["row"]["kind"], noise=r["row"]["noise"],
                             model=r["model"], images=len(r["per"][METHODS[0]]), stats=stats, rho=r["rho"],
+                            rho_patches=r["rho_patches"],
                             lam=r["lam"], theta=r["theta"], tuning=r["tuning"],
                             generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     with open(summary_path, "w") as f:
         json.dump(summary, f, indent=1, default=str)
-    lines = ["| problem | images | model | LPN-ADMM | LPN-PGD | TV-ADMM | LS / zero-filled | LPN-ADMM − TV (dB) | ρ | θ (PGD) | λ (TV) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| problem | images | model | LPN-ADMM | LPN-ADMM, Hann patches | LPN-PGD | TV-ADMM | LS / zero-filled "
+             "| LPN-ADMM − TV (dB) | whole − patches (dB) | flagged LPN-ADMM frames | ρ (whole / patches) | θ (PGD) | λ (TV) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in ROWS:
         if row["id"] not in summary:
             continue
         r = summary[row["id"]]
         cells = [f"{r['stats'][m]['psnr']:.2f} / {r['stats'][m]['ssim']:.3f}" for m in METHODS]
         gap = r["stats"]["LPN-ADMM"]["psnr"] - r["stats"]["TV-ADMM"]["psnr"]
+        modes = r["stats"]["LPN-ADMM"]["psnr"] - r["stats"]["LPN-ADMM (patches)"]["psnr"]
         lines.append(f"| {r['label']} ({r['kind']}, noise {r['noise']}) | {r['images']} | {r['model']} | "
-                     + " | ".join(cells) + f" | {gap:+.2f} | {r['rho']} | {r['theta']} | {r['lam']} |")
+                     + " | ".join(cells) + f" | {gap:+.2f} | {modes:+.2f} | {r['stats']['LPN-ADMM']['flagged']} "
+                     f"| {r['rho']} / {r['rho_patches']} | {r['theta']} | {r['lam']} |")
     table = "\n".join(lines)
     if "mri-4" in results:
         make_figures(results["mri-4"], figdir)

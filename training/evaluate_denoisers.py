@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Held-out denoising evaluation of lpnd's shipped models; writes docs/MODELS.md's table.
 
-    python3 training/evaluate_denoisers.py [--models phantom natural] [--count 32]
+    python3 training/evaluate_denoisers.py [--models phantom natural] [--count 32] [--frame 128]
 
 For each model models/<name>.safetensors (its data kind is the name: phantom or natural):
-  * held-out clean images from training/data.py (phantom: seeds never drawn in training;
+  * held-out clean FRAME x FRAME images (default 128; the model runs on the whole frame with
+    reflect padding, as lpnd does by default) from training/data.py (phantom: seeds never drawn in training;
     natural: patches of the held-out skimage images only), noisy y = x + s*n at the model's
     training noise level s (seeded, not clipped);
   * PSNR/SSIM (data range 1, outputs not clipped) of: the noisy input, the TV prox
     (skimage denoise_tv_chambolle, weight tuned on training images), BM3D (PyPI bm3d, if
     installed, sigma = s) and the LPN f(y) (float32, as the Swift engine runs it);
   * models/<name>/eval.json with the numbers, and the held-out sample for the Swift test:
-    Tests/LPNTests/Fixtures/heldout_<name>_clean.npy, _noisy.npy (64x64 float32) and
+    Tests/LPNTests/Fixtures/heldout_<name>_clean.npy, _noisy.npy (FRAME x FRAME float32) and
     heldout_<name>.json (PSNR of noisy and of the LPN output);
   * the table between the markers in docs/MODELS.md is regenerated from all eval.json files;
   * docs/figures/training_<name>.png and denoise_<name>.png (training/plot_figures.py).
@@ -78,11 +79,12 @@ def lpn_apply(model, y: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def evaluate(name: str, count: int) -> dict:
+def evaluate(name: str, count: int, frame: int, padding: str) -> dict:
     path = os.path.join(MODELS, f"{name}.safetensors")
     model = load_lpnd(path)
+    model.frame_padding = padding
     s = model.noise_level
-    n = model.size
+    n = frame
     src = Source("phantom" if name.startswith("phantom") else "natural", n)
     x = src.heldout(count, seed=0)[:, 0]
     noise = np.random.default_rng(NOISE_SEED).standard_normal(x.shape).astype(np.float32)
@@ -106,7 +108,8 @@ def evaluate(name: str, count: int) -> dict:
                            metrics(outs[f"TV prox (weight {w_tv:g})"][i], x[i])[0]
                            for i in range(count)]))
     res = {"model": name, "file": f"models/{name}.safetensors", "noise_level": s, "size": n,
-           "hidden": model.hidden, "count": count, "noise_seed": NOISE_SEED,
+           "hidden": model.hidden, "model_size": model.size, "processing": f"whole frame, {padding} padding",
+           "count": count, "noise_seed": NOISE_SEED,
            "tv_weight": w_tv, "lpn_beats_tv_on": f"{lpn_wins}/{count}", "methods": rows,
            "meta": model.meta, "seconds": round(time.time() - t0, 1)}
     with open(os.path.join(MODELS, name, "eval.json"), "w") as fh:
@@ -120,6 +123,7 @@ def evaluate(name: str, count: int) -> dict:
     p_tv = metrics(outs[f"TV prox (weight {w_tv:g})"][0], x[0])[0]
     gain = p_lpn - p_noisy
     sample = {"model": f"models/{name}.safetensors", "shape": [n, n], "noise_level": s,
+              "processing": f"whole frame, {padding} padding",
               "psnr_noisy": round(p_noisy, 4), "psnr_lpn": round(p_lpn, 4),
               "psnr_tv": round(p_tv, 4), "gain_db": round(gain, 4),
               "min_gain_db": round(max(0.0, gain - 1.0), 2),
@@ -133,8 +137,8 @@ def evaluate(name: str, count: int) -> dict:
 
 
 def table() -> str:
-    lines = ["| model | held-out images | noise s | method | PSNR (dB) | SSIM |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| model | held-out images | size | noise s | method | PSNR (dB) | SSIM |",
+             "|---|---|---|---|---|---|---|"]
     for name in ("phantom", "natural"):
         p = os.path.join(MODELS, name, "eval.json")
         if not os.path.isfile(p):
@@ -142,7 +146,7 @@ def table() -> str:
         with open(p) as fh:
             r = json.load(fh)
         for meth, v in r["methods"].items():
-            lines.append(f"| {name} | {r['count']} | {r['noise_level']:g} | {meth} | "
+            lines.append(f"| {name} | {r['count']} | {r['size']}² | {r['noise_level']:g} | {meth} | "
                          f"{v['psnr']:.2f} | {v['ssim']:.3f} |")
     return "\n".join(lines)
 
@@ -168,6 +172,8 @@ def main() -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=["phantom", "natural"])
     ap.add_argument("--count", type=int, default=32)
+    ap.add_argument("--frame", type=int, default=128, help="held-out image size (whole-frame processing)")
+    ap.add_argument("--padding", default="reflect", choices=["reflect", "circular", "zero", "none"])
     ap.add_argument("--models-dir", default=MODELS, help="(testing) where <name>.safetensors is")
     ap.add_argument("--fixtures-dir", default=FIX, help="(testing) where held-out samples go")
     ap.add_argument("--doc", default=DOC, help="(testing) markdown file with the table markers")
@@ -177,7 +183,7 @@ def main() -> int:
         if not os.path.isfile(os.path.join(MODELS, f"{name}.safetensors")):
             print(f"models/{name}.safetensors not found; skipped")
             continue
-        evaluate(name, a.count)
+        evaluate(name, a.count, a.frame, a.padding)
         if MODELS == os.path.join(ROOT, "models"):
             try:  # figures for docs/MODELS.md (optional: needs matplotlib)
                 import plot_figures

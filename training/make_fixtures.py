@@ -141,7 +141,7 @@ def goldens(model32_path: str, x: np.ndarray):
     f = m(xt, create_graph=False).detach()
     with torch.no_grad():
         psi = m.scalar(xt)
-    # learned regularizer at the prox output (LPN.md section 4):
+    # learned regularizer at the prox output (docs/MATH.md section 1):
     # phi(f(x)) = <x, f(x)> - 1/2 ||f(x)||^2 - psi(x)
     phi = (xt * f).flatten(1).sum(1) - 0.5 * f.pow(2).flatten(1).sum(1) - psi
     return (psi.numpy().astype(np.float32), f.numpy().astype(np.float32),

@@ -168,7 +168,11 @@ def main(argv=None) -> int:
             csv.writer(fh).writerow(["step", "phase", "stage", "lr", "gamma", "loss",
                                      "l1", "psnr_noisy", "psnr_out", "seconds"])
     with open(os.path.join(run_dir, "train_config.json"), "w") as fh:
-        json.dump({"args": vars(a), "data": describe()}, fh, indent=1)
+        # paths relative to the repository, so the committed config names no machine path
+        args = {**vars(a), "out_dir": os.path.relpath(out_dir, os.path.join(HERE, ".."))}
+        if a.init:
+            args["init"] = os.path.relpath(os.path.abspath(a.init), os.path.join(HERE, ".."))
+        json.dump({"args": args, "data": describe()}, fh, indent=1)
 
     # fixed validation batch from the training distribution (seed far from the step seeds)
     vx, vy = batch_for_step(src, argparse.Namespace(**{**vars(a), "seed": a.seed + 7777}), 0)

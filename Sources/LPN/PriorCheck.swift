@@ -6,7 +6,7 @@ import Foundation
 ///     φ(f(x)) = ⟨x, f(x)⟩ − ½‖f(x)‖² − ψ(x)     per pixel: phi
 ///     ‖f(x) − x‖ / √(pixels)                     the RMS displacement: displacement
 ///
-/// φ(f(x)) is exact (LPN.md's identity φ(f(y)) = ⟨y, f(y)⟩ − ½‖f(y)‖² − ψ(y) at y = x). The
+/// φ(f(x)) is exact (docs/MATH.md §1 at y = x). The
 /// displacement is how far the prox would still move the image: small for the clean images the
 /// model was trained on, large for one it does not recognise. Both are compared with their
 /// range on the model's training images (``PriorCalibration``, stored with the model).

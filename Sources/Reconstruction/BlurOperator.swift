@@ -1,6 +1,6 @@
 import Foundation
 
-/// Gaussian deblurring as in the paper (LPN.md §7): "full" 2-D convolution with a normalised
+/// Gaussian deblurring as in the paper (docs/MATH.md): "full" 2-D convolution with a normalised
 /// Gaussian kernel of size max(5, int(3σ_b)) made odd, so y is (H+k−1)×(W+k−1).
 ///
 /// Forward and adjoint ("valid" correlation) are direct loops (k ≤ 9: cheaper than FFTs).

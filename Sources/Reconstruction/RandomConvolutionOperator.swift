@@ -1,6 +1,6 @@
 import Foundation
 
-/// The paper's random-convolution compressed sensing (LPN.md §7): on the flattened image u
+/// The paper's random-convolution compressed sensing (docs/MATH.md): on the flattened image u
 /// (length n = H·W), y = P · Re(F⁻¹(F(s ⊙ u) ⊙ F(a))) with random signs s, a random N(0, 1)
 /// vector a, 1-D orthonormal FFTs over all n pixels, and P keeping M random indices.
 ///

@@ -149,7 +149,7 @@ final class DataTerm {
     }
 }
 
-/// PnP-ADMM for min s‖y − Ax‖² + φ(x), in the reference order (LPN.md §6):
+/// PnP-ADMM for min s‖y − Ax‖² + φ(x), in the reference order (docs/MATH.md §5):
 ///     x ← (2s·AᵀA + ρI)⁻¹ (2s·Aᵀy + ρ(z − u))   (closed form or warm-started CG)
 ///     u ← u + x − z
 ///     z ← prox_φ(x + u)
