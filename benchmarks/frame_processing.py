@@ -5,7 +5,7 @@
 
 One held-out phantom (training/data.py) at SIZE x SIZE, MRI 4x (8 % centre, noise 0.01),
 the shipped phantom model, PnP-ADMM with the closed-form k-space step, 20 iterations, rho 0.05,
-tolerance 0: `lpnd reconstruct` with processing whole (reflect padding, the default) and with
+tolerance 0: `lpnd reconstruct` with processing whole (zero padding, the default) and with
 processing patches (Hann, stride 32, the mode it replaced), and TV-ADMM for scale. Reports the
 median wall time of the reconstruction (diagnostics totalSeconds, including the per-frame
 prior check) and the ratios. Needs numpy.

@@ -5,15 +5,16 @@
 /// its gradient s·Rᵀ∇ψ_net(Rx) + 2αx is an exact proximal operator whatever the mode; the
 /// modes differ only in what the network sees beyond the border:
 ///
-/// - `reflect` (default): mirror images of the frame (edge pixel repeated, period 2H), N/2 on
-///   every side plus what rounds the sides up to multiples of 8. A pixel near the border then
-///   lies in about as many windows, counting its mirror copies, as an interior one.
+/// - `zero` (default): black margins of N − 8 on every side (plus what rounds the sides up to
+///   multiples of 8), so every pixel lies in the same number of windows and the network sees
+///   the frame's border as it saw its training images' borders (its convolutions zero-pad).
+/// - `reflect`: mirror images of the frame (edge pixel repeated, period 2H), N/2 on every
+///   side.
 /// - `circular`: the frame as a torus, extended by N − 8 after its last row and column.
-/// - `zero`: black margins of N − 8 on every side.
 /// - `none`: no extension (sides must already be multiples of 8 and at least N). On an N×N
 ///   frame the network is then exactly the model.
 public enum FramePadding: String, Sendable, CaseIterable, Codable {
-    case reflect, circular, zero, none
+    case zero, reflect, circular, none
 
     /// Rows (or columns) added before and after a side of `length` for a model of size `n`.
     public func amounts(length: Int, modelSize n: Int) -> (before: Int, after: Int) {

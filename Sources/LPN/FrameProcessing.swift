@@ -8,7 +8,7 @@ public enum FrameProcessing: Sendable, Equatable, CustomStringConvertible {
     case patches(stride: Int?, weighting: PatchWeighting)
 
     /// What `lpnd prox`, `lpnd prior` and the pipelines use unless told otherwise.
-    public static let standard = FrameProcessing.whole(padding: .reflect)
+    public static let standard = FrameProcessing.whole(padding: .zero)
 
     public var description: String {
         switch self {

@@ -21,7 +21,7 @@ public final class LearnedPrior {
     private let memory = 8
     private var frame: WholeFrameProx?
 
-    public init(model: LPNModel, padding: FramePadding = .reflect, tolerance: Double = 1e-5, maxIterations: Int = 500) throws {
+    public init(model: LPNModel, padding: FramePadding = .zero, tolerance: Double = 1e-5, maxIterations: Int = 500) throws {
         prox = try LPNProx(model: model, processing: .whole(padding: padding))
         self.tolerance = tolerance
         self.maxIterations = maxIterations

@@ -23,11 +23,11 @@ public final class WholeFrameProx {
     private var paddedInput: [Float]
     private var paddedGradient: [Float]
 
-    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding = .reflect) throws {
+    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding = .zero) throws {
         let n = model.configuration.size
         guard height >= 1, width >= 1 else { throw LPNError.invalidInput("frame \(height)×\(width) is empty") }
         guard padding.accepts(length: height, modelSize: n), padding.accepts(length: width, modelSize: n) else {
-            throw LPNError.invalidInput("frame \(height)×\(width) needs sides that are multiples of 8 and at least \(n) with padding none; use reflect, circular or zero")
+            throw LPNError.invalidInput("frame \(height)×\(width) needs sides that are multiples of 8 and at least \(n) with padding none; use zero, reflect or circular")
         }
         self.model = model
         self.height = height
@@ -36,7 +36,8 @@ public final class WholeFrameProx {
         rowMap = padding.indexMap(length: height, modelSize: n)
         columnMap = padding.indexMap(length: width, modelSize: n)
         let paddedHeight = rowMap.count, paddedWidth = columnMap.count
-        // A very short side padded by reflection can still fall short of N: pad once more.
+        // Every mode but none extends a side by at least N − 8 plus the rounding: only a
+        // degenerate model size could fall short here.
         guard paddedHeight >= n, paddedWidth >= n else {
             throw LPNError.invalidInput("frame \(height)×\(width) padded (\(padding.rawValue)) to \(paddedHeight)×\(paddedWidth) is smaller than the model's \(n)×\(n)")
         }

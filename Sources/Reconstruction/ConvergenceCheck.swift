@@ -8,14 +8,16 @@ import Foundation
 /// step and the prior step; it tends to 0 when ADMM converges) or, for the other solvers, the
 /// relative change ‖x_k − x_{k−1}‖/‖x_{k−1}‖. Over K iterations (K ≥ `minimumIterations`):
 ///
-/// - **growing**: r_K > `growth` · min_k r_k, the sequence ends well above its best;
+/// - **growing**: r_K > `growth` · min_k r_k with the minimum at least `settle` iterations
+///   before the end: the sequence turned and climbs away from its best;
 /// - **oscillating**: in the last W = min(10, ⌈K/2⌉) steps the differences r_k − r_{k−1} change
 ///   sign at least `alternation` of the time and r_K > `stall` · r_{K−W}: it swings without
 ///   shrinking.
 ///
 /// A run that reached its tolerance is never flagged.
 public struct ConvergenceCheck: Sendable {
-    public var growth = 2.0
+    public var growth = 1.2
+    public var settle = 3
     public var alternation = 0.7
     public var stall = 0.5
     public var minimumIterations = 6
@@ -31,7 +33,7 @@ public struct ConvergenceCheck: Sendable {
         guard r.allSatisfy(\.isFinite) else { return "\(name) is not finite" }
         let k = r.count
         let (best, at) = r.enumerated().min { $0.element < $1.element }.map { ($0.element, $0.offset) }!
-        if r[k - 1] > growth * best && r[k - 1] > 0 {
+        if r[k - 1] > growth * best && r[k - 1] > 0 && at <= k - 1 - settle {
             return "\(name) grew from \(format(best)) (iteration \(at + 1)) to \(format(r[k - 1])) (iteration \(k))"
         }
         let w = min(10, (k + 1) / 2)

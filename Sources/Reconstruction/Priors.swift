@@ -82,7 +82,7 @@ public final class LPNPrior: ProximalPrior {
     }
 
     /// φ(f(x)) and ‖f(x) − x‖ per pixel at the image x (the model's f, θ = 1, on the whole
-    /// frame with reflect padding whatever the processing): one more evaluation of f.
+    /// frame with the default zero padding whatever the processing): one more evaluation of f.
     public func statistics(at x: UnsafePointer<Float>) -> PriorStatistics {
         let frame: WholeFrameProx
         if prox.processing.isExact, let made = try? prox.wholeFrame(height: height, width: width) {
@@ -90,8 +90,8 @@ public final class LPNPrior: ProximalPrior {
         } else if let checkFrame {
             frame = checkFrame
         } else {
-            // Reflect padding accepts every size; the init validated the frame.
-            frame = try! WholeFrameProx(model: prox.model, height: height, width: width, padding: .reflect)
+            // Zero padding accepts every size; the init validated the frame.
+            frame = try! WholeFrameProx(model: prox.model, height: height, width: width, padding: .zero)
             checkFrame = frame
         }
         return PriorStatistics.measure(x, frame: frame, scratch: scratch.pointer)

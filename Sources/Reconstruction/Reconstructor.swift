@@ -46,7 +46,7 @@ public final class Reconstructor {
         x0 = FloatBuffer(op.imageCount)
         if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
             let padding: FramePadding
-            if case .whole(let p) = processing { padding = p } else { padding = .reflect }
+            if case .whole(let p) = processing { padding = p } else { padding = .zero }
             phiEvaluator = try LearnedPrior(model: model, padding: padding, maxIterations: pipeline.phiIterations)
         }
     }

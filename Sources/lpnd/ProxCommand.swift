@@ -7,8 +7,8 @@ import TensorIO
 struct FrameProcessingOptions: ParsableArguments {
     @Option(help: "whole (one exact prox of the frame, default) or patches (N×N patches, blended).")
     var processing: String = "whole"
-    @Option(help: "Whole-frame padding: reflect (default), circular, zero or none.")
-    var padding: FramePadding = .reflect
+    @Option(help: "Whole-frame padding: zero (default), reflect, circular or none.")
+    var padding: FramePadding = .zero
     @Option(help: "Patch stride (processing patches; default N/2).") var patchStride: Int?
     @Option(help: "How patch overlaps are averaged (processing patches): uniform or hann.")
     var patchWeighting: PatchWeighting = .hann
@@ -29,7 +29,7 @@ struct ProxCommand: ParsableCommand {
         discussion: """
             Input and output: .npy float32 [H,W], [C,H,W] or [B,C,H,W], or 8/16-bit grayscale \
             .png (values in [0,1]). By default a frame of any size is processed whole: f is the \
-            exact gradient of the model's potential on the (reflect-padded) frame; \
+            exact gradient of the model's potential on the (zero-padded) frame; \
             --processing patches blends N×N patches instead (docs/MODELS.md).
             """)
 
@@ -63,7 +63,7 @@ struct PriorCommand: ParsableCommand {
 
     @Option(help: "Model file (.safetensors).") var model: String
     @Option(help: "Input .npy ([H,W], [C,H,W] or [B,C,H,W]) or .png.") var input: String
-    @Option(help: "Whole-frame padding: reflect (default), circular, zero or none.") var padding: FramePadding = .reflect
+    @Option(help: "Whole-frame padding: zero (default), reflect, circular or none.") var padding: FramePadding = .zero
     @Option(help: "Relative residual at which the inversion stops.") var tolerance: Double = 1e-5
     @Option(help: "Iteration limit of the inversion.") var maxIterations: Int = 500
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
@@ -85,7 +85,7 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Measure the prior's range on its training images and store it in the model.",
         discussion: """
             For each image x of --images: φ(f(x)) per pixel and the RMS displacement \
-            ‖f(x) − x‖/√pixels, with whole-frame processing (reflect padding). Their [min, max] \
+            ‖f(x) − x‖/√pixels, with whole-frame processing (zero padding, the default). Their [min, max] \
             is written into the model's metadata (calibration_phi, calibration_displacement, \
             calibration_images); reconstructions outside it are flagged outside_prior \
             (docs/PROTOCOL.md). Prints the ranges as JSON.
@@ -103,7 +103,7 @@ struct CalibrateCommand: ParsableCommand {
         if x.shape.count == 3 { x = Tensor(shape: [x.shape[0], 1, x.shape[1], x.shape[2]], data: x.data) }
         let (batch, c, h, w) = try lpn.configuration.batchShape(of: x.shape)
         if let (i, v) = x.firstNonFinite { throw ValidationError("\(images): value \(v) at flat index \(i) is not finite") }
-        let frame = try WholeFrameProx(model: lpn, height: h, width: w, padding: .reflect)
+        let frame = try WholeFrameProx(model: lpn, height: h, width: w, padding: .zero)
         var scratch = [Float](repeating: 0, count: c * h * w)
         let measured = x.data.withUnsafeBufferPointer { src in
             scratch.withUnsafeMutableBufferPointer { f in
