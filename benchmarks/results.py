@@ -254,6 +254,8 @@ def write_outputs(results, args):
         if row["id"] not in summary:
             continue
         r = summary[row["id"]]
+        if any(m not in r["stats"] for m in METHODS):
+            continue  # a row from a run before this table's columns existed: rerun it
         cells = [f"{r['stats'][m]['psnr']:.2f} / {r['stats'][m]['ssim']:.3f}" for m in METHODS]
         gap = r["stats"]["LPN-ADMM"]["psnr"] - r["stats"]["TV-ADMM"]["psnr"]
         modes = r["stats"]["LPN-ADMM"]["psnr"] - r["stats"]["LPN-ADMM (patches)"]["psnr"]

@@ -72,6 +72,8 @@ def denoise_plot(name: str) -> None:
     with open(os.path.join(ROOT, "models", name, "eval.json")) as fh:
         ev = json.load(fh)
     model = load_lpnd(os.path.join(ROOT, "models", f"{name}.safetensors"))
+    if noisy.shape[-1] != model.size:
+        model.frame_padding = "zero"  # whole-frame processing, as lpnd runs it by default
     out = model(torch.from_numpy(noisy)[None, None], create_graph=False).detach().numpy()[0, 0]
     panels = [("clean", clean), ("noisy", noisy),
               ("TV prox", denoise_tv_chambolle(noisy.astype(np.float64), weight=ev["tv_weight"]))]

@@ -40,39 +40,47 @@ public struct PriorStatistics: Sendable, Codable, Equatable {
 
 /// The range of ``PriorStatistics`` on the model's own training images, measured by
 /// `lpnd calibrate` with whole-frame processing and stored in the model's metadata
-/// (`calibration_phi`, `calibration_displacement`: "low,high"; `calibration_images`).
+/// (`calibration_phi`, `calibration_displacement`: "low,high"; `calibration_images`;
+/// `calibration_size`: "height,width" of the calibration frames).
 public struct PriorCalibration: Sendable, Codable, Equatable {
     /// [low, high] of φ per pixel and of the RMS displacement over the calibration images.
     public var phi: [Double]
     public var displacement: [Double]
     public var images: Int
+    /// [height, width] of the calibration frames.
+    public var size: [Int]
 
-    /// A statistic is out of range when it lies beyond [low − m, high + m] with m = `margin` ×
-    /// (high − low): the training images' spread, widened by half of it on each side.
+    /// A statistic is out of range when it lies above high + m, m = `margin` × (high − low):
+    /// the training images' spread, widened by half of it. Only the high side counts: a
+    /// reconstruction is usually smoother than a training image, so it sits lower; what the
+    /// prior does not recognise sits higher (less likely, moved more by f).
     public static let margin = 0.5
 
-    public init(phi: [Double], displacement: [Double], images: Int) {
+    public init(phi: [Double], displacement: [Double], images: Int, size: [Int]) {
         self.phi = phi
         self.displacement = displacement
         self.images = images
+        self.size = size
     }
 
-    /// The calibration of a set of measured images: their min and max.
-    public init(measured: [PriorStatistics]) {
+    /// The calibration of a set of measured H×W images: their min and max.
+    public init(measured: [PriorStatistics], height: Int, width: Int) {
         let phis = measured.map(\.phi), moves = measured.map(\.displacement)
         self.init(phi: [phis.min() ?? 0, phis.max() ?? 0], displacement: [moves.min() ?? 0, moves.max() ?? 0],
-                  images: measured.count)
+                  images: measured.count, size: [height, width])
     }
 
-    /// Which statistics of `s` fall outside the widened ranges ("phi", "displacement").
-    public func outside(_ s: PriorStatistics) -> [String] {
-        func out(_ v: Double, _ range: [Double]) -> Bool {
-            let m = Self.margin * (range[1] - range[0])
-            return v < range[0] - m || v > range[1] + m || !v.isFinite
+    /// Which statistics of `s`, measured on an H×W frame, lie above their widened ranges
+    /// ("phi", "displacement"). φ per pixel carries the padding's share of the potential,
+    /// which depends on the frame size, so it is judged only on frames of the calibration
+    /// size; the displacement, a per-pixel RMS of the frame itself, on every frame.
+    public func outside(_ s: PriorStatistics, height: Int, width: Int) -> [String] {
+        func above(_ v: Double, _ range: [Double]) -> Bool {
+            !v.isFinite || v > range[1] + Self.margin * (range[1] - range[0])
         }
         var names: [String] = []
-        if out(s.phi, phi) { names.append("phi") }
-        if out(s.displacement, displacement) { names.append("displacement") }
+        if size == [height, width], above(s.phi, phi) { names.append("phi") }
+        if above(s.displacement, displacement) { names.append("displacement") }
         return names
     }
 
@@ -80,7 +88,8 @@ public struct PriorCalibration: Sendable, Codable, Equatable {
     public var metadata: [String: String] {
         ["calibration_phi": "\(phi[0]),\(phi[1])",
          "calibration_displacement": "\(displacement[0]),\(displacement[1])",
-         "calibration_images": "\(images)"]
+         "calibration_images": "\(images)",
+         "calibration_size": "\(size[0]),\(size[1])"]
     }
 
     /// Parses the metadata strings (nil when the model has none), naming the key at fault.
@@ -96,6 +105,8 @@ public struct PriorCalibration: Sendable, Codable, Equatable {
         }
         _ = phiText
         let images = Int(metadata["calibration_images"] ?? "") ?? 0
-        self.init(phi: try pair("calibration_phi"), displacement: try pair("calibration_displacement"), images: images)
+        let size = (metadata["calibration_size"] ?? "").split(separator: ",").compactMap { Int($0) }
+        self.init(phi: try pair("calibration_phi"), displacement: try pair("calibration_displacement"), images: images,
+                  size: size.count == 2 ? size : [0, 0])
     }
 }

@@ -106,15 +106,15 @@ public struct PriorCheckReport: Codable, Sendable, Equatable {
     /// The model's ranges on its training images ([low, high]); nil when it has none.
     public var phiRange: [Double]?
     public var displacementRange: [Double]?
-    /// Statistics outside their widened range ("phi", "displacement").
+    /// Statistics above their widened range ("phi", "displacement"; docs/MATH.md §6).
     public var outside: [String]
 
-    public init(statistics: PriorStatistics, calibration: PriorCalibration?) {
+    public init(statistics: PriorStatistics, calibration: PriorCalibration?, height: Int, width: Int) {
         phi = statistics.phi
         displacement = statistics.displacement
         phiRange = calibration?.phi
         displacementRange = calibration?.displacement
-        outside = calibration?.outside(statistics) ?? []
+        outside = calibration?.outside(statistics, height: height, width: width) ?? []
     }
 }
 

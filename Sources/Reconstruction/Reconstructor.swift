@@ -154,7 +154,8 @@ public final class Reconstructor {
         if let lpn = prior as? LPNPrior {
             let tCheck = now()
             let statistics = values.withUnsafeBufferPointer { lpn.statistics(at: $0.baseAddress!) }
-            let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration)
+            let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration,
+                                          height: pipeline.imageShape[0], width: pipeline.imageShape[1])
             diagnostics.priorCheck = report
             if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
             diagnostics.stageSeconds["prior_check"] = now() - tCheck

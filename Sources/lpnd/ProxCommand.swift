@@ -30,7 +30,7 @@ struct ProxCommand: ParsableCommand {
             Input and output: .npy float32 [H,W], [C,H,W] or [B,C,H,W], or 8/16-bit grayscale \
             .png (values in [0,1]). By default a frame of any size is processed whole: f is the \
             exact gradient of the model's potential on the (zero-padded) frame; \
-            --processing patches blends N×N patches instead (docs/MODELS.md).
+            --processing patches blends N×N patches instead (docs/MATH.md §3).
             """)
 
     @Option(help: "Model file (.safetensors).") var model: String
@@ -87,8 +87,8 @@ struct CalibrateCommand: ParsableCommand {
             For each image x of --images: φ(f(x)) per pixel and the RMS displacement \
             ‖f(x) − x‖/√pixels, with whole-frame processing (zero padding, the default). Their [min, max] \
             is written into the model's metadata (calibration_phi, calibration_displacement, \
-            calibration_images); reconstructions outside it are flagged outside_prior \
-            (docs/PROTOCOL.md). Prints the ranges as JSON.
+            calibration_images, calibration_size); reconstructions above it are flagged \
+            outside_prior (docs/PROTOCOL.md). Prints the ranges as JSON.
             """)
 
     @Option(help: "Model file (.safetensors).") var model: String
@@ -110,7 +110,7 @@ struct CalibrateCommand: ParsableCommand {
                 (0..<batch).map { PriorStatistics.measure(src.baseAddress! + $0 * c * h * w, frame: frame, scratch: f.baseAddress!) }
             }
         }
-        let calibration = PriorCalibration(measured: measured)
+        let calibration = PriorCalibration(measured: measured, height: h, width: w)
         let file = try SafeTensorsFile(path: model)
         var metadata = file.metadata
         for (key, value) in calibration.metadata { metadata[key] = value }

@@ -25,12 +25,15 @@ import Testing
         #expect(abs(stats.phi * Double(y.count) - expected) <= 1e-6 * max(1, abs(expected)))
     }
 
-    @Test func calibrationFlagsWhatLiesOutsideItsWidenedRange() {
-        let c = PriorCalibration(measured: [.init(phi: -2, displacement: 0.01), .init(phi: -1, displacement: 0.03)])
-        #expect(c.phi == [-2, -1] && c.displacement == [0.01, 0.03] && c.images == 2)
-        #expect(c.outside(.init(phi: -1.4, displacement: 0.035)).isEmpty)
-        #expect(c.outside(.init(phi: -0.2, displacement: 0.02)) == ["phi"])
-        #expect(c.outside(.init(phi: -1.5, displacement: 0.2)) == ["displacement"])
-        #expect(c.outside(.init(phi: .nan, displacement: 0.02)) == ["phi"])
+    @Test func calibrationFlagsWhatLiesAboveItsWidenedRange() {
+        let c = PriorCalibration(measured: [.init(phi: -2, displacement: 0.01), .init(phi: -1, displacement: 0.03)],
+                                 height: 128, width: 128)
+        #expect(c.phi == [-2, -1] && c.displacement == [0.01, 0.03] && c.images == 2 && c.size == [128, 128])
+        #expect(c.outside(.init(phi: -0.6, displacement: 0.035), height: 128, width: 128).isEmpty)
+        #expect(c.outside(.init(phi: -9, displacement: 0.001), height: 128, width: 128).isEmpty, "smoother is not outside")
+        #expect(c.outside(.init(phi: -0.2, displacement: 0.02), height: 128, width: 128) == ["phi"])
+        #expect(c.outside(.init(phi: -0.2, displacement: 0.02), height: 64, width: 64).isEmpty, "φ only at the calibration size")
+        #expect(c.outside(.init(phi: -1.5, displacement: 0.2), height: 64, width: 96) == ["displacement"])
+        #expect(c.outside(.init(phi: .nan, displacement: 0.02), height: 128, width: 128) == ["phi"])
     }
 }

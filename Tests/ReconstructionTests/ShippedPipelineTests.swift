@@ -38,20 +38,19 @@ import Testing
         #expect(r.diagnostics.ssim! > 0.955)
     }
 
-    /// The same frame reconstructed with a model of the wrong domain: the natural (photo)
-    /// model on a phantom with a black background. The phantom model's frame carries no flag;
-    /// the natural model's is flagged outside_prior (issue scenario: the image is destroyed
-    /// and nothing else says so).
-    @Test func aModelOfTheWrongDomainIsFlagged() throws {
-        let x = try NPY.read(path: Fixture.path("phantom128.npy"))
-        let own = try Pipeline.load(path: Self.root + "/pipelines/mri-4x.yaml")
-        let m = try own.simulate(image: x, noise: Float(own.simulationNoise), seed: own.simulationSeed)
-        let good = try own.makeReconstructor().reconstruct(m, reference: x).diagnostics
-        #expect(good.flags.isEmpty, "phantom model on a phantom: \(good.flags), \(String(describing: good.priorCheck))")
-        let text = try String(contentsOfFile: Self.root + "/pipelines/mri-4x.yaml", encoding: .utf8)
-            .replacingOccurrences(of: "../models/phantom.safetensors", with: Self.root + "/models/natural.safetensors")
-        let wrong = try Pipeline.load(path: Fixture.pipelineFile(text)).makeReconstructor().reconstruct(m, reference: x).diagnostics
-        #expect(wrong.flags.contains(.outsidePrior), "natural model on a phantom: \(String(describing: wrong.priorCheck))")
-        print("mri-4x phantom model: \(good.psnr!) dB \(good.flags); natural model: \(wrong.psnr!) dB \(wrong.flags)")
+    /// The phantom model on an image from another generator: scikit-image's Shepp–Logan
+    /// phantom (piecewise constant, 128×128, `shepp_logan128.npy`). The reconstruction is
+    /// worse than TV's (32.4 against 35.0 dB when recorded) and is flagged outside_prior by
+    /// its prox displacement, while the same pipeline on one of its own held-out phantoms
+    /// carries no flag.
+    @Test func anImageFromAnotherDomainIsFlagged() throws {
+        let p = try Pipeline.load(path: Self.root + "/pipelines/mri-4x.yaml")
+        for (name, expected) in [("phantom128.npy", false), ("shepp_logan128.npy", true)] {
+            let x = try NPY.read(path: Fixture.path(name))
+            let m = try p.simulate(image: x, noise: Float(p.simulationNoise), seed: p.simulationSeed)
+            let d = try p.makeReconstructor().reconstruct(m, reference: x).diagnostics
+            #expect(d.flags.contains(.outsidePrior) == expected, "\(name): \(d.flags) \(String(describing: d.priorCheck))")
+            #expect(!d.flags.contains(.notConverging), "\(name): \(d.convergenceWarning ?? "")")
+        }
     }
 }
