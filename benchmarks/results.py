@@ -81,7 +81,7 @@ def init_for(row):
 
 # How the LPN meets a frame: whole (the default, an exact prox) or the Hann-blended patches it
 # replaced (the "patches" column).
-WHOLE = dict(processing="whole", padding="zero")
+WHOLE = dict(processing="whole")  # the padding: the model's default (frame_padding)
 PATCHES = dict(processing="patches", patch_stride=32, patch_weighting="hann")
 
 

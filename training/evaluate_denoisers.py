@@ -5,7 +5,7 @@
 
 For each model models/<name>.safetensors (its data kind is the name: phantom or natural):
   * held-out clean FRAME x FRAME images (default 128; the model runs on the whole frame with
-    zero padding, as lpnd does by default) from training/data.py (phantom: seeds never drawn in training;
+    the model's default padding, as lpnd does) from training/data.py (phantom: seeds never drawn in training;
     natural: patches of the held-out skimage images only), noisy y = x + s*n at the model's
     training noise level s (seeded, not clipped);
   * PSNR/SSIM (data range 1, outputs not clipped) of: the noisy input, the TV prox
@@ -82,6 +82,7 @@ def lpn_apply(model, y: np.ndarray) -> np.ndarray:
 def evaluate(name: str, count: int, frame: int, padding: str) -> dict:
     path = os.path.join(MODELS, f"{name}.safetensors")
     model = load_lpnd(path)
+    padding = padding or model.meta.get("frame_padding", "zero")
     model.frame_padding = padding
     s = model.noise_level
     n = frame
@@ -173,7 +174,8 @@ def main() -> int:
     ap.add_argument("--models", nargs="+", default=["phantom", "natural"])
     ap.add_argument("--count", type=int, default=32)
     ap.add_argument("--frame", type=int, default=128, help="held-out image size (whole-frame processing)")
-    ap.add_argument("--padding", default="zero", choices=["reflect", "circular", "zero", "none"])
+    ap.add_argument("--padding", choices=["reflect", "circular", "zero", "none"],
+                    help="default: the model's frame_padding, as lpnd serves it")
     ap.add_argument("--models-dir", default=MODELS, help="(testing) where <name>.safetensors is")
     ap.add_argument("--fixtures-dir", default=FIX, help="(testing) where held-out samples go")
     ap.add_argument("--doc", default=DOC, help="(testing) markdown file with the table markers")

@@ -73,7 +73,7 @@ def denoise_plot(name: str) -> None:
         ev = json.load(fh)
     model = load_lpnd(os.path.join(ROOT, "models", f"{name}.safetensors"))
     if noisy.shape[-1] != model.size:
-        model.frame_padding = "zero"  # whole-frame processing, as lpnd runs it by default
+        model.frame_padding = model.meta.get("frame_padding", "zero")  # whole frame, as lpnd serves it
     out = model(torch.from_numpy(noisy)[None, None], create_graph=False).detach().numpy()[0, 0]
     panels = [("clean", clean), ("noisy", noisy),
               ("TV prox", denoise_tv_chambolle(noisy.astype(np.float64), weight=ev["tv_weight"]))]

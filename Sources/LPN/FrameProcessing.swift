@@ -7,8 +7,11 @@ public enum FrameProcessing: Sendable, Equatable, CustomStringConvertible {
     /// ``PatchProx``: N×N patches at `stride` (default N/2), overlaps blended by `weighting`.
     case patches(stride: Int?, weighting: PatchWeighting)
 
-    /// What `lpnd prox`, `lpnd prior` and the pipelines use unless told otherwise.
-    public static let standard = FrameProcessing.whole(padding: .zero)
+    /// What `lpnd prox`, `lpnd prior` and the pipelines use unless told otherwise: the whole
+    /// frame, with the padding the model was calibrated with (``LPNConfiguration/framePadding``).
+    public static func standard(for model: LPNModel) -> FrameProcessing {
+        .whole(padding: model.configuration.framePadding)
+    }
 
     public var description: String {
         switch self {

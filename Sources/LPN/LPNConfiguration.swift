@@ -22,6 +22,9 @@ public struct LPNConfiguration: Sendable, Codable, Equatable {
     public var description: String?
     /// The prior's statistics on its training images (``PriorCalibration``), when measured.
     public var calibration: PriorCalibration?
+    /// The whole-frame padding this model is served with by default (metadata
+    /// `frame_padding`, written by `lpnd calibrate`); zero when absent.
+    public var framePadding: FramePadding = .zero
 
     /// Channels of the last layer (fixed by the reference layout).
     public static let finalChannels = 64
@@ -85,6 +88,12 @@ public struct LPNConfiguration: Sendable, Codable, Equatable {
                   size: try int("size"), noiseLevel: try float("noise_level"),
                   name: metadata["name"], description: metadata["description"])
         calibration = try PriorCalibration(metadata: metadata, path: path)
+        if let text = metadata["frame_padding"] {
+            guard let padding = FramePadding(rawValue: text) else {
+                throw fail("metadata 'frame_padding' = '\(text)' is not one of: \(FramePadding.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            framePadding = padding
+        }
         guard architecture == "lpn_128" else {
             throw fail("architecture '\(architecture)' is not supported (expected 'lpn_128')")
         }

@@ -13,8 +13,10 @@ public final class LPNProx {
     private let patches: PatchProx?
     private var frame: WholeFrameProx?
 
-    public init(model: LPNModel, processing: FrameProcessing = .standard) throws {
+    /// `processing` nil: ``FrameProcessing/standard(for:)``.
+    public init(model: LPNModel, processing: FrameProcessing? = nil) throws {
         self.model = model
+        let processing = processing ?? .standard(for: model)
         self.processing = processing
         if case .patches(let stride, let weighting) = processing {
             patches = try PatchProx(model: model, stride: stride, weighting: weighting)

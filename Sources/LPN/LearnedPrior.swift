@@ -21,8 +21,9 @@ public final class LearnedPrior {
     private let memory = 8
     private var frame: WholeFrameProx?
 
-    public init(model: LPNModel, padding: FramePadding = .zero, tolerance: Double = 1e-5, maxIterations: Int = 500) throws {
-        prox = try LPNProx(model: model, processing: .whole(padding: padding))
+    /// `padding` nil: the model's (``LPNConfiguration/framePadding``).
+    public init(model: LPNModel, padding: FramePadding? = nil, tolerance: Double = 1e-5, maxIterations: Int = 500) throws {
+        prox = try LPNProx(model: model, processing: .whole(padding: padding ?? model.configuration.framePadding))
         self.tolerance = tolerance
         self.maxIterations = maxIterations
     }

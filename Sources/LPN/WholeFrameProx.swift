@@ -23,7 +23,9 @@ public final class WholeFrameProx {
     private var paddedInput: [Float]
     private var paddedGradient: [Float]
 
-    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding = .zero) throws {
+    /// `padding` nil: the model's (``LPNConfiguration/framePadding``).
+    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding? = nil) throws {
+        let padding = padding ?? model.configuration.framePadding
         let n = model.configuration.size
         guard height >= 1, width >= 1 else { throw LPNError.invalidInput("frame \(height)×\(width) is empty") }
         guard padding.accepts(length: height, modelSize: n), padding.accepts(length: width, modelSize: n) else {

@@ -145,7 +145,7 @@ enum PipelineLoader {
                 for key in ["patch_stride", "patch_weighting"] where priorSection.has(key) {
                     throw priorSection.fail(key, "only with processing: patches (this prior processes the whole frame)")
                 }
-                processing = .whole(padding: try priorSection.choice("padding", FramePadding.self) ?? .zero)
+                processing = .whole(padding: try priorSection.choice("padding", FramePadding.self) ?? model.configuration.framePadding)
             case "patches":
                 if priorSection.has("padding") {
                     throw priorSection.fail("padding", "only with processing: whole")

@@ -58,11 +58,11 @@ public final class LPNPrior: ProximalPrior {
     private let scratch: FloatBuffer
     private var checkFrame: WholeFrameProx?
 
-    public init(model: LPNModel, processing: FrameProcessing = .standard, height: Int, width: Int,
+    public init(model: LPNModel, processing: FrameProcessing? = nil, height: Int, width: Int,
                 strength: Float = 1) throws {
         prox = try LPNProx(model: model, processing: processing)
         try prox.validate(height: height, width: width)
-        if processing.isExact { _ = try prox.wholeFrame(height: height, width: width) }
+        if prox.processing.isExact { _ = try prox.wholeFrame(height: height, width: width) }
         self.height = height
         self.width = width
         self.strength = strength
@@ -82,7 +82,7 @@ public final class LPNPrior: ProximalPrior {
     }
 
     /// φ(f(x)) and ‖f(x) − x‖ per pixel at the image x (the model's f, θ = 1, on the whole
-    /// frame with the default zero padding whatever the processing): one more evaluation of f.
+    /// frame with the model's padding whatever the processing): one more evaluation of f.
     public func statistics(at x: UnsafePointer<Float>) -> PriorStatistics {
         let frame: WholeFrameProx
         if prox.processing.isExact, let made = try? prox.wholeFrame(height: height, width: width) {
@@ -90,8 +90,9 @@ public final class LPNPrior: ProximalPrior {
         } else if let checkFrame {
             frame = checkFrame
         } else {
-            // Zero padding accepts every size; the init validated the frame.
-            frame = try! WholeFrameProx(model: prox.model, height: height, width: width, padding: .zero)
+            // The padding modes but none accept every size; the init validated the frame.
+            frame = try! WholeFrameProx(model: prox.model, height: height, width: width,
+                                        padding: prox.model.configuration.framePadding == .none ? .zero : nil)
             checkFrame = frame
         }
         return PriorStatistics.measure(x, frame: frame, scratch: scratch.pointer)

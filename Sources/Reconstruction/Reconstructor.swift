@@ -45,8 +45,8 @@ public final class Reconstructor {
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
         if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
-            let padding: FramePadding
-            if case .whole(let p) = processing { padding = p } else { padding = .zero }
+            var padding: FramePadding? = nil
+            if case .whole(let p) = processing { padding = p }
             phiEvaluator = try LearnedPrior(model: model, padding: padding, maxIterations: pipeline.phiIterations)
         }
     }

@@ -7,15 +7,15 @@ import TensorIO
 struct FrameProcessingOptions: ParsableArguments {
     @Option(help: "whole (one exact prox of the frame, default) or patches (N×N patches, blended).")
     var processing: String = "whole"
-    @Option(help: "Whole-frame padding: zero (default), reflect, circular or none.")
-    var padding: FramePadding = .zero
+    @Option(help: "Whole-frame padding: zero, reflect, circular or none (default: the model's frame_padding).")
+    var padding: FramePadding?
     @Option(help: "Patch stride (processing patches; default N/2).") var patchStride: Int?
     @Option(help: "How patch overlaps are averaged (processing patches): uniform or hann.")
     var patchWeighting: PatchWeighting = .hann
 
-    func resolve() throws -> FrameProcessing {
+    func resolve(for model: LPNModel) throws -> FrameProcessing {
         switch processing {
-        case "whole": return .whole(padding: padding)
+        case "whole": return .whole(padding: padding ?? model.configuration.framePadding)
         case "patches": return .patches(stride: patchStride, weighting: patchWeighting)
         default: throw ValidationError("--processing '\(processing)' is not one of: whole, patches")
         }
@@ -29,7 +29,7 @@ struct ProxCommand: ParsableCommand {
         discussion: """
             Input and output: .npy float32 [H,W], [C,H,W] or [B,C,H,W], or 8/16-bit grayscale \
             .png (values in [0,1]). By default a frame of any size is processed whole: f is the \
-            exact gradient of the model's potential on the (zero-padded) frame; \
+            exact gradient of the model's potential on the padded frame (the model's frame_padding); \
             --processing patches blends N×N patches instead (docs/MATH.md §3).
             """)
 
@@ -43,7 +43,7 @@ struct ProxCommand: ParsableCommand {
     func run() throws {
         BLASThreads.set(threads)
         let lpn = try LPNModel(path: model)
-        let prox = try LPNProx(model: lpn, processing: try frame.resolve())
+        let prox = try LPNProx(model: lpn, processing: try frame.resolve(for: lpn))
         let x = try TensorFiles.read(input)
         let y = try prox.apply(x)
         try TensorFiles.write(y, to: output, pngBits: pngBits)
@@ -63,7 +63,7 @@ struct PriorCommand: ParsableCommand {
 
     @Option(help: "Model file (.safetensors).") var model: String
     @Option(help: "Input .npy ([H,W], [C,H,W] or [B,C,H,W]) or .png.") var input: String
-    @Option(help: "Whole-frame padding: zero (default), reflect, circular or none.") var padding: FramePadding = .zero
+    @Option(help: "Whole-frame padding: zero, reflect, circular or none (default: the model's).") var padding: FramePadding?
     @Option(help: "Relative residual at which the inversion stops.") var tolerance: Double = 1e-5
     @Option(help: "Iteration limit of the inversion.") var maxIterations: Int = 500
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
@@ -85,15 +85,18 @@ struct CalibrateCommand: ParsableCommand {
         abstract: "Measure the prior's range on its training images and store it in the model.",
         discussion: """
             For each image x of --images: φ(f(x)) per pixel and the RMS displacement \
-            ‖f(x) − x‖/√pixels, with whole-frame processing (zero padding, the default). Their [min, max] \
-            is written into the model's metadata (calibration_phi, calibration_displacement, \
-            calibration_images, calibration_size); reconstructions above it are flagged \
+            ‖f(x) − x‖/√pixels, with whole-frame processing and --padding. Their [min, max] is \
+            written into the model's metadata (calibration_phi, calibration_displacement, \
+            calibration_images, calibration_size) with frame_padding, the padding lpnd then serves the \
+            model with by default; reconstructions above the range are flagged \
             outside_prior (docs/PROTOCOL.md). Prints the ranges as JSON.
             """)
 
     @Option(help: "Model file (.safetensors).") var model: String
     @Option(help: "Training images: .npy [B,H,W] or [B,1,H,W] in [0, 1].") var images: String
     @Option(help: "Where to write the calibrated model (default: over --model).") var output: String?
+    @Option(help: "The model's default whole-frame padding, stored with the calibration (default: the model's current one).")
+    var padding: FramePadding?
     @Option(help: "OpenBLAS threads.") var threads: Int = 1
 
     func run() throws {
@@ -103,7 +106,8 @@ struct CalibrateCommand: ParsableCommand {
         if x.shape.count == 3 { x = Tensor(shape: [x.shape[0], 1, x.shape[1], x.shape[2]], data: x.data) }
         let (batch, c, h, w) = try lpn.configuration.batchShape(of: x.shape)
         if let (i, v) = x.firstNonFinite { throw ValidationError("\(images): value \(v) at flat index \(i) is not finite") }
-        let frame = try WholeFrameProx(model: lpn, height: h, width: w, padding: .zero)
+        let padding = padding ?? lpn.configuration.framePadding
+        let frame = try WholeFrameProx(model: lpn, height: h, width: w, padding: padding)
         var scratch = [Float](repeating: 0, count: c * h * w)
         let measured = x.data.withUnsafeBufferPointer { src in
             scratch.withUnsafeMutableBufferPointer { f in
@@ -114,6 +118,7 @@ struct CalibrateCommand: ParsableCommand {
         let file = try SafeTensorsFile(path: model)
         var metadata = file.metadata
         for (key, value) in calibration.metadata { metadata[key] = value }
+        metadata["frame_padding"] = padding.rawValue
         try SafeTensorsFile(metadata: metadata, tensors: file.tensors).write(to: output ?? model)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -23,6 +23,9 @@ import Testing
         #expect(model.configuration.architecture == "lpn_128")
         #expect(model.configuration.inChannels == 1)
         #expect(model.configuration.noiseLevel == 0.1)
+        // Calibrated (training/calibrate.py): the range frames are flagged against.
+        let calibration = try #require(model.configuration.calibration, "\(name) carries no calibration")
+        #expect(calibration.images == 64 && calibration.size == [128, 128])
         let file = try SafeTensorsFile(path: path)
         for key in (1...6).map({ "lin.\($0).weight" }) + ["lin.7.weight"] {
             #expect(file.tensors[key]?.values.allSatisfy { $0 >= 0 } == true, "\(key) has a negative entry")
@@ -43,11 +46,14 @@ import Testing
         let before = Self.psnr(noisy.data, clean.data), after = Self.psnr(denoised.data, clean.data)
         #expect(after - before >= margin, "\(name): \(before) dB → \(after) dB, recorded margin \(margin) dB")
         #expect(abs(before - (record["psnr_noisy"] as! NSNumber).doubleValue) < 0.01, "the sample changed")
-        // The Swift engine reproduces PyTorch's output on the shipped weights, and that output
-        // beats the TV prox (skimage, tuned weight) on this sample, as the held-out table says.
+        // The Swift engine reproduces PyTorch's output on the shipped weights (a swapped or
+        // retrained file fails here), and stands on the recorded side of the TV prox (skimage,
+        // tuned weight) on this sample: ahead for phantom, behind for natural as a denoiser at
+        // its training noise (docs/MODELS.md).
         let torchPSNR = (record["psnr_lpn"] as! NSNumber).doubleValue
         let tvPSNR = (record["psnr_tv"] as! NSNumber).doubleValue
         #expect(abs(after - torchPSNR) < 0.01, "\(name): Swift \(after) dB, PyTorch \(torchPSNR) dB")
-        #expect(after > tvPSNR, "\(name): LPN \(after) dB does not beat TV's \(tvPSNR) dB")
+        #expect((after > tvPSNR) == (torchPSNR > tvPSNR), "\(name): LPN \(after) dB, TV \(tvPSNR) dB, recorded LPN \(torchPSNR) dB")
+        if name == "phantom" { #expect(after > tvPSNR, "phantom: LPN \(after) dB does not beat TV's \(tvPSNR) dB") }
     }
 }

@@ -26,15 +26,16 @@ import Testing
         }
     }
 
-    /// The daemon demo's default on a held-out phantom: recorded 39.70 dB / 0.9615 (TV: 39.61,
-    /// zero-filled ≈ 33.4); floor 0.5 dB below.
+    /// The daemon demo's default on a held-out phantom: recorded 40.37 dB / 0.9626 with
+    /// whole-frame processing (Hann patches of the stage-1 model: 39.70; TV: 39.61, zero-filled
+    /// ≈ 33.4); floor 0.5 dB below.
     @Test func mri4xPSNRFloor() throws {
         let p = try Pipeline.load(path: Self.root + "/pipelines/mri-4x.yaml")
         let x = try NPY.read(path: Fixture.path("phantom128.npy"))
         let m = try p.simulate(image: x, noise: Float(p.simulationNoise), seed: p.simulationSeed)
         let r = try p.makeReconstructor().reconstruct(m, reference: x)
         print("mri-4x: PSNR \(r.diagnostics.psnr!) SSIM \(r.diagnostics.ssim!) \(r.diagnostics.totalSeconds) s")
-        #expect(r.diagnostics.psnr! > 39.2)
+        #expect(r.diagnostics.psnr! > 39.87)
         #expect(r.diagnostics.ssim! > 0.955)
     }
 
