@@ -14,24 +14,31 @@ import Foundation
 ///   sign at least `alternation` of the time and r_K > `stall` · r_{K−W}: it swings without
 ///   shrinking.
 ///
-/// A run that reached its tolerance is never flagged.
+/// A run that reached its tolerance is never flagged, and neither is one that ends below the
+/// floor, where the movement is rounding and inexact inner solves, not a solver in trouble: an
+/// RMS primal residual ‖x − z‖/√pixels under `primalFloor` (10⁻⁴ of the [0, 1] range), or
+/// a relative change under `changeFloor`.
 public struct ConvergenceCheck: Sendable {
     public var growth = 1.2
     public var settle = 3
     public var alternation = 0.7
     public var stall = 0.5
     public var minimumIterations = 6
+    public var primalFloor = 1e-4
+    public var changeFloor = 1e-3
 
     public init() {}
 
-    /// The reason the run looks non-convergent, or nil.
-    public func assess(_ records: [IterationRecord], stopReason: StopReason) -> String? {
+    /// The reason the run looks non-convergent, or nil; `pixels`: values in the image.
+    public func assess(_ records: [IterationRecord], stopReason: StopReason, pixels: Int) -> String? {
         guard stopReason == .maxIterations, records.count >= minimumIterations else { return nil }
         let usesPrimal = records.allSatisfy { $0.primalResidual != nil }
         let name = usesPrimal ? "primal residual ‖x − z‖" : "relative change"
         let r = records.map { usesPrimal ? $0.primalResidual! : $0.relativeChange }
         guard r.allSatisfy(\.isFinite) else { return "\(name) is not finite" }
         let k = r.count
+        let floor = usesPrimal ? primalFloor * Double(max(pixels, 1)).squareRoot() : changeFloor
+        guard r[k - 1] >= floor else { return nil }
         let (best, at) = r.enumerated().min { $0.element < $1.element }.map { ($0.element, $0.offset) }!
         if r[k - 1] > growth * best && r[k - 1] > 0 && at <= k - 1 - settle {
             return "\(name) grew from \(format(best)) (iteration \(at + 1)) to \(format(r[k - 1])) (iteration \(k))"

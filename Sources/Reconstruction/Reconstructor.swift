@@ -118,7 +118,8 @@ public final class Reconstructor {
             diagnostics.stopReason = outcome.stopReason
             diagnostics.converged = outcome.stopReason == .tolerance
             diagnostics.finalResidual = outcome.records.last?.dataResidual ?? solver.currentResidual()
-            diagnostics.convergenceWarning = ConvergenceCheck().assess(outcome.records, stopReason: outcome.stopReason)
+            diagnostics.convergenceWarning = ConvergenceCheck().assess(outcome.records, stopReason: outcome.stopReason,
+                                                                    pixels: op.imageCount)
             if diagnostics.convergenceWarning != nil { diagnostics.flags.append(.notConverging) }
             result.copy(from: solver.iterate)
         } else {

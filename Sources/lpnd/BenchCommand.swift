@@ -28,7 +28,7 @@ struct BenchProx: ParsableCommand {
         let n = lpn.configuration.size
         guard n == size else { throw ValidationError("--size \(size) differs from the model's N = \(n)") }
         // The model itself on N×N images (no padding), as PyTorch runs it.
-        let prox = try LPNProx(model: lpn, processing: .whole(padding: .none))
+        let prox = try LPNProx(model: lpn, processing: .whole(padding: .unpadded))
         let c = lpn.configuration.inChannels
         var generator = SplitMix64(seed: 1)
         let x = Tensor(shape: [batch, c, n, n], data: (0..<(batch * c * n * n)).map { _ in Float(generator.nextUnit()) })

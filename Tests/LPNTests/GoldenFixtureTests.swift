@@ -9,7 +9,7 @@ import Testing
 
     @Test(arguments: cases)
     func proxMatchesPyTorch(name: String) throws {
-        let prox = try LPNProx(model: try Fixtures.model(name), processing: .whole(padding: .none))
+        let prox = try LPNProx(model: try Fixtures.model(name), processing: .whole(padding: .unpadded))
         let x = try Fixtures.tensor(name + "_x")
         let expected = try Fixtures.tensor(name + "_f")
         let f = try prox.apply(x)
@@ -20,7 +20,7 @@ import Testing
 
     @Test(arguments: cases)
     func potentialMatchesPyTorch(name: String) throws {
-        let prox = try LPNProx(model: try Fixtures.model(name), processing: .whole(padding: .none))
+        let prox = try LPNProx(model: try Fixtures.model(name), processing: .whole(padding: .unpadded))
         let psi = try prox.potential(try Fixtures.tensor(name + "_x"))
         let expected = try Fixtures.tensor(name + "_psi")
         #expect(psi.count == expected.count)

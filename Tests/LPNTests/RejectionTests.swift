@@ -103,7 +103,7 @@ import Testing
     @Test func unusableShapesAreRejected() throws {
         let prox = try LPNProx(model: try Fixtures.model("n32_c1"))
         let patches = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .patches(stride: nil, weighting: .hann))
-        let unpadded = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .whole(padding: .none))
+        let unpadded = try LPNProx(model: try Fixtures.model("n32_c1"), processing: .whole(padding: .unpadded))
         #expect(message { _ = try patches.apply(Tensor(zeros: [16, 16])) }.contains("smaller than"))
         #expect(message { _ = try unpadded.apply(Tensor(zeros: [36, 40])) }.contains("multiples of 8"))
         #expect(message { _ = try prox.apply(Tensor(zeros: [3, 32, 32])) }.contains("3 channel"))

@@ -6,7 +6,7 @@ import Testing
 /// checked numerically on a 192×256 frame (not the model's 32×32) for every padding.
 @Suite struct WholeFrameProxTests {
     let model = try! RandomLPN.make(hidden: 8, size: 32, inChannels: 1, beta: 10, alpha: 0.01, seed: 3)
-    static let paddings: [FramePadding] = [.reflect, .circular, .zero, .none]
+    static let paddings: [FramePadding] = [.reflect, .circular, .zero, .unpadded]
     let h = 192, w = 256
 
     @Test(arguments: paddings)
@@ -47,7 +47,7 @@ import Testing
 
     /// On an N×N frame without padding the whole-frame prox is the model, bit for bit.
     @Test func agreesWithTheModelOnAnNByNFrame() throws {
-        let frame = try WholeFrameProx(model: model, height: 32, width: 32, padding: .none)
+        let frame = try WholeFrameProx(model: model, height: 32, width: 32, padding: .unpadded)
         #expect(frame.scale == 1)
         let x = randomImage(32 * 32, seed: 13)
         let (psi, f) = frame.psiAndProx(x)
@@ -75,7 +75,7 @@ import Testing
         #expect(reflect == [3, 2, 1, 0, 0, 1, 2, 3, 4, 4, 3, 2, 1, 0, 0, 1])
         #expect(FramePadding.circular.indexMap(length: 8, modelSize: 16).map(Int.init) == Array(0..<8) + Array(0..<8))
         #expect(FramePadding.zero.indexMap(length: 8, modelSize: 16).map(Int.init) == [Int](repeating: -1, count: 8) + Array(0..<8) + [Int](repeating: -1, count: 8))
-        #expect(FramePadding.none.indexMap(length: 8, modelSize: 16).map(Int.init) == Array(0..<8))
+        #expect(FramePadding.unpadded.indexMap(length: 8, modelSize: 16).map(Int.init) == Array(0..<8))
     }
 
     /// The patch blend it replaces is not a gradient: its Jacobian is measurably asymmetric.

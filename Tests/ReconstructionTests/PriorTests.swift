@@ -18,10 +18,10 @@ import Testing
     @Test func strengthRelaxesTheProx() throws {
         let m = try Self.model()
         let v = randomVector(32 * 32, seed: 3).map { 0.5 + 0.2 * $0 }
-        let full = apply(try LPNPrior(model: m, processing: .whole(padding: .none), height: 32, width: 32), v)
-        let f = try LPNProx(model: m, processing: .whole(padding: .none)).apply(.init(shape: [32, 32], data: v)).data
+        let full = apply(try LPNPrior(model: m, processing: .whole(padding: .unpadded), height: 32, width: 32), v)
+        let f = try LPNProx(model: m, processing: .whole(padding: .unpadded)).apply(.init(shape: [32, 32], data: v)).data
         #expect(maxAbsDifference(full, f) < 1e-6)
-        let half = apply(try LPNPrior(model: m, processing: .whole(padding: .none), height: 32, width: 32, strength: 0.3), v)
+        let half = apply(try LPNPrior(model: m, processing: .whole(padding: .unpadded), height: 32, width: 32, strength: 0.3), v)
         let expected = zip(f, v).map { 0.3 * $0 + 0.7 * $1 }
         #expect(maxAbsDifference(half, expected) < 1e-5)
     }
@@ -40,7 +40,7 @@ import Testing
         #expect(maxAbsDifference(hann, uniform) > 1e-4)
         let constant = [Float](repeating: 0.4, count: 64 * 64)
         let c = apply(try LPNPrior(model: m, processing: .patches(stride: 16, weighting: .hann), height: 64, width: 64), constant)
-        let patch = try LPNProx(model: m, processing: .whole(padding: .none)).apply(.init(shape: [32, 32], data: [Float](repeating: 0.4, count: 1024))).data
+        let patch = try LPNProx(model: m, processing: .whole(padding: .unpadded)).apply(.init(shape: [32, 32], data: [Float](repeating: 0.4, count: 1024))).data
         let lo = patch.min()!, hi = patch.max()!
         #expect(c.allSatisfy { $0 >= lo - 1e-5 && $0 <= hi + 1e-5 })
     }
