@@ -38,8 +38,10 @@ def main():
             raise SystemExit("timed out")
         if isinstance(out, Frame):
             got += 1
+            flags = out.header.get("flags") or []
             print(f"frame {out.header['seq']}: PSNR {out.header.get('psnr', float('nan')):.2f} dB, "
-                  f"{out.header['convergence']['iterations']} iterations")
+                  f"{out.header['convergence']['iterations']} iterations"
+                  + (f", flagged: {', '.join(flags)}" if flags else ""))
         elif isinstance(out, ErrorEvent):
             got += 1
             print("error:", out.body)

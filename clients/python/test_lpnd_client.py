@@ -97,5 +97,6 @@ def test_send_measurements_receive_frames_and_errors(daemon):
         assert 10 * np.log10(1 / mse) > 22
         assert abs(frame.header["psnr"] - 10 * np.log10(1 / mse)) < 0.5
         assert frame.png is not None and frame.png.startswith(b"\x89PNG")
+        assert frame.header["flags"] == []  # a good frame carries an empty list (PROTOCOL.md)
     assert [e.code for e in errors] == ["shape_mismatch"] and errors[0].body["seq"] == 3
     assert all(d.body["diagnostics"]["iterations"] >= 1 for d in diagnostics)
