@@ -25,9 +25,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import Source  # noqa: E402
 
-# The whole-frame padding lpnd serves each model with: phantom with zero (measured best on the
-# phantom rows, MRI 8x above all), natural with reflect (its fine-tuning padding; zero margins
-# are far from any photo, and cost it 2.7 dB of held-out denoising).
+# The whole-frame padding lpnd serves each model with, the one it was fine-tuned with (training/
+# train_all.sh): phantom zero (black margins, as phantoms have; measured best on the phantom rows,
+# MRI 8x above all), natural reflect (zero margins are far from any photo and cost it 2.7 dB of
+# held-out denoising).
 PADDING = {"phantom": "zero", "natural": "reflect"}
 
 
