@@ -7,6 +7,11 @@ public enum FrameProcessing: Sendable, Equatable, CustomStringConvertible {
     /// ``PatchProx``: N×N patches at `stride` (default N/2), overlaps blended by `weighting`.
     case patches(stride: Int?, weighting: PatchWeighting)
 
+    /// The two modes by name, as pipeline files and `lpnd prox --processing` spell them.
+    public enum Kind: String, Sendable, CaseIterable {
+        case whole, patches
+    }
+
     /// What `lpnd prox`, `lpnd prior` and the pipelines use unless told otherwise: the whole
     /// frame, with the padding the model was calibrated with (``LPNConfiguration/framePadding``).
     public static func standard(for model: LPNModel) -> FrameProcessing {

@@ -94,7 +94,7 @@ public struct PriorCalibration: Sendable, Codable, Equatable {
 
     /// Parses the metadata strings (nil when the model has none), naming the key at fault.
     init?(metadata: [String: String], path: String) throws {
-        guard let phiText = metadata["calibration_phi"] else { return nil }
+        guard metadata["calibration_phi"] != nil else { return nil }
         func pair(_ key: String) throws -> [Double] {
             let text = metadata[key] ?? ""
             let parts = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
@@ -103,7 +103,6 @@ public struct PriorCalibration: Sendable, Codable, Equatable {
             }
             return parts
         }
-        _ = phiText
         let images = Int(metadata["calibration_images"] ?? "") ?? 0
         let size = (metadata["calibration_size"] ?? "").split(separator: ",").compactMap { Int($0) }
         self.init(phi: try pair("calibration_phi"), displacement: try pair("calibration_displacement"), images: images,

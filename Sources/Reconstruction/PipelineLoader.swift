@@ -129,7 +129,7 @@ enum PipelineLoader {
         case "lpn":
             let modelPath = try priorSection.required("model", priorSection.string)
             let strength = try priorSection.double("strength", min: 0, max: 1, exclusiveMin: true) ?? 1
-            let mode = try priorSection.string("processing") ?? "whole"
+            let mode = try priorSection.choice("processing", FrameProcessing.Kind.self) ?? .whole
             let resolved = resolve(modelPath)
             let model: LPNModel
             do { model = try LPNModel(path: resolved) } catch {
@@ -141,12 +141,12 @@ enum PipelineLoader {
             }
             let processing: FrameProcessing
             switch mode {
-            case "whole":
+            case .whole:
                 for key in ["patch_stride", "patch_weighting"] where priorSection.has(key) {
                     throw priorSection.fail(key, "only with processing: patches (this prior processes the whole frame)")
                 }
                 processing = .whole(padding: try priorSection.choice("padding", FramePadding.self) ?? model.configuration.framePadding)
-            case "patches":
+            case .patches:
                 if priorSection.has("padding") {
                     throw priorSection.fail("padding", "only with processing: whole")
                 }
@@ -157,8 +157,6 @@ enum PipelineLoader {
                 }
                 if let stride, stride > n { throw priorSection.fail("patch_stride", "\(stride) exceeds the model size \(n)") }
                 processing = .patches(stride: stride, weighting: weighting)
-            default:
-                throw priorSection.fail("processing", "'\(mode)' is not one of: whole, patches")
             }
             do { try LPNProx(model: model, processing: processing).validate(height: shape[0], width: shape[1]) } catch {
                 throw priorSection.fail("padding", "\(error)")

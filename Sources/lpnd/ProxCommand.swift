@@ -6,18 +6,17 @@ import TensorIO
 /// The options that choose ``FrameProcessing``, shared by `prox` and `bench prox`.
 struct FrameProcessingOptions: ParsableArguments {
     @Option(help: "whole (one exact prox of the frame, default) or patches (N×N patches, blended).")
-    var processing: String = "whole"
+    var processing: FrameProcessing.Kind = .whole
     @Option(help: "Whole-frame padding: zero, reflect, circular or none (default: the model's frame_padding).")
     var padding: FramePadding?
     @Option(help: "Patch stride (processing patches; default N/2).") var patchStride: Int?
     @Option(help: "How patch overlaps are averaged (processing patches): uniform or hann.")
     var patchWeighting: PatchWeighting = .hann
 
-    func resolve(for model: LPNModel) throws -> FrameProcessing {
+    func resolve(for model: LPNModel) -> FrameProcessing {
         switch processing {
-        case "whole": return .whole(padding: padding ?? model.configuration.framePadding)
-        case "patches": return .patches(stride: patchStride, weighting: patchWeighting)
-        default: throw ValidationError("--processing '\(processing)' is not one of: whole, patches")
+        case .whole: return .whole(padding: padding ?? model.configuration.framePadding)
+        case .patches: return .patches(stride: patchStride, weighting: patchWeighting)
         }
     }
 }
@@ -43,7 +42,7 @@ struct ProxCommand: ParsableCommand {
     func run() throws {
         BLASThreads.set(threads)
         let lpn = try LPNModel(path: model)
-        let prox = try LPNProx(model: lpn, processing: try frame.resolve(for: lpn))
+        let prox = try LPNProx(model: lpn, processing: frame.resolve(for: lpn))
         let x = try TensorFiles.read(input)
         let y = try prox.apply(x)
         try TensorFiles.write(y, to: output, pngBits: pngBits)
@@ -128,3 +127,4 @@ struct CalibrateCommand: ParsableCommand {
 
 extension PatchWeighting: ExpressibleByArgument {}
 extension FramePadding: ExpressibleByArgument {}
+extension FrameProcessing.Kind: ExpressibleByArgument {}
