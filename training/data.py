@@ -4,9 +4,17 @@ phantom  MRI/CT-like synthetic images: a body ellipse with a smooth multiplicati
          field, inner ellipses and convex polygons with their own intensity ramps, soft edges of
          random width, and fine band-limited texture. Every image is drawn from a seed, so the
          training stream and the held-out set (seeds >= HELDOUT_SEED_BASE) never overlap.
-natural  grayscale patches from the images that scikit-image ships in skimage.data
-         (random crop, random scale 1 or 1/2, random flip/rot90). The images in
-         NATURAL_HELDOUT are never used for training; held-out patches come only from them.
+natural  grayscale patches from the photos that scikit-image (skimage.data) and scikit-learn
+         (load_sample_images) ship in their wheels: random crop at scale 1, 1/2 or 1/4, random
+         flip/rot90, and intensity augmentation (contrast, gamma, darkening and brightening
+         with clipping, so black and saturated regions occur). The images in NATURAL_HELDOUT
+         are never used for training; held-out patches come only from them.
+mri      real MR anatomy: slices of the MNI152 (ICBM 2009a) T1 template that nilearn ships in
+         its wheel, in all three orientations, zoomed, placed at random in a black frame, with
+         intensity augmentation; half of them re-contrasted from the template's grey/white
+         matter maps (T2-like and random tissue contrasts). Held out (never trained on, another
+         source): the real scans that dipy ships in its wheel, a T1 coronal slice (256 x 256)
+         and b0 slices of a diffusion series (128 x 128).
 
 All images are float32 in [0, 1], shape [N, N].
 """
@@ -22,6 +30,7 @@ import numpy as np
 NATURAL_TRAIN = [
     "astronaut", "brick", "coffee", "grass", "gravel", "moon", "page", "rocket", "text",
     "clock", "hubble_deep_field", "immunohistochemistry", "retina", "cell",
+    "motorcycle_left", "motorcycle_right", "sklearn:china", "sklearn:flower",
 ]
 # held out: never used in training; the evaluation patches come from these only
 NATURAL_HELDOUT = ["camera", "chelsea", "coins"]
@@ -30,9 +39,18 @@ HELDOUT_SEED_BASE = 10_000_000  # phantom seeds at/above this are the held-out s
 
 
 def _load_skimage(name: str) -> np.ndarray:
+    """A photo by name: skimage.data.<name>, motorcycle_left/right (skimage's stereo pair) or
+    sklearn:<china|flower> (scikit-learn's sample images); grayscale float32 in [0, 1]."""
     import skimage.data as skd
     from skimage.color import rgb2gray
-    img = getattr(skd, name)()
+    if name.startswith("sklearn:"):
+        from sklearn.datasets import load_sample_image
+        img = load_sample_image(name.split(":", 1)[1] + ".jpg")
+    elif name.startswith("motorcycle_"):
+        left, right, _ = skd.stereo_motorcycle()
+        img = left if name.endswith("left") else right
+    else:
+        img = getattr(skd, name)()
     img = np.asarray(img)
     if img.ndim == 3:
         if img.shape[-1] == 4:
@@ -51,15 +69,18 @@ def _half(img: np.ndarray) -> np.ndarray:
 
 
 class NaturalPatches:
-    """Random grayscale patches of skimage.data images (two scales)."""
+    """Random grayscale patches of photos (scales 1 and 1/2; with augment also 1/4 and the
+    intensity augmentation of `augment_intensity`)."""
 
-    def __init__(self, names: List[str], size: int):
+    def __init__(self, names: List[str], size: int, augment: bool = False):
         self.size = size
+        self.augment = augment
         self.images: List[np.ndarray] = []
         self.names: List[str] = []
         for n in names:
             img = _load_skimage(n)
-            for scale_img in (img, _half(img)):
+            scales = (img, _half(img), _half(_half(img))) if augment else (img, _half(img))
+            for scale_img in scales:
                 if min(scale_img.shape) >= size:
                     self.images.append(scale_img)
                     self.names.append(n)
@@ -75,7 +96,27 @@ class NaturalPatches:
         p = np.rot90(p, rng.integers(0, 4))
         if rng.random() < 0.5:
             p = p[:, ::-1]
+        if self.augment:
+            p = augment_intensity(rng, p)
         return np.ascontiguousarray(p, dtype=np.float32)
+
+
+def augment_intensity(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
+    """One of: unchanged; gamma 0.5-2; affine a + b*x into a random sub-range; darkening
+    (x - c)/(1 - c) clipped at 0, so black regions occur; brightening x/(1 - c) clipped at 1,
+    so saturated regions occur."""
+    r = rng.random()
+    if r < 0.2:
+        return p
+    if r < 0.4:
+        return np.clip(p, 0, 1) ** np.exp(rng.uniform(np.log(0.5), np.log(2.0)))
+    if r < 0.6:
+        lo = rng.uniform(0.0, 0.4)
+        return lo + rng.uniform(0.3, 1.0 - lo) * p
+    c = rng.uniform(0.05, 0.4)
+    if r < 0.8:
+        return np.clip((p - c) / (1 - c), 0.0, 1.0)
+    return np.clip(p / (1 - c), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------- phantom
@@ -152,15 +193,100 @@ def phantom(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(img, 0.0, 1.0).astype(np.float32)
 
 
+# ---------------------------------------------------------------------------- mri
+def _nilearn_volume(name: str) -> np.ndarray:
+    import os
+    import nibabel as nib
+    import nilearn
+    path = os.path.join(os.path.dirname(nilearn.__file__), "datasets", "data",
+                        f"mni_icbm152_{name}_tal_nlin_sym_09a_converted.nii.gz")
+    return np.asarray(nib.load(path).get_fdata(), dtype=np.float32)
+
+
+class MRISlices:
+    """Random 2-D MR frames from the MNI152 template (nilearn's wheel); see the module doc."""
+
+    def __init__(self, size: int, augment: bool = True):
+        t1 = _nilearn_volume("t1")
+        t1 = np.clip(t1 / np.percentile(t1[t1 > 0], 99.5), 0.0, 1.0)
+        gm = np.clip(_nilearn_volume("gm"), 0.0, 1.0)
+        wm = np.clip(_nilearn_volume("wm"), 0.0, 1.0)
+        head = (t1 > 0.02).astype(np.float32)
+        csf = np.clip(head - gm - wm, 0.0, 1.0)
+        self.size, self.augment = size, augment
+        # per orientation, the four volumes stacked slice-first (contiguous: a slice is a view),
+        # only the middle 60 % of slices, where there is brain
+        self.stacks = []
+        for axis in range(3):
+            n = t1.shape[axis]
+            keep = slice(int(0.2 * n), int(0.8 * n))
+            self.stacks.append(np.ascontiguousarray(
+                np.stack([np.moveaxis(v, axis, 0)[keep] for v in (t1, gm, wm, csf)], axis=1)))
+
+    def _slice(self, rng: np.random.Generator):
+        stack = self.stacks[int(rng.integers(0, 3))]
+        return list(stack[int(rng.integers(0, stack.shape[0]))])
+
+    def sample(self, rng: np.random.Generator) -> np.ndarray:
+        from scipy.ndimage import zoom
+        t1, gm, wm, csf = self._slice(rng)
+        r = rng.random() if self.augment else 0.0
+        if not self.augment:                          # the template's own T1 contrast
+            img = t1
+        elif r < 0.5:                                   # T1 with a random gamma
+            img = t1 ** rng.uniform(0.7, 1.4)
+        elif r < 0.75:                                # T2-like: CSF bright, WM dark
+            img = csf * rng.uniform(0.7, 1.0) + gm * rng.uniform(0.35, 0.6) + wm * rng.uniform(0.15, 0.4)
+        else:                                         # random tissue contrast
+            img = csf * rng.uniform(0.05, 1.0) + gm * rng.uniform(0.05, 1.0) + wm * rng.uniform(0.05, 1.0)
+        img = img * (rng.uniform(0.5, 1.0) if self.augment else 1.0) / max(float(img.max()), 1e-6)
+        img = zoom(img, rng.uniform(0.45, 1.2), order=1)
+        n = self.size
+        ph, pw = max(0, n - img.shape[0]), max(0, n - img.shape[1])
+        img = np.pad(img, ((ph // 2 + 8, ph - ph // 2 + 8), (pw // 2 + 8, pw - pw // 2 + 8)))
+        y = rng.integers(0, img.shape[0] - n + 1)
+        x = rng.integers(0, img.shape[1] - n + 1)
+        p = np.rot90(img[y:y + n, x:x + n], rng.integers(0, 4))
+        if rng.random() < 0.5:
+            p = p[:, ::-1]
+        return np.ascontiguousarray(np.clip(p, 0.0, 1.0), dtype=np.float32)
+
+
+def _dipy_file(name: str) -> str:
+    import os
+    import dipy
+    return os.path.join(os.path.dirname(dipy.__file__), "data", "files", name)
+
+
+def mri_heldout(size: int) -> List[np.ndarray]:
+    """Real MR brain slices from dipy's wheel (another source than the MNI template):
+    size 128: four b0 slices of the diffusion series and the T1 coronal slice at half size;
+    size 256: the T1 coronal slice and two b0 slices at double size."""
+    import nibabel as nib
+    from scipy.ndimage import zoom
+    t1 = np.load(_dipy_file("t1_coronal_slice.npy")).astype(np.float32)
+    s0 = nib.load(_dipy_file("S0_10slices.nii.gz")).get_fdata()[..., 0].astype(np.float32)
+    s0 = np.clip(s0 / np.percentile(s0, 99.9), 0.0, 1.0)
+    b0 = [np.ascontiguousarray(np.rot90(s0[:, :, k])) for k in (3, 5, 7)]
+    if size == 128:
+        imgs = b0 + [_half(t1)]
+    elif size == 256:
+        imgs = [t1] + [np.clip(zoom(b, 2, order=3), 0, 1) for b in b0[:2]]
+    else:
+        raise ValueError(f"real MR held-out slices come at 128 or 256, not {size}")
+    return [np.ascontiguousarray(np.clip(i, 0.0, 1.0), dtype=np.float32) for i in imgs]
+
+
 # ---------------------------------------------------------------------------- sources
 class Source:
     """Infinite stream of clean images for training, and a fixed held-out set."""
 
-    def __init__(self, kind: str, size: int):
-        if kind not in ("phantom", "natural"):
+    def __init__(self, kind: str, size: int, augment: bool = True):
+        if kind not in ("phantom", "natural", "mri"):
             raise ValueError(f"unknown data kind {kind!r}")
         self.kind, self.size = kind, size
-        self._train = NaturalPatches(NATURAL_TRAIN, size) if kind == "natural" else None
+        self._train = (NaturalPatches(NATURAL_TRAIN, size, augment=augment) if kind == "natural"
+                       else MRISlices(size, augment) if kind == "mri" else None)
         self._held = None
 
     def batch(self, rng: np.random.Generator, b: int) -> np.ndarray:
@@ -177,6 +303,8 @@ class Source:
         if self.kind == "phantom":
             imgs = [phantom(np.random.default_rng(HELDOUT_SEED_BASE + seed * 100_000 + i),
                             self.size) for i in range(count)]
+        elif self.kind == "mri":
+            imgs = mri_heldout(self.size)[:count]
         else:
             if self._held is None:
                 self._held = NaturalPatches(NATURAL_HELDOUT, self.size)
@@ -191,4 +319,6 @@ class Source:
 
 def describe() -> Dict[str, object]:
     return {"natural_train": NATURAL_TRAIN, "natural_heldout": NATURAL_HELDOUT,
-            "phantom_heldout_seed_base": HELDOUT_SEED_BASE}
+            "phantom_heldout_seed_base": HELDOUT_SEED_BASE,
+            "mri_train": "nilearn MNI152 ICBM 2009a T1 + grey/white matter maps",
+            "mri_heldout": "dipy t1_coronal_slice.npy, S0_10slices.nii.gz slices 3, 5, 7"}

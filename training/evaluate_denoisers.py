@@ -3,7 +3,8 @@
 
     python3 training/evaluate_denoisers.py [--models phantom natural] [--count 32] [--frame 128]
 
-For each model models/<name>.safetensors (its data kind is the name: phantom or natural):
+For each model models/<name>.safetensors (its data kind is the name up to the first "-": phantom,
+natural or mri):
   * held-out clean FRAME x FRAME images (default 128; the model runs on the whole frame with
     the model's default padding, as lpnd does) from training/data.py (phantom: seeds never drawn in training;
     natural: patches of the held-out skimage images only), noisy y = x + s*n at the model's
@@ -60,7 +61,7 @@ def metrics(out: np.ndarray, ref: np.ndarray):
 
 def tune_tv(src: Source, s: float, count: int = 8):
     """Pick the TV weight with the best mean PSNR on a few *training* images."""
-    x = src.batch(np.random.default_rng(424242), count)[:, 0]
+    x = Source(src.kind, src.size, augment=False).batch(np.random.default_rng(424242), count)[:, 0]
     y = x + s * np.random.default_rng(424243).standard_normal(x.shape).astype(np.float32)
     best = None
     for w in TV_WEIGHTS:
@@ -86,8 +87,9 @@ def evaluate(name: str, count: int, frame: int, padding: str) -> dict:
     model.frame_padding = padding
     s = model.noise_level
     n = frame
-    src = Source("phantom" if name.startswith("phantom") else "natural", n)
+    src = Source(name.split("-")[0], n)
     x = src.heldout(count, seed=0)[:, 0]
+    count = len(x)  # the real MR held-out set has 4 slices at 128 x 128
     noise = np.random.default_rng(NOISE_SEED).standard_normal(x.shape).astype(np.float32)
     y = (x + s * noise).astype(np.float32)
 
@@ -140,7 +142,7 @@ def evaluate(name: str, count: int, frame: int, padding: str) -> dict:
 def table() -> str:
     lines = ["| model | held-out images | size | noise s | method | PSNR (dB) | SSIM |",
              "|---|---|---|---|---|---|---|"]
-    for name in ("phantom", "natural"):
+    for name in ("phantom", "natural", "natural-s05", "mri-s05", "mri-s02"):
         p = os.path.join(MODELS, name, "eval.json")
         if not os.path.isfile(p):
             continue

@@ -146,7 +146,25 @@ class LPN(nn.Module):
         scale = (pr * pc) / (min(k, pr) * min(k, pc))
         z = z.mean(dim=(2, 3))                             # [B,64]
         out = scale * self.lin[7](z).squeeze(1)            # [B]
-        return out + self.alpha * x.pow(2).flatten(1).sum(1)
+        return out + self.current_alpha() * x.pow(2).flatten(1).sum(1)
+
+    def current_alpha(self):
+        """alpha: the float from the file, or the trainable parameter after learn_alpha()."""
+        return self.alpha_param if hasattr(self, "alpha_param") else self.alpha
+
+    def relax(self, theta: float) -> None:
+        """Replace f by theta*f + (1 - theta)*x, exactly: scale the network part of psi by theta
+        (lin.7's weight; its bias does not reach f) and set alpha to theta*alpha + (1 - theta)/2.
+        Still the gradient of a convex function, so still a prox (docs/MATH.md)."""
+        with torch.no_grad():
+            self.lin[7].weight.mul_(theta)
+        self.alpha = theta * self.alpha + (1.0 - theta) / 2.0
+
+    def learn_alpha(self) -> None:
+        """Make alpha a trainable parameter (kept >= 1e-6 by clamp_weights): the identity part
+        of f = grad psi, which a low-noise denoiser needs most of, no longer has to be built
+        by the network."""
+        self.alpha_param = nn.Parameter(torch.tensor(float(self.alpha)))
 
     def forward(self, x: torch.Tensor, create_graph: Optional[bool] = None) -> torch.Tensor:
         """f(x) = grad psi(x) (the learned proximal operator)."""
@@ -163,6 +181,8 @@ class LPN(nn.Module):
         """Project the constrained weights (lin.1..lin.6, lin.7.weight) onto >= 0."""
         for k in range(1, 8):
             self.lin[k].weight.clamp_(min=0.0)
+        if hasattr(self, "alpha_param"):
+            self.alpha_param.clamp_(min=1e-6)
 
     def convexity_violations(self) -> Dict[str, float]:
         """Most negative entry of each constrained weight that has one (empty = valid)."""
@@ -179,7 +199,7 @@ class LPN(nn.Module):
             "in_channels": str(self.in_channels),
             "hidden": str(self.hidden),
             "beta": repr(float(self.beta)),
-            "alpha": repr(float(self.alpha)),
+            "alpha": repr(float(torch.as_tensor(self.current_alpha()).detach())),
             "size": str(self.size),
             "noise_level": repr(float(noise_level)),
         }
@@ -192,7 +212,7 @@ class LPN(nn.Module):
     def save_lpnd(self, path: str, noise_level: float, name: Optional[str] = None,
                   description: Optional[str] = None) -> None:
         tensors = {k: v.detach().to(torch.float32).contiguous().cpu()
-                   for k, v in self.state_dict().items()}
+                   for k, v in self.state_dict().items() if k != "alpha_param"}
         check_state_dict(tensors, self.in_channels, self.hidden, self.size)
         write_safetensors(path, tensors, self.metadata(noise_level, name, description))
 

@@ -38,7 +38,7 @@ from lpn_torch import LPN  # noqa: E402
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", choices=["phantom", "natural"], required=True)
+    ap.add_argument("--data", choices=["phantom", "natural", "mri"], required=True)
     ap.add_argument("--name", help="model name (default: --data)")
     ap.add_argument("--out-dir", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--size", type=int, default=64)
@@ -61,6 +61,11 @@ def parse_args(argv=None):
     ap.add_argument("--padding", default="reflect", choices=["reflect", "circular", "zero"],
                     help="whole-frame padding (with --frame)")
     ap.add_argument("--init", help="start from this lpnd model file's weights (fine-tuning)")
+    ap.add_argument("--init-strength", type=float, default=1.0,
+                    help="with --init: start from theta*f + (1 - theta)*x, an exact relaxation of the "
+                         "initial model (for a lower training noise: theta about (noise/init noise)^2)")
+    ap.add_argument("--learn-alpha", action="store_true",
+                    help="train alpha (the identity part of f) along with the weights")
     ap.add_argument("--benchmark", type=int, default=0,
                     help="only time this many steps (nothing written)")
     a = ap.parse_args(argv)
@@ -105,8 +110,11 @@ def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
 
 def save_checkpoint(path: str, model, opt, step: int, a) -> None:
     tmp = path + ".tmp"
+    root = os.path.join(HERE, "..")  # paths relative to the repository: no machine path in the file
+    args = {k: (os.path.relpath(os.path.abspath(v), root) if k in ("out_dir", "init") and v else v)
+            for k, v in vars(a).items()}
     torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
-                "step": step, "args": vars(a)}, tmp)
+                "step": step, "args": args}, tmp)
     os.replace(tmp, path)
 
 
@@ -126,7 +134,13 @@ def main(argv=None) -> int:
         model.frame_padding = a.padding
     if a.init:
         from lpn_torch import load_lpnd
-        model.load_state_dict(load_lpnd(a.init).state_dict())
+        init = load_lpnd(a.init)
+        model.load_state_dict(init.state_dict())
+        model.alpha = init.alpha
+        if a.init_strength != 1.0:
+            model.relax(a.init_strength)
+    if a.learn_alpha:
+        model.learn_alpha()
     opt = torch.optim.Adam(model.parameters(), lr=a.lr_l1)
     total = a.steps_l1 + a.steps_pm
     start = 0
@@ -224,7 +238,7 @@ def main(argv=None) -> int:
             + (f", whole-frame on {a.frame}x{a.frame} crops ({a.padding} padding)" if a.frame else "")
             + (f", from {os.path.basename(a.init)}" if a.init else ""))
     model.save_lpnd(path, noise_level=a.noise, name=a.name, description=desc)
-    print(f"wrote {path}", flush=True)
+    print(f"wrote {os.path.relpath(path, os.path.join(HERE, '..'))}", flush=True)
     return 0
 
 

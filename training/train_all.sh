@@ -1,36 +1,63 @@
 #!/bin/sh
-# Retrain lpnd's shipped models (called by `make models`). One CPU thread, sequential,
-# resumable: re-running continues from models/<run>/checkpoint.pt.
-# Two stages per model (docs/MODELS.md):
-#   1. <m>-base: the N x N model (64 x 64, hidden 32), L1 + proximal-matching steps
-#        phantom 2500 + 2500 (~40 min), natural 7000 + 2000 (~55 min)
-#   2. <m>: fine-tuned from <m>-base as a whole-frame potential on 128 x 128 crops with the
-#        padding it is served with (phantom zero, natural reflect), 400 + 2000 steps, batch 4
-#        (~25 min phantom on two threads, ~55 min natural on one): the shipped models/<m>.safetensors
-# then the held-out evaluation and the calibration of the prior's range (lpnd calibrate).
-# STEPS_L1 / STEPS_PM override stage 1's schedules; LPND names the lpnd binary.
+# Retrain lpnd's shipped models (called by `make models`). One CPU thread per run, sequential,
+# resumable: re-running continues from models/<run>/checkpoint.pt, and a finished run (its
+# .safetensors newer than its checkpoint) is skipped. docs/MODELS.md has the why of each step.
+#
+#   phantom-base  64x64 model, 2500 L1 + 2500 proximal-matching steps, noise 0.1   (~40 min)
+#   phantom       whole-frame fine-tune of phantom-base, 128 crops, zero padding   (~25 min)
+#   natural-base  64x64 model, 7000 + 2000 steps, noise 0.1                         (~55 min)
+#   natural       whole-frame fine-tune of natural-base, reflect padding           (~55 min)
+#   natural-s05   natural fine-tuned at noise 0.05 on more photos, augmented        (~45 min)
+#   mri-s05       phantom fine-tuned on MNI152 slices (real MR anatomy), noise 0.05 (~40 min)
+#   mri-s02       the same at noise 0.02                                           (~40 min)
+#
+# then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
+# MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
+# PYTHON and LPND name the interpreter and the lpnd binary.
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 LPND=${LPND:-.build/release/lpnd}
-MODELS=${MODELS:-"phantom natural"}
+MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02"}
+
+# train NAME DATA NOISE ARGS...: one resumable run, skipped when already finished
+train() {
+  name=$1; data=$2; noise=$3; shift 3
+  mkdir -p "models/$name"
+  if [ -f "models/$name.safetensors" ] && [ ! "models/$name/checkpoint.pt" -nt "models/$name.safetensors" ] \
+     && [ -f "models/$name/checkpoint.pt" ]; then
+    echo "== $name: finished (models/$name.safetensors), skipped"
+  else
+    echo "== training $name ($data, noise $noise)"
+    "$PY" training/train.py --data "$data" --name "$name" --noise "$noise" --threads 1 --resume "$@" \
+      2>&1 | tee -a "models/$name/train_stdout.log"
+  fi
+  echo "== evaluating and calibrating $name"
+  "$PY" training/evaluate_denoisers.py --models "$name" 2>&1 | tee -a "models/$name/eval_stdout.log" || true
+  case "$name" in *-base) ;; *) "$PY" training/calibrate.py --lpnd "$LPND" --models "$name" ;; esac
+}
+
+# fine-tune NAME DATA NOISE PADDING INIT L1 PM [ARGS...]: whole-frame potential on 128x128
+# crops, batch 4
+finetune() {
+  n=$1; d=$2; s=$3; pad=$4; init=$5; l1=$6; pm=$7; shift 7
+  train "$n" "$d" "$s" --frame 128 --padding "$pad" --batch 4 --init "models/$init.safetensors" \
+    --steps-l1 "$l1" --steps-pm "$pm" --lr-l1 3e-4 --ckpt-every 100 "$@"
+}
+
+# lower noise from a noise-0.1 model: start from its exact relaxation theta*f + (1 - theta)*x with
+# theta = (noise/0.1)^2, and learn alpha (the identity part) with the weights
+lower() { finetune "$1" "$2" "$3" "$4" "$5" "$6" "$7" --init-strength "$8" --learn-alpha; }
+
 for m in $MODELS; do
   case "$m" in
-    natural) l1=7000; pm=2000; padding=reflect ;;
-    *)       l1=2500; pm=2500; padding=zero ;;
+    phantom-base) train phantom-base phantom 0.1 --steps-l1 2500 --steps-pm 2500 ;;
+    phantom)      finetune phantom phantom 0.1 zero phantom-base 400 2000 ;;
+    natural-base) train natural-base natural 0.1 --steps-l1 7000 --steps-pm 2000 ;;
+    natural)      finetune natural natural 0.1 reflect natural-base 400 2000 ;;
+    natural-s05)  lower natural-s05 natural 0.05 reflect natural 300 1000 0.25 ;;
+    mri-s05)      finetune mri-s05 mri 0.05 zero phantom 300 1000 ;;
+    mri-s02)      lower mri-s02 mri 0.02 zero phantom 300 1000 0.04 ;;
+    *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
-  l1=${STEPS_L1:-$l1}
-  pm=${STEPS_PM:-$pm}
-  mkdir -p "models/$m-base" "models/$m"
-  echo "== training $m-base ($l1 L1 + $pm proximal-matching steps, 64x64)"
-  "$PY" training/train.py --data "$m" --name "$m-base" --threads 1 \
-      --steps-l1 "$l1" --steps-pm "$pm" --resume 2>&1 | tee -a "models/$m-base/train_stdout.log"
-  echo "== fine-tuning $m (whole frame, 128x128 crops, $padding padding)"
-  "$PY" training/train.py --data "$m" --name "$m" --threads 1 --frame 128 --padding "$padding" \
-      --batch 4 --init "models/$m-base.safetensors" --steps-l1 400 --steps-pm 2000 --lr-l1 3e-4 \
-      --ckpt-every 200 --resume 2>&1 | tee -a "models/$m/train_stdout.log"
-  echo "== evaluating $m"
-  "$PY" training/evaluate_denoisers.py --models "$m" 2>&1 | tee -a "models/$m/eval_stdout.log" || true
-  echo "== calibrating $m"
-  "$PY" training/calibrate.py --lpnd "$LPND" --models "$m"
 done

@@ -15,14 +15,23 @@ import Testing
         return 10 * log10(1 / mse)
     }
 
-    @Test(arguments: ["phantom", "natural"])
+    /// Every whole-frame model in models/ (docs/MODELS.md), each with its held-out sample.
+    static let shipped = ["phantom", "natural", "natural-s05", "mri-s05", "mri-s02"]
+
+    static func record(_ name: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("heldout_\(name).json")))) as! [String: Any]
+    }
+
+    @Test(arguments: shipped)
     func shippedModelLoadsAndIsConvexValid(name: String) throws {
         let path = Self.repository + "/models/\(name).safetensors"
         // Loading validates every tensor, including lin.1…lin.6 and lin.7.weight ≥ 0.
         let model = try LPNModel(path: path)
         #expect(model.configuration.architecture == "lpn_128")
         #expect(model.configuration.inChannels == 1)
-        #expect(model.configuration.noiseLevel == 0.1)
+        let noise = (try Self.record(name)["noise_level"] as! NSNumber).doubleValue
+        #expect(abs(Double(model.configuration.noiseLevel) - noise) < 1e-6, "\(name): noise_level")
         // Calibrated (training/calibrate.py): the range frames are flagged against.
         let calibration = try #require(model.configuration.calibration, "\(name) carries no calibration")
         #expect(calibration.images == 64 && calibration.size == [128, 128])
@@ -32,13 +41,12 @@ import Testing
         }
     }
 
-    @Test(arguments: ["phantom", "natural"])
+    @Test(arguments: shipped)
     func shippedModelDenoisesTheHeldOutSample(name: String) throws {
         let model = try LPNModel(path: Self.repository + "/models/\(name).safetensors")
         let clean = try Fixtures.tensor("heldout_\(name)_clean")
         let noisy = try Fixtures.tensor("heldout_\(name)_noisy")
-        let record = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: Fixtures.path("heldout_\(name).json")))) as! [String: Any]
+        let record = try Self.record(name)
         let margin = (record["min_gain_db"] as! NSNumber).doubleValue
         // The held-out sample is a whole frame, processed as lpnd does by default (and as
         // PyTorch's whole-frame potential did when the record was made).

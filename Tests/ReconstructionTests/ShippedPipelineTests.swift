@@ -26,9 +26,9 @@ import Testing
         }
     }
 
-    /// The daemon demo's default on a held-out phantom: recorded 39.95 dB / 0.9628 with
-    /// whole-frame processing (Hann patches of the stage-1 model: 39.70; TV: 39.61, zero-filled
-    /// ≈ 33.4); floor 0.5 dB below.
+    /// The daemon demo's default on a held-out phantom: recorded 39.83 dB / 0.9605 with
+    /// whole-frame processing and the rule's ρ = 0.04 (39.95 at ρ = 0.05; Hann patches of the
+    /// stage-1 model: 39.70; TV: 39.61, zero-filled ≈ 33.4); floor 0.38 dB below.
     @Test func mri4xPSNRFloor() throws {
         let p = try Pipeline.load(path: Self.root + "/pipelines/mri-4x.yaml")
         let x = try NPY.read(path: Fixture.path("phantom128.npy"))
@@ -37,6 +37,21 @@ import Testing
         print("mri-4x: PSNR \(r.diagnostics.psnr!) SSIM \(r.diagnostics.ssim!) \(r.diagnostics.totalSeconds) s")
         #expect(r.diagnostics.psnr! > 39.45)
         #expect(r.diagnostics.ssim! > 0.955)
+    }
+
+    /// The real-MRI pipeline on a real brain slice from another source than its model's
+    /// training volume (dipy's T1 coronal slice; the model learned the MNI152 template):
+    /// recorded 37.83 dB / 0.882, floor 0.5 dB below, no flag. TV-ADMM (λ = 0.1) reaches
+    /// 41.74 dB on the same k-space: the MRI models do not beat TV yet (docs/RESULTS.md says
+    /// why), and this test keeps the number from getting worse unnoticed.
+    @Test func mriBrain4xPSNRFloor() throws {
+        let p = try Pipeline.load(path: Self.root + "/pipelines/mri-brain-4x.yaml")
+        let x = try NPY.read(path: Fixture.path("brain_t1_256.npy"))
+        let m = try p.simulate(image: x, noise: Float(p.simulationNoise), seed: p.simulationSeed)
+        let d = try p.makeReconstructor().reconstruct(m, reference: x).diagnostics
+        print("mri-brain-4x: PSNR \(d.psnr!) SSIM \(d.ssim!) \(d.totalSeconds) s, flags \(d.flags)")
+        #expect(d.psnr! > 37.33)
+        #expect(d.flags.isEmpty, "\(d.flags) \(String(describing: d.priorCheck))")
     }
 
     /// The phantom model on an image from another generator: scikit-image's Shepp–Logan
