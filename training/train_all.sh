@@ -32,9 +32,10 @@ train() {
     "$PY" training/train.py --data "$data" --name "$name" --noise "$noise" --threads 1 --resume "$@" \
       2>&1 | tee -a "models/$name/train_stdout.log"
   fi
-  echo "== evaluating and calibrating $name"
-  "$PY" training/evaluate_denoisers.py --models "$name" 2>&1 | tee -a "models/$name/eval_stdout.log" || true
+  echo "== calibrating and evaluating $name"
+  # calibrate first: it stores the padding the model is served with, which the evaluation uses
   case "$name" in *-base) ;; *) "$PY" training/calibrate.py --lpnd "$LPND" --models "$name" ;; esac
+  "$PY" training/evaluate_denoisers.py --models "$name" 2>&1 | tee -a "models/$name/eval_stdout.log" || true
 }
 
 # fine-tune NAME DATA NOISE PADDING INIT L1 PM [ARGS...]: whole-frame potential on 128x128
