@@ -110,12 +110,13 @@ def training_noise(kind: str, name: str) -> float:
 
 # The rule that sets the LPN's model, ρ and θ from the problem's noise level σ (docs/MODELS.md,
 # "Choosing the model, ρ and θ"); its constants were fitted with --tune on training images.
-RULE = dict(model_factor=2.0, admm=4.0, rho_min=0.005, rho_max=1.0, sparse_rate=0.125, sparse_rho_min=0.1)
+RULE = dict(model_factor=2.0, admm={"phantom": 4.0, "natural": 2.0, "mri": 2.5}, rho_min=0.005, rho_max=1.0,
+            sparse_rate=0.125, sparse_rho_min=0.1)
 
 
 def rule(kind: str, noise: float, rate: float = 1.0, iterative: bool = False):
     """-> (model, ρ) for LPN-ADMM at θ = 1: the domain's model with the smallest training noise
-    σₜ ≥ model_factor·σ (else the largest σₜ), w = (σ/σₜ)², ρ = admm·w clipped to
+    σₜ ≥ model_factor·σ (else the largest σₜ), w = (σ/σₜ)², ρ = admm[domain]·w clipped to
     [rho_min, rho_max]; with an iterative (CG) x-step and fewer than sparse_rate measurements
     per pixel, ρ ≥ sparse_rho_min (the CG solve of (AᵀA + ρ/2)x = r has condition ‖A‖²/ρ)."""
     models = sorted(family(kind), key=lambda m: training_noise(kind, m))
@@ -123,7 +124,7 @@ def rule(kind: str, noise: float, rate: float = 1.0, iterative: bool = False):
     model = fits[0] if fits else models[-1]
     w = (noise / training_noise(kind, model)) ** 2
     floor = RULE["sparse_rho_min"] if iterative and rate < RULE["sparse_rate"] else RULE["rho_min"]
-    rho = float(np.clip(RULE["admm"] * w, floor, RULE["rho_max"]))
+    rho = float(np.clip(RULE["admm"][kind] * w, floor, RULE["rho_max"]))
     return model, float(f"{rho:.3g}")
 
 
