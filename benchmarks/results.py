@@ -13,14 +13,17 @@ show how far the rule is from the best value there.
     python3 benchmarks/results.py --lpnd .build/release/lpnd [--images 4] [--rows mri-4,mri-8]
 
 Writes docs/RESULTS.md (between the results markers), docs/figures/reconstructions.png,
-docs/figures/convergence.png and docs/figures/results.json. Needs numpy, scikit-image (for
-the natural held-out images) and matplotlib.
+reconstructions_brain.png, convergence.png and results.json. Needs numpy, scikit-image and
+matplotlib; scikit-learn (photos), nilearn/nibabel and dipy (the MRI rows' training slices
+and real held-out scans) and Debian's `bart` (the BART columns). A row whose images need a
+missing package is skipped, and the BART columns without `bart` on PATH, each with a note.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -30,6 +33,19 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "training"))
 import data as datasets  # noqa: E402  (training/data.py: phantoms and natural patches)
+
+def mri_row(rid, kind, size, acceleration, centre):
+    """Single-coil Cartesian MRI at noise 0.01, on phantoms or real brain slices."""
+    label = f"MRI {size}×{size}, {acceleration}× ({centre * 100:g} % centre)" + (", real brain" if kind == "mri" else "")
+    return dict(id=rid, label=label, kind=kind, size=size, noise=0.01, baseline="adjoint",
+                operator=dict(type="mri", acceleration=acceleration, center_fraction=centre, seed=1))
+
+
+def blur_row(rid, size, sigma):
+    """Gaussian deblurring of photos at noise 0.02."""
+    return dict(id=rid, label=f"Deblurring {size}×{size}, σb = {sigma:g}, noise 0.02", kind="natural", size=size,
+                noise=0.02, operator=dict(type="blur", sigma=sigma), baseline="adjoint")
+
 
 # Problems: the issue's rows. noise = std of the Gaussian noise added to every measured value.
 ROWS = [
@@ -43,29 +59,19 @@ ROWS = [
     dict(id="rconv-16", label="Random-convolution CS 128×128, rate 1/16", kind="phantom", size=128, noise=0.001,
          operator=dict(type="random_convolution", rate=0.0625, seed=1), baseline="least_squares",
          lpn_iterations=80, tv_iterations=120),
-    dict(id="mri-4", label="MRI 128×128, 4× (8 % centre)", kind="phantom", size=128, noise=0.01,
-         operator=dict(type="mri", acceleration=4, center_fraction=0.08, seed=1), baseline="adjoint"),
-    dict(id="mri-8", label="MRI 128×128, 8× (4 % centre)", kind="phantom", size=128, noise=0.01,
-         operator=dict(type="mri", acceleration=8, center_fraction=0.04, seed=1), baseline="adjoint"),
-    dict(id="mri-real-4", label="MRI 128×128, 4× (8 % centre), real brain", kind="mri", size=128, noise=0.01,
-         operator=dict(type="mri", acceleration=4, center_fraction=0.08, seed=1), baseline="adjoint"),
-    dict(id="mri-real-8", label="MRI 128×128, 8× (4 % centre), real brain", kind="mri", size=128, noise=0.01,
-         operator=dict(type="mri", acceleration=8, center_fraction=0.04, seed=1), baseline="adjoint"),
-    dict(id="mri-real-4-256", label="MRI 256×256, 4× (8 % centre), real brain", kind="mri", size=256, noise=0.01,
-         operator=dict(type="mri", acceleration=4, center_fraction=0.08, seed=1), baseline="adjoint"),
-    dict(id="mri-real-8-256", label="MRI 256×256, 8× (4 % centre), real brain", kind="mri", size=256, noise=0.01,
-         operator=dict(type="mri", acceleration=8, center_fraction=0.04, seed=1), baseline="adjoint"),
-    dict(id="blur-1", label="Deblurring 128×128, σb = 1, noise 0.02", kind="natural", size=128, noise=0.02,
-         operator=dict(type="blur", sigma=1.0), baseline="adjoint"),
-    dict(id="blur-2", label="Deblurring 128×128, σb = 2, noise 0.02", kind="natural", size=128, noise=0.02,
-         operator=dict(type="blur", sigma=2.0), baseline="adjoint"),
-    dict(id="blur-1-256", label="Deblurring 256×256, σb = 1, noise 0.02", kind="natural", size=256, noise=0.02,
-         operator=dict(type="blur", sigma=1.0), baseline="adjoint"),
-    dict(id="blur-2-256", label="Deblurring 256×256, σb = 2, noise 0.02", kind="natural", size=256, noise=0.02,
-         operator=dict(type="blur", sigma=2.0), baseline="adjoint"),
+    mri_row("mri-4", "phantom", 128, 4, 0.08),
+    mri_row("mri-8", "phantom", 128, 8, 0.04),
+    mri_row("mri-real-4", "mri", 128, 4, 0.08),
+    mri_row("mri-real-8", "mri", 128, 8, 0.04),
+    mri_row("mri-real-4-256", "mri", 256, 4, 0.08),
+    mri_row("mri-real-8-256", "mri", 256, 8, 0.04),
+    blur_row("blur-1", 128, 1.0),
+    blur_row("blur-2", 128, 2.0),
+    blur_row("blur-1-256", 256, 1.0),
+    blur_row("blur-2-256", 256, 2.0),
 ]
 
-# Per-kind starting values; --tune replaces rho (LPN-ADMM) and lambda (TV) per row.
+# Values used where nothing else sets them (a pipeline without ρ, λ before tuning).
 DEFAULTS = dict(lpn_rho=0.1, lpn_data_weight=1.0, lpn_iterations=30, pgd_iterations=30, pgd_step=1.0,
                 tv_lambda=0.01, tv_iterations=60, ls_iterations=30)
 RHO_GRID = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
@@ -108,8 +114,8 @@ def training_noise(kind: str, name: str) -> float:
         return float(json.loads(f.read(n))["__metadata__"]["noise_level"])
 
 
-# The rule that sets the LPN's model, ρ and θ from the problem's noise level σ (docs/MODELS.md,
-# "Choosing the model, ρ and θ"); its constants were fitted with --tune on training images.
+# The rule that sets LPN-ADMM's model and ρ from the problem's noise level σ (docs/MODELS.md,
+# "Choosing the model and ρ"); its constants were fitted with --tune on training images.
 RULE = dict(model_factor=2.0, admm={"phantom": 4.0, "natural": 2.0, "mri": 2.5}, rho_min=0.005, rho_max=1.0,
             sparse_rate=0.125, sparse_rho_min=0.1)
 
@@ -266,6 +272,12 @@ def mean(xs):
     return float(np.mean(xs)) if xs else float("nan")
 
 
+def grid(values, runs):
+    """Mean PSNR of runs(v) for every v in values -> (the best v, {v: PSNR})."""
+    scores = {v: mean([e["psnr"] for e in runs(v)]) for v in values}
+    return max(scores, key=scores.get), scores
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build/release/lpnd"))
@@ -274,14 +286,14 @@ def main():
     ap.add_argument("--reuse-tuning", action="store_true",
                     help="take λ (TV, BART), θ (PGD) and the patches' ρ from docs/figures/results.json's earlier run")
     ap.add_argument("--tune", action="store_true",
-                    help="also run the LPN's (model, ρ) and (model, θ) grids on the training images (fits RULE)")
+                    help="also run LPN-ADMM's (model, ρ) grid on the training images (what RULE was fitted on)")
     ap.add_argument("--no-bart", action="store_true", help="skip the BART pics columns of the MRI rows")
     ap.add_argument("--out-of-domain", action="store_true",
                     help="only the out-of-domain table: every domain's model on every domain's images")
     ap.add_argument("--oracle", action="store_true",
                     help="also run LPN-ADMM's whole (model, ρ) grid on the held-out images (the best-grid column)")
     ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
-    ap.add_argument("--models", default=MODELS_DIR[0], help="directory with phantom/natural .safetensors")
+    ap.add_argument("--models", default=MODELS_DIR[0], help="directory with the domains' .safetensors (FAMILIES)")
     ap.add_argument("--work", default=os.path.join(ROOT, "out", "results"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     args = ap.parse_args()
@@ -293,6 +305,9 @@ def main():
     summary_path = os.path.join(os.path.dirname(args.doc), "figures", "results.json")
     previous = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
     results = {}
+    bart_available = shutil.which("bart") is not None
+    if not bart_available and not args.no_bart:
+        print("no `bart` on PATH (Debian: apt-get install bart): the BART columns are left out", flush=True)
     for row in rows:
         models = family(row["kind"])
         if not models:
@@ -303,10 +318,14 @@ def main():
         lam, theta = DEFAULTS["tv_lambda"], 1.0
         rho_patches = rho
         has_patches = os.path.exists(model_path(row["kind"], base=True))
-        bart = row["operator"]["type"] == "mri" and not args.no_bart
+        bart = row["operator"]["type"] == "mri" and not args.no_bart and bart_available
         bart_lam = {}
         tuning = {}
-        train = images(row["kind"], row["size"], args.tune_images, heldout=False)
+        try:
+            train = images(row["kind"], row["size"], args.tune_images, heldout=False)
+        except ImportError as e:
+            print(f"skip {row['id']}: its images need {e.name} (pip install it)", flush=True)
+            continue
         earlier = previous.get(row["id"], {}) if args.reuse_tuning else {}
         reuse = bool(earlier.get("tuning", {}).get("lambda"))
         if reuse:  # λ (TV, BART), θ (PGD) and the patches' ρ of an earlier run, same images
@@ -315,31 +334,23 @@ def main():
             bart_lam = earlier.get("bart_lambda") or {}
             tuning = {k: v for k, v in earlier["tuning"].items() if k != "rho"}
         if args.tune:  # the LPN's grid on training images: what the rule's constants were fitted on
-            scores = {(m, r): mean([e["psnr"] for e in evaluate(runner, row, "lpn-admm", train, "tune", rho=r, model=m)])
-                      for m in models for r in RHO_GRID}
+            _, scores = grid([(m, r) for m in models for r in RHO_GRID],
+                             lambda v: evaluate(runner, row, "lpn-admm", train, "tune", rho=v[1], model=v[0]))
             tuning["rho"] = {f"{m} {r}": v for (m, r), v in scores.items()}
         elif reuse and "rho" in earlier.get("tuning", {}):
             tuning["rho"] = earlier["tuning"]["rho"]
         if not reuse:
             # LPN-PGD (a shipped option in mri-4x-pgd.yaml): θ tuned on training images
-            scores = {t: mean([e["psnr"] for e in evaluate(runner, row, "lpn-pgd", train, "tune", theta=t, model=model)])
-                      for t in STRENGTH_GRID}
-            theta = max(scores, key=scores.get)
-            tuning["theta"] = scores
+            theta, tuning["theta"] = grid(STRENGTH_GRID, lambda t: evaluate(runner, row, "lpn-pgd", train, "tune",
+                                                                          theta=t, model=model))
             if has_patches:  # the patch column keeps its own tuned ρ (it runs the stage-1 model)
-                scores = {r: mean([e["psnr"] for e in evaluate(runner, row, "lpn-admm-patches", train, "tune", rho=r)])
-                          for r in RHO_GRID}
-                rho_patches = max(scores, key=scores.get)
-                tuning["rho_patches"] = scores
-            scores = {l: mean([e["psnr"] for e in evaluate(runner, row, "tv", train, "tune", lam=l)]) for l in LAMBDA_GRID}
-            lam = max(scores, key=scores.get)
-            tuning["lambda"] = scores
+                rho_patches, tuning["rho_patches"] = grid(RHO_GRID, lambda r: evaluate(
+                    runner, row, "lpn-admm-patches", train, "tune", rho=r))
+            lam, tuning["lambda"] = grid(LAMBDA_GRID, lambda l: evaluate(runner, row, "tv", train, "tune", lam=l))
         for name, reg in (BART_METHODS.items() if bart else []):
             if name not in bart_lam:
-                scores = {l: mean([e["psnr"] for e in evaluate_bart(runner, row, train, "tune", reg, l)])
-                          for l in BART_LAMBDA_GRID}
-                bart_lam[name] = max(scores, key=scores.get)
-                tuning[name] = scores
+                bart_lam[name], tuning[name] = grid(BART_LAMBDA_GRID,
+                                                    lambda l: evaluate_bart(runner, row, train, "tune", reg, l))
         tuning["images"] = args.tune_images
         held = images(row["kind"], row["size"], args.images)
         per = {}
@@ -351,9 +362,10 @@ def main():
         for name, reg in (BART_METHODS.items() if bart else []):
             per[name] = evaluate_bart(runner, row, held, "held", reg, bart_lam[name])
         oracle = previous.get(row["id"], {}).get("oracle") or {}  # the grid does not depend on the rule
-        if args.oracle:  # every grid value on the held-out images: how far the tuned choice is from the best
-            oracle = {f"{m} {r}": mean([e["psnr"] for e in evaluate(runner, row, "lpn-admm", held, "held", rho=r, model=m)])
-                      for m in models for r in RHO_GRID}
+        if args.oracle:  # every grid value on the held-out images: how far the rule's choice is from the best
+            _, scores = grid([(m, r) for m in models for r in RHO_GRID],
+                             lambda v: evaluate(runner, row, "lpn-admm", held, "held", rho=v[1], model=v[0]))
+            oracle = {f"{m} {r}": v for (m, r), v in scores.items()}
         results[row["id"]] = dict(row=row, rho=rho, rho_patches=rho_patches if has_patches else None, lam=lam,
                                   theta=theta, model=model, bart_lambda=bart_lam, tuning=tuning, oracle=oracle, per=per,
                                   seconds=time.time() - t0)
@@ -439,7 +451,9 @@ def out_of_domain(runner, args):
         row = next(r for r in ROWS if r["id"] == rid)
         held = images(kind, row["size"], args.images)
         lam = summary.get(rid, {}).get("lam", DEFAULTS["tv_lambda"])
-        tv_each = [e["psnr"] for e in evaluate(runner, row, "tv", held, "held", lam=lam)]
+        tv_each = summary.get(rid, {}).get("stats", {}).get("TV-ADMM", {}).get("psnr_each")  # same images, same λ
+        if not tv_each or len(tv_each) != len(held):
+            tv_each = [e["psnr"] for e in evaluate(runner, row, "tv", held, "held", lam=lam)]
         tv = mean(tv_each)
         cells, table[rid] = [], dict(tv=tv, lam=lam, models={})
         for k in kinds:

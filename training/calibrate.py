@@ -6,14 +6,15 @@ training/data.py's training stream, never the held-out set) go to `lpnd calibrat
 measures phi(f(x)) per pixel and the RMS displacement ||f(x) - x|| / sqrt(pixels) with
 whole-frame processing and writes their [min, max] into the model's metadata. Reconstructions
 above that range are flagged outside_prior (docs/PROTOCOL.md, docs/MODELS.md). The padding
-each model is served with by default is stored alongside (PADDING below, measured in
-docs/MODELS.md).
+each model is served with by default is stored alongside: the padding it was fine-tuned with
+(its models/<name>/train_config.json), zero for a model without one.
 
     python3 training/calibrate.py --lpnd .build/release/lpnd [--models phantom,natural]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -25,11 +26,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import Source  # noqa: E402
 
-# The whole-frame padding lpnd serves each model with, the one it was fine-tuned with (training/
-# train_all.sh): phantom zero (black margins, as phantoms have; measured best on the phantom rows,
-# MRI 8x above all), natural reflect (zero margins are far from any photo and cost it 2.7 dB of
-# held-out denoising).
-PADDING = {"phantom": "zero", "natural": "reflect", "mri": "zero"}
+
+def training_padding(models_dir: str, name: str) -> str:
+    """The whole-frame padding the model was fine-tuned with (why each: docs/MODELS.md)."""
+    config = os.path.join(models_dir, name, "train_config.json")
+    if not os.path.isfile(config):
+        return "zero"
+    with open(config) as fh:
+        args = json.load(fh)["args"]
+    return args["padding"] if args.get("frame") else "zero"
 
 
 def main() -> int:
@@ -48,7 +53,7 @@ def main() -> int:
             np.save(path, x.astype(np.float32))
             model = os.path.join(a.dir, f"{name}.safetensors")
             out = subprocess.run([a.lpnd, "calibrate", "--model", model, "--images", path,
-                                  "--padding", PADDING.get(kind, "zero")],
+                                  "--padding", training_padding(a.dir, name)],
                                  check=True, capture_output=True, text=True).stdout
         print(f"{name}: {out.strip()}", flush=True)
     return 0

@@ -227,19 +227,24 @@ class MRISlices:
         stack = self.stacks[int(rng.integers(0, 3))]
         return list(stack[int(rng.integers(0, stack.shape[0]))])
 
+    @staticmethod
+    def _contrast(rng: np.random.Generator, t1, gm, wm, csf) -> np.ndarray:
+        """Half T1 with a random gamma, a quarter T2-like, a quarter random tissue contrast."""
+        r = rng.random()
+        if r < 0.5:
+            return t1 ** rng.uniform(0.7, 1.4)
+        if r < 0.75:                                  # CSF bright, white matter dark
+            return csf * rng.uniform(0.7, 1.0) + gm * rng.uniform(0.35, 0.6) + wm * rng.uniform(0.15, 0.4)
+        return csf * rng.uniform(0.05, 1.0) + gm * rng.uniform(0.05, 1.0) + wm * rng.uniform(0.05, 1.0)
+
     def sample(self, rng: np.random.Generator) -> np.ndarray:
         from scipy.ndimage import zoom
         t1, gm, wm, csf = self._slice(rng)
-        r = rng.random() if self.augment else 0.0
-        if not self.augment:                          # the template's own T1 contrast
-            img = t1
-        elif r < 0.5:                                   # T1 with a random gamma
-            img = t1 ** rng.uniform(0.7, 1.4)
-        elif r < 0.75:                                # T2-like: CSF bright, WM dark
-            img = csf * rng.uniform(0.7, 1.0) + gm * rng.uniform(0.35, 0.6) + wm * rng.uniform(0.15, 0.4)
-        else:                                         # random tissue contrast
-            img = csf * rng.uniform(0.05, 1.0) + gm * rng.uniform(0.05, 1.0) + wm * rng.uniform(0.05, 1.0)
-        img = img * (rng.uniform(0.5, 1.0) if self.augment else 1.0) / max(float(img.max()), 1e-6)
+        if self.augment:
+            img = self._contrast(rng, t1, gm, wm, csf)
+            img = img * rng.uniform(0.5, 1.0) / max(float(img.max()), 1e-6)
+        else:                                         # the template's own T1 contrast
+            img = t1 / max(float(t1.max()), 1e-6)
         img = zoom(img, rng.uniform(0.45, 1.2), order=1)
         n = self.size
         ph, pw = max(0, n - img.shape[0]), max(0, n - img.shape[1])

@@ -108,13 +108,20 @@ def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
     return float((10 * torch.log10(1.0 / mse)).mean())
 
 
+ROOT = os.path.join(HERE, "..")
+
+
+def portable_args(a) -> dict:
+    """The arguments with their paths relative to the repository, so that no committed file
+    (checkpoint, config) names a machine path."""
+    return {k: (os.path.relpath(os.path.abspath(v), ROOT) if k in ("out_dir", "init") and v else v)
+            for k, v in vars(a).items()}
+
+
 def save_checkpoint(path: str, model, opt, step: int, a) -> None:
     tmp = path + ".tmp"
-    root = os.path.join(HERE, "..")  # paths relative to the repository: no machine path in the file
-    args = {k: (os.path.relpath(os.path.abspath(v), root) if k in ("out_dir", "init") and v else v)
-            for k, v in vars(a).items()}
     torch.save({"model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
-                "step": step, "args": args}, tmp)
+                "step": step, "args": portable_args(a)}, tmp)
     os.replace(tmp, path)
 
 
@@ -182,11 +189,7 @@ def main(argv=None) -> int:
             csv.writer(fh).writerow(["step", "phase", "stage", "lr", "gamma", "loss",
                                      "l1", "psnr_noisy", "psnr_out", "seconds"])
     with open(os.path.join(run_dir, "train_config.json"), "w") as fh:
-        # paths relative to the repository, so the committed config names no machine path
-        args = {**vars(a), "out_dir": os.path.relpath(out_dir, os.path.join(HERE, ".."))}
-        if a.init:
-            args["init"] = os.path.relpath(os.path.abspath(a.init), os.path.join(HERE, ".."))
-        json.dump({"args": args, "data": describe()}, fh, indent=1)
+        json.dump({"args": portable_args(a), "data": describe()}, fh, indent=1)
 
     # fixed validation batch from the training distribution (seed far from the step seeds)
     vx, vy = batch_for_step(src, argparse.Namespace(**{**vars(a), "seed": a.seed + 7777}), 0)
@@ -238,7 +241,7 @@ def main(argv=None) -> int:
             + (f", whole-frame on {a.frame}x{a.frame} crops ({a.padding} padding)" if a.frame else "")
             + (f", from {os.path.basename(a.init)}" if a.init else ""))
     model.save_lpnd(path, noise_level=a.noise, name=a.name, description=desc)
-    print(f"wrote {os.path.relpath(path, os.path.join(HERE, '..'))}", flush=True)
+    print(f"wrote {os.path.relpath(path, ROOT)}", flush=True)
     return 0
 
 
