@@ -1,4 +1,5 @@
 import Foundation
+import TensorIO
 import LPN
 
 /// Single-coil Cartesian MRI: y = M ⊙ F x with F the orthonormal 2-D FFT (unshifted: k-space

@@ -11,7 +11,7 @@ public struct ReconstructionResult: Sendable {
 
 /// Reconstructs frames of one pipeline. Owns its operator instance (buffers, FFT plans), the
 /// prior (LPN engine or TV state), the solver and the measurement buffers, so it is not
-/// thread-safe: one per worker thread.
+/// thread-safe: one per worker thread. Only ``cancel()`` may be called from another thread.
 public final class Reconstructor {
     public let pipeline: Pipeline
     public let op: LinearOperator
@@ -23,6 +23,7 @@ public final class Reconstructor {
     private var phiEvaluator: LearnedPrior?
     /// The last frame's (unclipped) result, for `init: previous`.
     private var previous: FloatBuffer?
+    private let cancellation = CancellationFlag()
 
     init(pipeline: Pipeline) throws {
         self.pipeline = pipeline
@@ -55,8 +56,14 @@ public final class Reconstructor {
     ///
     /// Throws ``ReconstructionError`` on a shape or type mismatch, non-finite input, a
     /// reference of the wrong shape, or divergence (no image is returned then).
+    /// Asks a running (or any later) ``reconstruct(_:reference:)`` to stop at its next solver
+    /// iteration and throw ``ReconstructionError/cancelled(iteration:)``. Safe from any thread;
+    /// permanent (a daemon cancels its workers once, at its drain deadline).
+    public func cancel() { cancellation.set() }
+
     public func reconstruct(_ measurement: Measurement, reference: Tensor? = nil) throws -> ReconstructionResult {
         let start = now()
+        guard !cancellation.isSet else { throw ReconstructionError.cancelled(iteration: 0) }
         guard measurement.type == pipeline.measurementType else {
             throw ReconstructionError.typeMismatch(expected: pipeline.measurementType, got: measurement.type)
         }
@@ -108,11 +115,13 @@ public final class Reconstructor {
             solver.start(measurement: y.pointer, initial: x0.pointer)
             let outcome: SolveOutcome
             do {
+                let cancellation = cancellation
                 outcome = try solver.solve(iterations: settings.iterations, tolerance: settings.tolerance,
-                                           divergenceFactor: settings.divergenceFactor)
+                                           divergenceFactor: settings.divergenceFactor) { _ in !cancellation.isSet }
             } catch let error as ReconstructionError {
                 throw error
             }
+            if cancellation.isSet { throw ReconstructionError.cancelled(iteration: outcome.records.count) }
             diagnostics.records = outcome.records
             diagnostics.iterations = outcome.records.count
             diagnostics.stopReason = outcome.stopReason

@@ -42,6 +42,8 @@ public enum ReconstructionError: Error, CustomStringConvertible, Sendable, Equat
     case invalidFile(path: String, reason: String)
     /// Anything else the caller asked for that cannot be done.
     case invalidArgument(String)
+    /// ``Reconstructor/cancel()`` was called; the frame stopped after `iteration` iterations.
+    case cancelled(iteration: Int)
 
     public var description: String {
         switch self {
@@ -59,6 +61,8 @@ public enum ReconstructionError: Error, CustomStringConvertible, Sendable, Equat
             return "\(path): \(reason)"
         case .invalidArgument(let reason):
             return "invalid argument: \(reason)"
+        case .cancelled(let iteration):
+            return "cancelled after \(iteration) iteration(s)"
         }
     }
 }

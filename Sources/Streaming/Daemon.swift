@@ -3,7 +3,8 @@ import Foundation
 /// The daemon: one PUB publisher shared by every pipeline, the pipelines themselves, and an
 /// optional REP control socket answering `stats`.
 ///
-/// A pipeline that fails to start is reported (log and stats) and the others run on.
+/// It starts whole or not at all: a socket that cannot bind or connect stops what already
+/// started and throws a ``SocketSetupError`` naming the configuration key.
 public final class Daemon: @unchecked Sendable {
     public struct PipelineSpec: Sendable {
         public var backend: any PipelineBackend
@@ -34,8 +35,6 @@ public final class Daemon: @unchecked Sendable {
     private let context = ZMQContext()
     public let publisher: Publisher
     public private(set) var pipelines: [PipelineRuntime] = []
-    /// Pipelines that could not start, with the reason.
-    public private(set) var failedPipelines: [String: String] = [:]
     private var controlFinished: DispatchSemaphore?
     private let lock = NSLock()
     private var stopping = false
@@ -44,20 +43,36 @@ public final class Daemon: @unchecked Sendable {
 
     public init(settings: Settings, pipelines specs: [PipelineSpec]) throws {
         self.settings = settings
-        publisher = try Publisher(context: context, endpoint: settings.publishEndpoint)
-        for spec in specs {
-            let name = spec.backend.interface.name
-            do {
-                let runtime = try PipelineRuntime(backend: spec.backend, configuration: spec.configuration,
-                                                  context: context, publisher: publisher)
-                pipelines.append(runtime)
-                Log.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
-            } catch {
-                failedPipelines[name] = "\(error)"
-                Log.error("pipeline \(name) did not start: \(error)")
-            }
+        do {
+            publisher = try Publisher(context: context, endpoint: settings.publishEndpoint)
+        } catch {
+            context.terminate()
+            throw SocketSetupError(key: "publish", endpoint: settings.publishEndpoint, reason: "\(error)")
         }
-        if let endpoint = settings.controlEndpoint { try startControl(endpoint) }
+        do {
+            for (index, spec) in specs.enumerated() {
+                let name = spec.backend.interface.name
+                do {
+                    let runtime = try PipelineRuntime(backend: spec.backend, configuration: spec.configuration,
+                                                      context: context, publisher: publisher)
+                    pipelines.append(runtime)
+                    Log.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
+                } catch {
+                    throw SocketSetupError(key: "pipelines[\(index)].ingest.endpoint", endpoint: spec.configuration.endpoint,
+                                           reason: "\(error)")
+                }
+            }
+            if let endpoint = settings.controlEndpoint {
+                do { try startControl(endpoint) } catch {
+                    throw SocketSetupError(key: "control", endpoint: endpoint, reason: "\(error)")
+                }
+            }
+        } catch {
+            for pipeline in pipelines { pipeline.stopAccepting() }
+            publisher.stop(lingerMs: 0)
+            context.terminate()
+            throw error
+        }
         Log.info("publishing on \(publisher.endpoint)")
     }
 
@@ -67,7 +82,7 @@ public final class Daemon: @unchecked Sendable {
 
     public var stats: DaemonStats {
         DaemonStats(uptimeSeconds: Date().timeIntervalSince(startedAt), publishEndpoint: publisher.endpoint,
-                    pipelines: pipelines.map(\.stats), failedPipelines: failedPipelines)
+                    pipelines: pipelines.map(\.stats))
     }
 
     /// Graceful stop: stop reading every ingest socket, finish and publish what was accepted
@@ -91,7 +106,7 @@ public final class Daemon: @unchecked Sendable {
         controlFinished?.wait()
         context.terminate()
         for p in final.pipelines {
-            Log.info("pipeline \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors) (dropped \(p.dropped))")
+            Log.info("pipeline \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors), pings \(p.pings) (dropped \(p.dropped))")
         }
         return final
     }
@@ -108,6 +123,7 @@ public final class Daemon: @unchecked Sendable {
         let context = context
         controlFinished = try SocketThread.start(name: "lpnd.control", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: .rep)
+            try socket.limitPartSize(4096)  // requests are one word
             try socket.bind(endpoint)
             self.controlEndpoint = socket.lastEndpoint
             return socket
@@ -134,10 +150,19 @@ public struct DaemonStats: Codable, Sendable {
     public var uptimeSeconds: Double
     public var publishEndpoint: String
     public var pipelines: [PipelineStats]
-    public var failedPipelines: [String: String]
 
     enum CodingKeys: String, CodingKey {
         case pipelines
-        case uptimeSeconds = "uptime_s", publishEndpoint = "publish_endpoint", failedPipelines = "failed_pipelines"
+        case uptimeSeconds = "uptime_s", publishEndpoint = "publish_endpoint"
     }
+}
+
+/// A socket of the configuration could not bind or connect (address in use, permission,
+/// unknown transport): the key in `lpnd.yaml`, its endpoint and libzmq's reason.
+public struct SocketSetupError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var endpoint: String
+    public var reason: String
+
+    public var description: String { "key '\(key)': cannot open \(endpoint): \(reason)" }
 }

@@ -14,6 +14,10 @@ public struct PipelineInterface: Sendable, Equatable {
 
     public var measurementFloats: Int { measurementShape.reduce(1, *) * measurementDType.floatsPerSample }
     public var imageCount: Int { imageShape.reduce(1, *) }
+
+    /// The largest part a valid message has: the header limit, the measurement or the
+    /// reference image. The ingest socket refuses larger parts (ZMQ_MAXMSGSIZE).
+    public var maxPartBytes: Int { max(WireProtocol.maxHeaderBytes, measurementFloats * 4, imageCount * 4) }
 }
 
 /// A decoded, validated measurement on its way to a reconstruction worker.
@@ -70,6 +74,10 @@ public protocol FrameProcessor: AnyObject {
     /// Reconstructs one frame. Throws ``FrameFailure`` (or any error, reported as
     /// `reconstruction_failed`) instead of returning an image that should not be published.
     func process(_ frame: InboundFrame) throws -> ProcessedFrame
+    /// Called from another thread at the drain deadline: a running ``process(_:)`` should
+    /// return (throwing) at its next cancellation point, e.g. the next solver iteration, and
+    /// later calls should not start work. Must be safe to call concurrently with `process`.
+    func cancel()
 }
 
 /// The seam between the streaming machinery and the reconstruction code: a pipeline that can

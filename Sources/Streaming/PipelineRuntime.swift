@@ -72,7 +72,13 @@ public final class PipelineRuntime: @unchecked Sendable {
         switch decoder.decode(raw.parts, receivedAt: raw.receivedAt) {
         case .failure(let rejection):
             publishError(rejection.event)
-        case .success(let frame):
+        case .success(.ping(let ping)):
+            publisher.publish([Array(WireProtocol.topic(.pong, stream: ping.stream).utf8),
+                               WireJSON.encode(Pong(stream: ping.stream, seq: ping.seq, pipeline: interface.name))])
+            lock.lock()
+            counters.pings += 1
+            lock.unlock()
+        case .success(.frame(let frame)):
             lock.lock()
             let stream = frame.header.stream
             let index = nextIndex[stream, default: 0]
@@ -176,10 +182,11 @@ public final class PipelineRuntime: @unchecked Sendable {
     // MARK: Ingest
 
     private func startIngest(context: ZMQContext) throws {
-        let configuration = configuration
+        let configuration = configuration, interface = interface
         ingestFinished = try SocketThread.start(name: "lpnd.\(interface.name).ingest", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: configuration.socket == .pull ? .pull : .sub)
             try socket.setOption(ZMQ_RCVHWM_, configuration.receiveHighWaterMark)
+            try socket.limitPartSize(interface.maxPartBytes)
             if configuration.socket == .sub { try socket.subscribe("") }
             if configuration.bind { try socket.bind(configuration.endpoint) } else { try socket.connect(configuration.endpoint) }
             self.endpoint = socket.lastEndpoint
@@ -232,12 +239,7 @@ public final class PipelineRuntime: @unchecked Sendable {
 
     /// Error event for a raw message that will not be decoded, naming its stream and seq when readable.
     private func reportUnprocessed(_ raw: RawMessage, code: ErrorCode = .drainTimeout, reason: String) {
-        var stream: String?, seq: UInt64?
-        if let first = raw.parts.first,
-           let object = (try? JSONSerialization.jsonObject(with: Data(first))) as? [String: Any] {
-            stream = object["stream"] as? String
-            seq = (object["seq"] as? NSNumber).map { UInt64(truncatingIfNeeded: $0.int64Value) }
-        }
+        let (stream, seq) = MessageDecoder.identification(of: raw.parts)
         if code == .dropped {
             lock.lock()
             counters.dropped += 1
@@ -247,6 +249,9 @@ public final class PipelineRuntime: @unchecked Sendable {
     }
 
     // MARK: Shutdown and stats
+
+    /// Seconds a cancelled reconstruction has to reach its next cancellation point.
+    static let cancelGrace = 10.0
 
     /// Stops reading from the socket; messages already read continue through the stages.
     public func stopAccepting() {
@@ -279,6 +284,12 @@ public final class PipelineRuntime: @unchecked Sendable {
         let running = inFlight.values.sorted { $0.index < $1.index }
         lock.unlock()
         for job in running { abandon(job, reason: "drain timeout: reconstruction still running at shutdown") }
+        // Stop the workers at their next iteration and join them: nothing may still compute
+        // (inside BLAS) while the process exits.
+        for processor in processors { processor.cancel() }
+        if !reconstructStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: Self.cancelGrace)) {
+            Log.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
+        }
         _ = encodeStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 5))
         return false
     }
@@ -290,7 +301,7 @@ public final class PipelineRuntime: @unchecked Sendable {
         lock.unlock()
         return PipelineStats(
             pipeline: interface.name, endpoint: endpoint, socket: configuration.socket.rawValue,
-            received: c.received, frames: c.frames, errors: c.errors, dropped: c.dropped, errorCodes: c.errorCodes,
+            received: c.received, frames: c.frames, errors: c.errors, dropped: c.dropped, pings: c.pings, errorCodes: c.errorCodes,
             inFlight: running, latencyP50Ms: c.latencies.percentile(50), latencyP99Ms: c.latencies.percentile(99),
             stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
     }
@@ -309,6 +320,7 @@ struct PipelineCounters {
     var frames = 0
     var errors = 0
     var dropped = 0
+    var pings = 0
     var errorCodes: [String: Int] = [:]
     var latencies = LatencyWindow()
 }
@@ -341,6 +353,8 @@ public struct PipelineStats: Codable, Sendable {
     /// Error events published (drops included).
     public var errors: Int
     public var dropped: Int
+    /// Pings answered (docs/PROTOCOL.md §7); received = frames + errors + pings once idle.
+    public var pings: Int
     public var errorCodes: [String: Int]
     public var inFlight: Int
     public var latencyP50Ms: Double?
@@ -348,7 +362,7 @@ public struct PipelineStats: Codable, Sendable {
     public var stages: [StageStats]
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, endpoint, socket, received, frames, errors, dropped, stages
+        case pipeline, endpoint, socket, received, frames, errors, dropped, pings, stages
         case errorCodes = "error_codes", inFlight = "in_flight"
         case latencyP50Ms = "latency_p50_ms", latencyP99Ms = "latency_p99_ms"
     }

@@ -131,12 +131,12 @@ struct BenchDaemon: ParsableCommand {
         })
     }
 
-    /// Probes until the listener sees their error event (PUB/SUB slow-joiner guard).
+    /// Pings until the listener sees a pong (PUB/SUB slow-joiner guard, PROTOCOL.md §7).
     private func handshake(_ push: ZMQSocket, _ sub: ZMQSocket) throws {
-        try sub.subscribe("error/probe/")
+        try sub.subscribe("pong/probe/")
         let deadline = Date(timeIntervalSinceNow: 10)
         while Date() < deadline {
-            try push.send(WireProtocol.probeMessage())
+            try push.send(WireProtocol.pingMessage())
             if try sub.poll(timeoutMs: 20) {
                 _ = try sub.receive()
                 return
@@ -200,6 +200,8 @@ struct NullBackend: PipelineBackend {
     func makeProcessor() throws -> any FrameProcessor { NullProcessor() }
 
     final class NullProcessor: FrameProcessor {
+        func cancel() {}  // every frame returns at once: nothing to stop
+
         func process(_ frame: InboundFrame) throws -> ProcessedFrame {
             ProcessedFrame(image: frame.measurement, imageShape: [1],
                            convergence: ConvergenceSummary(iterations: 0, converged: true, stopReason: "none",

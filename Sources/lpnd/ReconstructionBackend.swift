@@ -28,6 +28,8 @@ final class ReconstructionProcessor: FrameProcessor {
         self.reconstructor = reconstructor
     }
 
+    func cancel() { reconstructor.cancel() }
+
     func process(_ frame: InboundFrame) throws -> ProcessedFrame {
         let measurement = Reconstruction.Measurement(shape: frame.header.shape,
                                       type: frame.header.dtype == .complex64 ? .complex64 : .float32,
@@ -42,6 +44,7 @@ final class ReconstructionProcessor: FrameProcessor {
             case .shapeMismatch: throw FrameFailure(.shapeMismatch, error.description)
             case .typeMismatch: throw FrameFailure(.dtypeMismatch, error.description)
             case .nonFinite: throw FrameFailure(.nonFinite, error.description)
+            case .cancelled: throw FrameFailure(.drainTimeout, "drain timeout: reconstruction \(error.description)")
             default: throw FrameFailure(.reconstructionFailed, error.description)
             }
         }

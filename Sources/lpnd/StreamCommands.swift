@@ -78,9 +78,7 @@ struct DemoCommand: ParsableCommand {
             settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60),
             pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded),
                                             configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", workers: workers))])
-        guard let runtime = daemon.pipelines.first else {
-            throw ValidationErrorText("pipeline did not start: \(daemon.failedPipelines)")
-        }
+        let runtime = daemon.pipelines[0]
         print("lpnd demo: pipeline '\(loaded.name)' (\(pipeline)), ingest \(runtime.endpoint), publish \(daemon.publisher.endpoint)")
         let context = ZMQContext()
         let seen = LockedValue(false)
@@ -92,13 +90,13 @@ struct DemoCommand: ParsableCommand {
             result.set(Result { try listener.run(context: context) })
             done.signal()
         }.start()
-        // Handshake: probes (rejected as malformed) until their error event reaches the listener,
-        // so no frame is published before the subscription is in place.
+        // Handshake (PROTOCOL.md §7): pings until a pong reaches the listener, so no frame is
+        // published before the subscription is in place.
         let probe = try ZMQSocket(context: context, kind: .push)
         try probe.connect(runtime.endpoint)
         let deadline = Date(timeIntervalSinceNow: 10)
         while !seen.get() && Date() < deadline {
-            try probe.send(WireProtocol.probeMessage())
+            try probe.send(WireProtocol.pingMessage())
             usleep(20_000)  // probe interval; the listener's flag decides
         }
         probe.close(linger: 0)

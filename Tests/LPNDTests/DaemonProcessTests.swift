@@ -37,7 +37,7 @@ import Testing
         }
     }
 
-    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, extra: String = "",
+    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, drainTimeout: Double = 60, extra: String = "",
                             environment: [String: String] = [:]) throws -> Running {
         let dir = NSTemporaryDirectory() + "lpnd-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -45,7 +45,7 @@ import Testing
         let config = """
             publish: \(publish)
             control: \(control)
-            drain_timeout: 60
+            drain_timeout: \(drainTimeout)
             stats_interval: 0
             pipelines:
               - file: \(pipeline)
@@ -89,17 +89,18 @@ import Testing
     }
 
     /// Measurements of phantoms through the pipeline's own operator, with the phantom as reference.
-    static func measurements(_ count: Int) throws -> [(header: [UInt8], parts: [[UInt8]], image: [Float])] {
-        let pipeline = try Pipeline.load(path: pipelinePath)
+    static func measurements(_ count: Int, pipeline path: String = pipelinePath) throws -> [(header: [UInt8], parts: [[UInt8]], image: [Float])] {
+        let pipeline = try Pipeline.load(path: path)
+        let n = pipeline.imageShape[0], c = Double(n) / 2, r = Double(n) * 0.3
         return try (0..<count).map { i in
-            var image = [Float](repeating: 0, count: 32 * 32)
-            for y in 0..<32 { for x in 0..<32 {
-                let dx = Double(x) - 16 - Double(i % 5), dy = Double(y) - 15
-                image[y * 32 + x] = dx * dx + dy * dy < 100 ? 0.8 : (abs(dx) < 12 && abs(dy) < 12 ? 0.3 : 0)
+            var image = [Float](repeating: 0, count: n * n)
+            for y in 0..<n { for x in 0..<n {
+                let dx = Double(x) - c - Double(i % 5), dy = Double(y) - c + 1
+                image[y * n + x] = dx * dx + dy * dy < r * r ? 0.8 : (abs(dx) < 1.2 * r && abs(dy) < 1.2 * r ? 0.3 : 0)
             } }
-            let m = try pipeline.simulate(image: Tensor(shape: [32, 32], data: image), noise: 0.01, seed: UInt64(i))
+            let m = try pipeline.simulate(image: Tensor(shape: [n, n], data: image), noise: 0.01, seed: UInt64(i))
             let header = MeasurementHeader(stream: "cam", seq: UInt64(i), timestamp: Date().timeIntervalSince1970,
-                                           pipeline: "test-mri", shape: m.shape, dtype: .complex64, reference: true)
+                                           pipeline: pipeline.name, shape: m.shape, dtype: .complex64, reference: true)
             let parts = try WireProtocol.measurementMessage(header, measurement: m.values, reference: image)
             return (parts[0], parts, image)
         }
@@ -139,11 +140,11 @@ import Testing
         // The final log line states what was accepted; every accepted frame must come out.
         let summary = log.split(separator: "\n").last { $0.contains("pipeline test-mri: received") }
         let numbers = summary.map { line in line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } } ?? []
-        #expect(numbers.count >= 3, "no summary line in log: \(log)")
-        let (received, frames, errors) = (numbers[0], numbers[1], numbers[2])
+        #expect(numbers.count >= 4, "no summary line in log: \(log)")
+        let (received, frames, errors, pings) = (numbers[0], numbers[1], numbers[2], numbers[3])
         let outputs = try peer.collect(frames + errors, timeout: 10)
         let published = outputs.filter { $0.kind == "frame" }
-        #expect(received - probesSoFar >= 6 && received == frames + errors)
+        #expect(received - probesSoFar >= 6 && received == frames + errors + pings)
         #expect(published.count == frames, "daemon reported \(frames) frames, listener got \(published.count)")
         #expect(published.map(\.seq) == (0..<published.count).map { Optional(UInt64($0)) })
     }
@@ -212,7 +213,7 @@ import Testing
             try process.run()
             process.waitUntilExit()
             let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus != 0)
+            #expect(process.terminationStatus == 78)
             #expect(message.contains(path) && message.contains("'\(key)'"), "\(message)")
         }
     }

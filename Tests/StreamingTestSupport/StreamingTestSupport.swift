@@ -72,12 +72,12 @@ public final class TestPeer {
         try sender.send([Self.header(seq: seq, stream: stream, pipeline: pipeline), Self.payload(seq: seq)], dontWait: dontWait)
     }
 
-    /// Sends probes (malformed messages of stream "probe") until one's error event comes back:
-    /// then both connections are up and nothing later is lost to ZeroMQ's slow-joiner effect.
+    /// Sends pings of stream "probe" until a pong comes back: then both connections are up and
+    /// nothing later is lost to ZeroMQ's slow-joiner effect (PROTOCOL.md §7).
     public func handshake(timeout: Double = 20) throws -> Bool {
         let deadline = Date(timeIntervalSinceNow: timeout)
         while Date() < deadline {
-            try sender.send(WireProtocol.probeMessage(), dontWait: true)
+            try sender.send(WireProtocol.pingMessage(), dontWait: true)
             if try listener.poll(timeoutMs: 20) {
                 while let message = try listener.receive(dontWait: true) {
                     if Output(message).isProbe { return true }
@@ -87,7 +87,7 @@ public final class TestPeer {
         return false
     }
 
-    /// Collects outputs (probes excluded) until `count` arrived or `timeout` passed.
+    /// Collects outputs (pongs excluded) until `count` arrived or `timeout` passed.
     public func collect(_ count: Int, timeout: Double = 30) throws -> [Output] {
         var outputs: [Output] = []
         let deadline = Date(timeIntervalSinceNow: timeout)

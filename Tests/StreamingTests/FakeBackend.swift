@@ -25,6 +25,9 @@ final class FakeProcessor: FrameProcessor {
     let backend: FakeBackend
     init(backend: FakeBackend) { self.backend = backend }
 
+    /// Cooperative cancellation: a frame held at the gate goes on (and is discarded by the daemon).
+    func cancel() { backend.gate.open() }
+
     func process(_ frame: InboundFrame) throws -> ProcessedFrame {
         backend.started.increment()
         backend.gate.pass()

@@ -3,7 +3,8 @@
     sender = MeasurementSender("tcp://127.0.0.1:5555", pipeline="mri-4x", stream="cam0")
     sender.send(kspace)                              # numpy float32 or complex64 array
     receiver = OutputReceiver("tcp://127.0.0.1:5556", stream="cam0")
-    out = receiver.receive(timeout=10)               # Frame, Diagnostics or ErrorEvent
+    handshake(sender, receiver)                      # ping until a pong: both ways are up
+    out = receiver.receive(timeout=10)               # Frame, Diagnostics, ErrorEvent or Pong
 """
 from __future__ import annotations
 
@@ -48,6 +49,11 @@ class MeasurementSender:
         self.socket.send_multipart(parts)
         return seq
 
+    def ping(self, seq: int = 0):
+        """Sends a ping (one-part message); the daemon answers on pong/<stream>/ (PROTOCOL.md §7)."""
+        body = {"lpnd": PROTOCOL_VERSION, "type": "ping", "stream": self.stream, "seq": seq}
+        self.socket.send_multipart([json.dumps(body).encode()])
+
     def close(self):
         self.socket.close(linger=5000)
 
@@ -73,13 +79,18 @@ class ErrorEvent:
         return self.body.get("code", "")
 
 
-Output = Union[Frame, Diagnostics, ErrorEvent]
+@dataclass
+class Pong:
+    body: dict
+
+
+Output = Union[Frame, Diagnostics, ErrorEvent, Pong]
 
 
 class OutputReceiver:
     """SUB receiver of frames, diagnostics and error events (all streams, or one)."""
 
-    def __init__(self, endpoint: str, stream: Optional[str] = None, kinds=("frame", "diagnostics", "error"),
+    def __init__(self, endpoint: str, stream: Optional[str] = None, kinds=("frame", "diagnostics", "error", "pong"),
                  context: Optional[zmq.Context] = None):
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.SUB)
@@ -106,4 +117,23 @@ def parse_output(parts) -> Output:
         return Frame(body, image, parts[3] if body.get("png") and len(parts) > 3 else None)
     if topic.startswith("diagnostics/"):
         return Diagnostics(body)
+    if topic.startswith("pong/"):
+        return Pong(body)
     return ErrorEvent(body)
+
+
+def handshake(sender: MeasurementSender, receiver: OutputReceiver, timeout: float = 20.0):
+    """Pings every 100 ms until a pong of the sender's stream arrives (PROTOCOL.md §7): from then
+    on the sender's messages reach the daemon and the receiver gets its outputs. Outputs that
+    arrive meanwhile are discarded. The receiver must subscribe to pong/<stream>/ (the default)."""
+    deadline = time.time() + timeout
+    seq = 0
+    while time.time() < deadline:
+        sender.ping(seq)
+        seq += 1
+        out = receiver.receive(timeout=0.1)
+        while out is not None:
+            if isinstance(out, Pong) and out.body.get("stream") == sender.stream:
+                return
+            out = receiver.receive(timeout=0)
+    raise TimeoutError(f"no pong for stream {sender.stream!r} within {timeout} s")

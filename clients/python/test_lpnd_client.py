@@ -15,7 +15,7 @@ import pytest
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lpnd_client import Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver  # noqa: E402
+from lpnd_client import Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver, handshake  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
@@ -57,18 +57,6 @@ def measurement(tmp, image, index):
     return np.load(dst)
 
 
-def handshake(sender, receiver):
-    """Probe until the subscription is live (ZeroMQ slow joiner)."""
-    probe = sender.socket
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        probe.send_multipart([b'{"lpnd": 1, "stream": "probe"}', b""])
-        out = receiver.receive(timeout=0.05)
-        if isinstance(out, ErrorEvent) and out.body.get("stream") == "probe":
-            return
-    raise AssertionError("no subscription")
-
-
 def test_send_measurements_receive_frames_and_errors(daemon):
     tmp, endpoints = daemon
     receiver = OutputReceiver(endpoints["out"])
@@ -88,7 +76,7 @@ def test_send_measurements_receive_frames_and_errors(daemon):
             frames.append(out)
         elif isinstance(out, Diagnostics):
             diagnostics.append(out)
-        elif out.body.get("stream") != "probe":
+        elif isinstance(out, ErrorEvent):
             errors.append(out)
     assert [f.header["seq"] for f in frames] == [0, 1, 2]
     for frame, image in zip(frames, images):
@@ -100,3 +88,37 @@ def test_send_measurements_receive_frames_and_errors(daemon):
         assert frame.header["flags"] == []  # a good frame carries an empty list (PROTOCOL.md)
     assert [e.code for e in errors] == ["shape_mismatch"] and errors[0].body["seq"] == 3
     assert all(d.body["diagnostics"]["iterations"] >= 1 for d in diagnostics)
+
+
+def test_malformed_headers_get_the_documented_codes(daemon):
+    """Cases written from docs/PROTOCOL.md §1 alone: types are never bridged, order is as listed."""
+    tmp, endpoints = daemon
+    receiver = OutputReceiver(endpoints["out"])
+    sender = MeasurementSender(endpoints["in"], pipeline="test-mri", stream="bad")
+    handshake(sender, receiver)
+    good = {"lpnd": 1, "type": "measurement", "stream": "bad", "seq": 1, "timestamp": 1.0,
+            "pipeline": "test-mri", "shape": [32, 32], "dtype": "complex64", "byte_order": "little"}
+    payload = np.zeros((32, 32), "<c8").tobytes()
+    cases = [
+        ({"lpnd": True}, "unsupported_version"),
+        ({"lpnd": "1"}, "unsupported_version"),
+        ({"seq": True}, "malformed_header"),
+        ({"seq": 3.0}, "malformed_header"),
+        ({"seq": 2 ** 70}, "malformed_header"),
+        ({"timestamp": True}, "malformed_header"),
+        ({"reference": 0}, "malformed_header"),
+        ({"shape": [True, True]}, "malformed_header"),
+        ({"shape": [-32, 32]}, "shape_mismatch"),
+        ({"dtype": "complex128"}, "dtype_mismatch"),
+        ({"dtype": "complex128", "pipeline": "other"}, "unknown_pipeline"),
+        ({"stream": "_"}, "malformed_header"),
+    ]
+    for change, _ in cases:
+        sender.socket.send_multipart([json.dumps({**good, **change}).encode(), payload])
+    codes = []
+    while len(codes) < len(cases):
+        out = receiver.receive(timeout=30)
+        assert out is not None, "timed out"
+        if isinstance(out, ErrorEvent):
+            codes.append(out.code)
+    assert codes == [code for _, code in cases]

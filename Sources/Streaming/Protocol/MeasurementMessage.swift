@@ -26,9 +26,10 @@ extension WireProtocol {
         return parts
     }
 
-    /// A deliberately malformed message of stream `stream`: the daemon answers it with an
-    /// error event, which tells a subscriber that its subscription is live (PROTOCOL.md §7).
-    public static func probeMessage(stream: String = "probe") -> [[UInt8]] {
-        [Array("{\"lpnd\":\(version),\"stream\":\"\(stream)\"}".utf8), []]
+    /// A ping of stream `stream` (docs/PROTOCOL.md §7): the daemon answers with a pong on
+    /// `pong/<stream>/`, which tells the sender that its messages reach the daemon and the
+    /// subscriber that its subscription is live.
+    public static func pingMessage(stream: String = "probe", seq: UInt64 = 0) -> [[UInt8]] {
+        [Array("{\"lpnd\":\(version),\"type\":\"ping\",\"stream\":\"\(stream)\",\"seq\":\(seq)}".utf8)]
     }
 }

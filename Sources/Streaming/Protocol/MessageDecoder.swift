@@ -1,10 +1,22 @@
-import Foundation
-
-/// Validates one inbound multipart message against a pipeline's interface.
+/// Validates one inbound multipart message against a pipeline's interface: the reader side of
+/// docs/PROTOCOL.md §1, in exactly the documented order (the first failure decides the code):
 ///
-/// Order of checks (the first failure decides the error code): part count, header JSON,
-/// protocol version, header fields, pipeline name, dtype, shape, byte order, payload size,
-/// reference part, finite values.
+///     parts (1–3)            malformed_message
+///     header ≤ 64 KiB, JSON  malformed_header     (StrictJSON: types kept apart, depth ≤ 32)
+///     lpnd present           malformed_header
+///     lpnd == integer 1      unsupported_version
+///     type                   malformed_header     ("measurement", or "ping" with one part)
+///     key types              malformed_header     (stream, seq, timestamp, pipeline, shape,
+///                                                  dtype, byte_order, reference)
+///     stream id              malformed_header
+///     pipeline               unknown_pipeline
+///     dtype                  dtype_mismatch
+///     shape                  shape_mismatch
+///     byte_order             malformed_header
+///     part 1 size            payload_size
+///     reference ⇔ part 2     malformed_message
+///     part 2 size            payload_size
+///     finite values          non_finite           (part 1, then part 2)
 public struct MessageDecoder: Sendable {
     public let interface: PipelineInterface
 
@@ -12,122 +24,163 @@ public struct MessageDecoder: Sendable {
         self.interface = interface
     }
 
+    /// A valid inbound message.
+    public enum Decoded: Sendable {
+        case frame(InboundFrame)
+        case ping(Ping)
+    }
+
     /// What is known of a message that failed, for its error event.
     public struct Rejection: Error, Sendable {
         public var event: ErrorEvent
     }
 
-    public func decode(_ parts: [[UInt8]], receivedAt: Double) -> Result<InboundFrame, Rejection> {
-        func reject(_ code: ErrorCode, _ message: String, _ header: MeasurementHeader? = nil,
-                    stream: String? = nil, seq: UInt64? = nil) -> Result<InboundFrame, Rejection> {
-            .failure(Rejection(event: ErrorEvent(stream: header?.stream ?? stream, seq: header?.seq ?? seq,
-                                                 pipeline: header?.pipeline ?? interface.name, code: code, message: message)))
+    public func decode(_ parts: [[UInt8]], receivedAt: Double) -> Result<Decoded, Rejection> {
+        var stream: String?, seq: UInt64?
+        func reject(_ code: ErrorCode, _ message: String) -> Result<Decoded, Rejection> {
+            .failure(Rejection(event: ErrorEvent(stream: stream, seq: seq, pipeline: interface.name, code: code, message: message)))
         }
-        guard parts.count == 2 || parts.count == 3 else {
-            return reject(.malformedMessage, "expected 2 or 3 parts (header, measurement[, reference]), got \(parts.count)")
+        guard (1...3).contains(parts.count) else {
+            return reject(.malformedMessage, "expected 2 or 3 parts (header, measurement[, reference]) or 1 (ping), got \(parts.count)")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(parts[0]))) as? [String: Any] else {
-            return reject(.malformedHeader, "part 0 is not a JSON object")
+        let object: StrictJSON
+        switch Self.headerObject(parts[0]) {
+        case .success(let parsed): object = parsed
+        case .failure(let problem): return reject(.malformedHeader, problem.text)
         }
-        // Best-effort identification for the error event, before full validation.
-        let stream = object["stream"] as? String
-        let seq = (object["seq"] as? NSNumber).flatMap { $0.int64Value >= 0 ? UInt64($0.int64Value) : nil }
-        guard let version = object["lpnd"] as? Int else {
-            return reject(.malformedHeader, "header has no integer 'lpnd' (protocol version)", stream: stream, seq: seq)
+        // Echoed in the error event when readable, so the sender can match it to its message.
+        (stream, seq) = Self.identification(object)
+
+        guard let version = object["lpnd"] else {
+            return reject(.malformedHeader, "missing key 'lpnd' (protocol version)")
         }
-        guard version == WireProtocol.version else {
-            return reject(.unsupportedVersion, "protocol version \(version) is not supported (this daemon speaks \(WireProtocol.version))",
-                          stream: stream, seq: seq)
+        guard version.int64Value == Int64(WireProtocol.version) else {
+            return reject(.unsupportedVersion, "protocol version \(version.excerpt) is not supported (this daemon speaks the integer \(WireProtocol.version))")
         }
-        let header: MeasurementHeader
-        switch Self.header(from: object) {
-        case .success(let parsed): header = parsed
-        case .failure(let problem): return reject(.malformedHeader, "header: \(problem.text)", stream: stream, seq: seq)
+        guard let typeValue = object["type"] else { return reject(.malformedHeader, "missing key 'type'") }
+        guard let type = typeValue.stringValue else { return reject(.malformedHeader, "key 'type' must be a string, got \(typeValue.typeName)") }
+        switch type {
+        case "ping":
+            guard parts.count == 1 else { return reject(.malformedMessage, "a ping has 1 part, got \(parts.count)") }
+            if let problem = Self.typeProblem(object, keys: ["stream", "seq"]) { return reject(.malformedHeader, problem) }
+            let ping = Ping(stream: object["stream"]!.stringValue!, seq: object["seq"]!.uint64Value!)
+            guard WireProtocol.isValidStreamID(ping.stream) else { return reject(.malformedHeader, Self.streamProblem(ping.stream)) }
+            return .success(.ping(ping))
+        case "measurement":
+            guard parts.count >= 2 else { return reject(.malformedMessage, "a measurement has 2 or 3 parts, got 1") }
+        default:
+            return reject(.malformedHeader, "header type '\(type)' is neither 'measurement' nor 'ping'")
         }
-        guard header.type == "measurement" else {
-            return reject(.malformedHeader, "header type '\(header.type)' is not 'measurement'", header)
+        if let problem = Self.typeProblem(object, keys: Self.measurementKeys) { return reject(.malformedHeader, problem) }
+
+        // Every key has its type now.
+        let streamID = object["stream"]!.stringValue!
+        let pipeline = object["pipeline"]!.stringValue!
+        let dtype = object["dtype"]!.stringValue!
+        let shape = object["shape"]!
+        let byteOrder = object["byte_order"]!.stringValue!
+        let wantsReference = object["reference"]?.boolValue ?? false
+        guard WireProtocol.isValidStreamID(streamID) else { return reject(.malformedHeader, Self.streamProblem(streamID)) }
+        guard pipeline == interface.name else {
+            return reject(.unknownPipeline, "pipeline '\(pipeline)' is not served on this endpoint (it serves '\(interface.name)')")
         }
-        guard WireProtocol.isValidStreamID(header.stream) else {
-            return reject(.malformedHeader, "stream id '\(header.stream)' must be 1–64 characters of [A-Za-z0-9_.-]", header)
+        guard dtype == interface.measurementDType.rawValue else {
+            return reject(.dtypeMismatch, "dtype '\(dtype)' does not match pipeline '\(interface.name)' (\(interface.measurementDType.rawValue))")
         }
-        guard header.pipeline == interface.name else {
-            return reject(.unknownPipeline, "pipeline '\(header.pipeline)' is not served on this endpoint (it serves '\(interface.name)')", header)
+        guard shape == .array(interface.measurementShape.map { .integer(String($0)) }) else {
+            return reject(.shapeMismatch, "shape \(shape.excerpt) does not match pipeline '\(interface.name)' (\(interface.measurementShape))")
         }
-        guard header.dtype == interface.measurementDType else {
-            return reject(.dtypeMismatch, "dtype \(header.dtype.rawValue) does not match pipeline '\(interface.name)' (\(interface.measurementDType.rawValue))", header)
-        }
-        guard header.shape == interface.measurementShape else {
-            return reject(.shapeMismatch, "shape \(header.shape) does not match pipeline '\(interface.name)' (\(interface.measurementShape))", header)
-        }
-        guard header.byteOrder == "little" else {
-            return reject(.malformedHeader, "byte_order '\(header.byteOrder)' is not supported (payloads are little-endian)", header)
+        guard byteOrder == "little" else {
+            return reject(.malformedHeader, "byte_order '\(byteOrder)' is not supported (payloads are little-endian)")
         }
         let expectedBytes = interface.measurementFloats * 4
         guard parts[1].count == expectedBytes else {
-            return reject(.payloadSize, "measurement part has \(parts[1].count) bytes, shape \(header.shape) \(header.dtype.rawValue) needs \(expectedBytes)", header)
+            return reject(.payloadSize, "measurement part has \(parts[1].count) bytes, shape \(interface.measurementShape) \(dtype) needs \(expectedBytes)")
         }
-        let wantsReference = header.reference ?? false
         guard wantsReference == (parts.count == 3) else {
             return reject(.malformedMessage, wantsReference ? "header says reference: true but there is no part 2"
-                                                             : "part 2 present but the header does not say reference: true", header)
+                                                             : "part 2 present but the header does not say reference: true")
+        }
+        if wantsReference {
+            guard parts[2].count == interface.imageCount * 4 else {
+                return reject(.payloadSize, "reference part has \(parts[2].count) bytes, image shape \(interface.imageShape) float32 needs \(interface.imageCount * 4)")
+            }
         }
         let measurement = WireProtocol.floats(parts[1])
         if let index = measurement.firstIndex(where: { !$0.isFinite }) {
-            return reject(.nonFinite, "measurement value \(measurement[index]) at float index \(index) is not finite", header)
+            return reject(.nonFinite, "measurement value \(measurement[index]) at float index \(index) is not finite")
         }
         var reference: [Float]?
         if wantsReference {
-            guard parts[2].count == interface.imageCount * 4 else {
-                return reject(.payloadSize, "reference part has \(parts[2].count) bytes, image shape \(interface.imageShape) float32 needs \(interface.imageCount * 4)", header)
-            }
             let values = WireProtocol.floats(parts[2])
             if let index = values.firstIndex(where: { !$0.isFinite }) {
-                return reject(.nonFinite, "reference value \(values[index]) at index \(index) is not finite", header)
+                return reject(.nonFinite, "reference value \(values[index]) at index \(index) is not finite")
             }
             reference = values
         }
-        return .success(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt))
+        let header = MeasurementHeader(
+            stream: streamID, seq: object["seq"]!.uint64Value!, timestamp: object["timestamp"]!.finiteDoubleValue!,
+            pipeline: pipeline, shape: interface.measurementShape, dtype: interface.measurementDType,
+            reference: wantsReference)
+        return .success(.frame(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt)))
     }
+
+    /// The stream and seq of a message, when its header is readable and they are valid; for
+    /// error events about messages that are not decoded (dropped, drain timeout).
+    public static func identification(of parts: [[UInt8]]) -> (stream: String?, seq: UInt64?) {
+        guard let first = parts.first, case .success(let object) = headerObject(first) else { return (nil, nil) }
+        return identification(object)
+    }
+
+    // MARK: Header rules
 
     struct Problem: Error { let text: String }
 
-    /// The header's fields from the already-parsed JSON object (one parse per message).
-    static func header(from object: [String: Any]) -> Result<MeasurementHeader, Problem> {
-        func fail(_ key: String, _ expected: String) -> Result<MeasurementHeader, Problem> {
-            .failure(Problem(text: object[key] == nil ? "missing key '\(key)'" : "key '\(key)' must be \(expected)"))
+    static func headerObject(_ bytes: [UInt8]) -> Result<StrictJSON, Problem> {
+        guard bytes.count <= WireProtocol.maxHeaderBytes else {
+            return .failure(Problem(text: "header part has \(bytes.count) bytes; the limit is \(WireProtocol.maxHeaderBytes)"))
         }
-        func integer(_ value: Any?) -> Int? {
-            guard let n = value as? NSNumber else { return nil }
-            let d = n.doubleValue
-            return d == d.rounded() && abs(d) < 9e15 ? Int(d) : nil
-        }
-        guard let type = object["type"] as? String else { return fail("type", "a string") }
-        guard let stream = object["stream"] as? String else { return fail("stream", "a string") }
-        guard let seq = integer(object["seq"]), seq >= 0 else { return fail("seq", "a non-negative integer") }
-        guard let timestamp = (object["timestamp"] as? NSNumber)?.doubleValue, timestamp.isFinite else {
-            return fail("timestamp", "a number (seconds since the epoch)")
-        }
-        guard let pipeline = object["pipeline"] as? String else { return fail("pipeline", "a string") }
-        guard let shapeValues = object["shape"] as? [Any] else { return fail("shape", "an array of integers") }
-        let shape = shapeValues.compactMap(integer)
-        guard shape.count == shapeValues.count, shape.allSatisfy({ $0 >= 0 }) else { return fail("shape", "an array of non-negative integers") }
-        guard let dtypeName = object["dtype"] as? String, let dtype = WireDType(rawValue: dtypeName) else {
-            return fail("dtype", "\"float32\" or \"complex64\"")
-        }
-        guard let byteOrder = object["byte_order"] as? String else { return fail("byte_order", "a string") }
-        var reference: Bool?
-        if let value = object["reference"], !(value is NSNull) {
-            guard let flag = value as? Bool else { return fail("reference", "true or false") }
-            reference = flag
-        }
-        var header = MeasurementHeader(stream: stream, seq: UInt64(seq), timestamp: timestamp, pipeline: pipeline,
-                                       shape: shape, dtype: dtype, reference: reference ?? false)
-        header.type = type
-        header.byteOrder = byteOrder
-        header.reference = reference
-        return .success(header)
+        let value: StrictJSON
+        do { value = try StrictJSON.parse(bytes) } catch { return .failure(Problem(text: "part 0 is not valid JSON: \(error)")) }
+        guard case .object = value else { return .failure(Problem(text: "part 0 is \(value.typeName), not a JSON object")) }
+        return .success(value)
     }
 
+    static func identification(_ object: StrictJSON) -> (stream: String?, seq: UInt64?) {
+        (object["stream"]?.stringValue.flatMap { WireProtocol.isValidStreamID($0) ? $0 : nil }, object["seq"]?.uint64Value)
+    }
+
+    /// The measurement header's keys after `type`, in the order their types are checked.
+    static let measurementKeys = ["stream", "seq", "timestamp", "pipeline", "shape", "dtype", "byte_order", "reference"]
+
+    /// What the first key of `keys` with a missing value or a wrong type is missing; nil when
+    /// all are present (`reference` is optional) with the right JSON types.
+    static func typeProblem(_ object: StrictJSON, keys: [String]) -> String? {
+        for key in keys {
+            guard let value = object[key] else {
+                if key == "reference" { continue }
+                return "missing key '\(key)'"
+            }
+            let (valid, expected): (Bool, String) = switch key {
+            case "seq": (value.uint64Value != nil, "an integer from 0 to 18446744073709551615 (no fraction or exponent)")
+            case "timestamp": (value.finiteDoubleValue != nil, "a finite number (seconds since the epoch)")
+            case "shape": (Self.isIntegerArray(value), "an array of integers")
+            case "reference": (value.boolValue != nil, "true or false")
+            default: (value.stringValue != nil, "a string")
+            }
+            if !valid { return "key '\(key)' must be \(expected), got \(value.excerpt)" }
+        }
+        return nil
+    }
+
+    static func isIntegerArray(_ value: StrictJSON) -> Bool {
+        guard case .array(let items) = value else { return false }
+        return items.allSatisfy { if case .integer = $0 { true } else { false } }
+    }
+
+    static func streamProblem(_ id: String) -> String {
+        "stream id '\(id.count > 80 ? String(id.prefix(80)) + "…" : id)' must be 1–64 characters of [A-Za-z0-9_.-], not starting with '_'"
+    }
 }
 
 #if _endian(big)

@@ -9,9 +9,10 @@ public enum WireProtocol {
     /// subscribing to "frame/cam0/" receives exactly stream cam0's frames.
     public static func topic(_ kind: OutputKind, stream: String) -> String { "\(kind.rawValue)/\(stream)/" }
 
-    /// Stream ids: 1–64 characters of [A-Za-z0-9_.-].
+    /// Stream ids: 1–64 characters of [A-Za-z0-9_.-], not starting with '_' (ids beginning
+    /// with '_' are reserved for the daemon, like ``unknownStream``).
     public static func isValidStreamID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 64 && id.utf8.allSatisfy {
+        !id.isEmpty && id.utf8.count <= 64 && id.utf8.first != UInt8(ascii: "_") && id.utf8.allSatisfy {
             ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A)
                 || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-")
         }
@@ -19,10 +20,13 @@ public enum WireProtocol {
 
     /// Placeholder stream id in the topic of errors whose stream is unknown.
     public static let unknownStream = "_"
+
+    /// Largest header part (part 0) that is parsed; a larger one is `malformed_header`.
+    public static let maxHeaderBytes = 65_536
 }
 
 public enum OutputKind: String, Sendable {
-    case frame, diagnostics, error
+    case frame, diagnostics, error, pong
 }
 
 /// Sample types of payload parts. Complex values are interleaved (re, im) float32 pairs.
@@ -138,6 +142,27 @@ public struct PriorSummary: Codable, Sendable, Equatable {
         case phi, displacement
         case phiRange = "phi_range", displacementRange = "displacement_range"
     }
+}
+
+/// A ping (one-part message `{"lpnd":1,"type":"ping","stream":…,"seq":…}`): the daemon
+/// answers it with a pong on `pong/<stream>/`, the handshake of docs/PROTOCOL.md §7.
+public struct Ping: Sendable, Equatable {
+    public var stream: String
+    public var seq: UInt64
+
+    public init(stream: String, seq: UInt64) {
+        self.stream = stream
+        self.seq = seq
+    }
+}
+
+/// Body of a pong (part 1, after the topic).
+public struct Pong: Codable, Sendable, Equatable {
+    public var lpnd = WireProtocol.version
+    public var type = "pong"
+    public var stream: String
+    public var seq: UInt64
+    public var pipeline: String
 }
 
 /// Header of an outbound frame message (part 1, after the topic).

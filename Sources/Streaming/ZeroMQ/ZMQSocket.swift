@@ -33,6 +33,19 @@ public final class ZMQSocket {
         }
     }
 
+    private func setInt64Option(_ option: Int32, _ value: Int64) throws {
+        var v = value
+        guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size) == 0 else {
+            throw ZMQError.last("zmq_setsockopt(\(option))")
+        }
+    }
+
+    /// ZMQ_MAXMSGSIZE: libzmq drops the connection of a peer that announces a larger part,
+    /// before reading it, so no part above `bytes` is ever held in memory.
+    public func limitPartSize(_ bytes: Int) throws {
+        try setInt64Option(ZMQ_MAXMSGSIZE, Int64(bytes))
+    }
+
     public func subscribe(_ prefix: String = "") throws {
         let bytes = Array(prefix.utf8)
         guard zmq_setsockopt(handle, ZMQ_SUBSCRIBE, bytes, bytes.count) == 0 else {

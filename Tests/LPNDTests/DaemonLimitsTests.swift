@@ -1,0 +1,87 @@
+import Foundation
+import Streaming
+import StreamingTestSupport
+import Testing
+
+/// What a hostile or broken sender can do to the `lpnd` process: parts of 1 GB, and the exit
+/// statuses a service manager sees for configuration and socket errors.
+@Suite(.serialized) struct DaemonLimitsTests {
+    /// Peak and current resident memory of a process, in bytes (/proc/PID/status).
+    static func memory(of pid: Int32) -> (peak: Int, now: Int) {
+        let text = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        func kB(_ key: String) -> Int {
+            let line = text.split(separator: "\n").first { $0.hasPrefix(key + ":") } ?? ""
+            return (line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0) * 1024
+        }
+        return (kB("VmHWM"), kB("VmRSS"))
+    }
+
+    @Test func gigabytePartsAreRefusedUnreadAndTheDaemonKeepsServing() throws {
+        let daemon = try DaemonProcessTests.startDaemon()
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        let pid = daemon.process.processIdentifier
+        let before = Self.memory(of: pid)
+        let inputs = try DaemonProcessTests.measurements(4)
+        let huge = [UInt8](unsafeUninitializedCapacity: 1 << 30) { _, count in count = 1 << 30 }
+        for i in 0..<2 {
+            // A valid header with a 1 GB measurement part, then a good frame.
+            try peer.sender.send([inputs[2 * i].header, huge])
+            // The connection is dropped at the oversized part and comes back by itself; ping until
+            // it is up again, then the good frame must go through.
+            #expect(try peer.handshake(timeout: 30))
+            try peer.sender.send(inputs[2 * i + 1].parts)
+            let frames = try peer.collect(2, timeout: 30).filter { $0.kind == "frame" }
+            #expect(frames.compactMap(\.seq) == [UInt64(2 * i + 1)])
+        }
+        let after = Self.memory(of: pid)
+        #expect(after.peak < before.peak + (64 << 20),
+                "peak resident memory went from \(before.peak >> 20) MiB to \(after.peak >> 20) MiB")
+        let stats = try #require(try DaemonProcessTests.stats(daemon))
+        let pipeline = (stats["pipelines"] as? [[String: Any]])?.first
+        #expect(pipeline?["errors"] as? Int == 0, "the oversized messages were never accepted")
+        let (status, _) = daemon.stop()
+        #expect(status == 0)
+    }
+
+    static func run(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
+        process.arguments = arguments
+        let stderr = Pipe()
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func configurationAndSocketErrorsHaveTheirOwnExitStatus() throws {
+        let dir = NSTemporaryDirectory() + "lpnd-exit-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        // A pipeline file that does not load: configuration error, 78, naming the key.
+        let missing = dir + "/missing.yaml"
+        try "publish: ipc://\(dir)/o\npipelines:\n  - file: nope.yaml\n    ingest: {endpoint: ipc://\(dir)/i}\n"
+            .write(toFile: missing, atomically: true, encoding: .utf8)
+        let (configStatus, configLog) = try Self.run(["run", "--config", missing])
+        #expect(configStatus == 78, "\(configLog)")
+        #expect(configLog.contains(missing) && configLog.contains("'pipelines[0].file'"), "\(configLog)")
+        #expect(!configLog.contains("Usage"), "\(configLog)")
+
+        // A publish endpoint already bound by someone else: 69, naming the file and the key.
+        let context = ZMQContext()
+        let squatter = try ZMQSocket(context: context, kind: .pub)
+        try squatter.bind("tcp://127.0.0.1:*")
+        let taken = squatter.lastEndpoint
+        let busy = dir + "/busy.yaml"
+        try "publish: \(taken)\npipelines:\n  - file: \(DaemonProcessTests.pipelinePath)\n    ingest: {endpoint: ipc://\(dir)/i2}\n"
+            .write(toFile: busy, atomically: true, encoding: .utf8)
+        let (bindStatus, bindLog) = try Self.run(["run", "--config", busy])
+        #expect(bindStatus == 69, "\(bindLog)")
+        #expect(bindLog.contains(busy) && bindLog.contains("'publish'") && bindLog.contains(taken), "\(bindLog)")
+        #expect(!bindLog.contains("Usage"), "\(bindLog)")
+        squatter.close(linger: 0)
+        context.terminate()
+    }
+}

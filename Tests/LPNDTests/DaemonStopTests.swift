@@ -1,0 +1,55 @@
+import Foundation
+import Streaming
+import StreamingTestSupport
+import Testing
+
+/// Stopping and signalling the `lpnd` process: a stop at the drain deadline with frames still
+/// inside the LPN engine must end with status 0 every time; SIGHUP must not lose anything.
+@Suite(.serialized) struct DaemonStopTests {
+    static let lpnPipeline = DaemonProcessTests.root + "/../../pipelines/mri-4x.yaml"
+
+    @Test func stopAtTheDrainDeadlineWithFramesInTheEngineNeverCrashes() throws {
+        let inputs = try DaemonProcessTests.measurements(8, pipeline: Self.lpnPipeline)
+        var drainTimeouts = 0
+        for run in 0..<10 {
+            let daemon = try DaemonProcessTests.startDaemon(pipeline: Self.lpnPipeline, inbox: 8, drainTimeout: 0.2)
+            let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+            #expect(try peer.handshake())
+            for input in inputs { try peer.sender.send(input.parts) }
+            // Two frames out (each with its diagnostics), the rest queued or on the worker.
+            let early = try peer.collect(4, timeout: 60)
+            #expect(early.filter { $0.kind == "frame" }.count == 2, "run \(run): \(early.map(\.topic))")
+            let (status, log) = daemon.stop(signal: SIGTERM)
+            #expect(daemon.process.terminationReason == .exit && status == 0,
+                    "run \(run): ended by \(daemon.process.terminationReason == .exit ? "exit" : "signal") \(status); log: \(log)")
+            let rest = try peer.collect(inputs.count * 2, timeout: 2)
+            let outputs = early + rest
+            let frames = outputs.filter { $0.kind == "frame" }.compactMap(\.seq)
+            let errors = outputs.filter { $0.kind == "error" }
+            // Every message ends as one frame or one drain_timeout event, in order.
+            #expect(errors.allSatisfy { $0.code == "drain_timeout" }, "run \(run): \(errors.map(\.code))")
+            #expect((frames + errors.compactMap(\.seq)).sorted() == (0..<UInt64(inputs.count)).map { $0 }, "run \(run)")
+            #expect(!log.contains("did not stop"), "run \(run): \(log)")
+            drainTimeouts += errors.count
+        }
+        #expect(drainTimeouts > 0, "the stops should have met frames still reconstructing")
+    }
+
+    @Test func sighupIsLoggedAndLosesNothing() throws {
+        let daemon = try DaemonProcessTests.startDaemon(inbox: 8)
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        let inputs = try DaemonProcessTests.measurements(6)
+        for (i, input) in inputs.enumerated() {
+            try peer.sender.send(input.parts)
+            if i == 2 { kill(daemon.process.processIdentifier, SIGHUP) }
+        }
+        let frames = try peer.collect(12, timeout: 60).filter { $0.kind == "frame" }
+        #expect(frames.compactMap(\.seq) == (0..<6).map { UInt64($0) })
+        kill(daemon.process.processIdentifier, SIGHUP)
+        #expect(try DaemonProcessTests.stats(daemon) != nil, "still serving after SIGHUP")
+        let (status, log) = daemon.stop()
+        #expect(status == 0)
+        #expect(log.contains("SIGHUP"), "\(log)")
+    }
+}
