@@ -155,6 +155,21 @@ public final class YAMLSection {
         }
     }
 
+    /// A string, or a list of strings: `.scalar` or `.list`.
+    public enum Strings: Equatable, Sendable {
+        case scalar(String)
+        case list([String])
+    }
+
+    public func stringOrList(_ key: String) throws -> Strings? {
+        guard let node = take(key) else { return nil }
+        if node.scalar != nil { return .scalar(try scalar(key, node, "a string")) }
+        guard let seq = node.sequence else {
+            throw Self.error(file, qualify(key), node, "expected a string or a list of strings, got \(Self.describe(node))")
+        }
+        return .list(try seq.enumerated().map { i, item in try scalar("\(key)[\(i)]", item, "a string") })
+    }
+
     public func section(_ key: String) throws -> YAMLSection? {
         guard let node = take(key) else { return nil }
         return try YAMLSection(file: file, path: qualify(key), node: node)

@@ -22,12 +22,27 @@ public final class Daemon: @unchecked Sendable {
         /// Seconds allowed, at shutdown, to finish what was accepted.
         public var drainTimeout: Double
         public var lingerMs: Int32
+        /// CURVE on every socket (ingest, publish, control), when set.
+        public var curve: Curve?
 
-        public init(publishEndpoint: String, controlEndpoint: String? = nil, drainTimeout: Double = 30, lingerMs: Int32 = 2000) {
+        public init(publishEndpoint: String, controlEndpoint: String? = nil, drainTimeout: Double = 30, lingerMs: Int32 = 2000,
+                    curve: Curve? = nil) {
             self.publishEndpoint = publishEndpoint
             self.controlEndpoint = controlEndpoint
             self.drainTimeout = drainTimeout
             self.lingerMs = lingerMs
+            self.curve = curve
+        }
+    }
+
+    /// The daemon's CURVE identity and the clients (senders and subscribers) it lets in.
+    public struct Curve: Sendable {
+        public var server: CurveKeyPair
+        public var clients: CurveClientList
+
+        public init(server: CurveKeyPair, clients: CurveClientList) {
+            self.server = server
+            self.clients = clients
         }
     }
 
@@ -40,12 +55,25 @@ public final class Daemon: @unchecked Sendable {
     private var stopping = false
     public private(set) var controlEndpoint: String?
     private let startedAt = Date()
+    /// Answers CURVE handshakes (started before any socket, stopped after all are closed).
+    public private(set) var authenticator: ZAPHandler?
 
     public init(settings: Settings, pipelines specs: [PipelineSpec]) throws {
         self.settings = settings
+        var security = SocketSecurity.plain
+        if let curve = settings.curve {
+            do {
+                authenticator = try ZAPHandler(context: context, clients: curve.clients)
+            } catch {
+                context.terminate()
+                throw SocketSetupError(key: "curve", endpoint: ZAPHandler.endpoint, reason: "\(error)")
+            }
+            security = .curveServer(secretKey: curve.server.secretKey)
+        }
         do {
-            publisher = try Publisher(context: context, endpoint: settings.publishEndpoint)
+            publisher = try Publisher(context: context, endpoint: settings.publishEndpoint, security: security)
         } catch {
+            authenticator?.stop()
             context.terminate()
             throw SocketSetupError(key: "publish", endpoint: settings.publishEndpoint, reason: "\(error)")
         }
@@ -54,7 +82,7 @@ public final class Daemon: @unchecked Sendable {
                 let name = spec.backend.interface.name
                 do {
                     let runtime = try PipelineRuntime(backend: spec.backend, configuration: spec.configuration,
-                                                      context: context, publisher: publisher)
+                                                      context: context, publisher: publisher, security: security)
                     pipelines.append(runtime)
                     Log.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
                 } catch {
@@ -63,13 +91,15 @@ public final class Daemon: @unchecked Sendable {
                 }
             }
             if let endpoint = settings.controlEndpoint {
-                do { try startControl(endpoint) } catch {
+                do { try startControl(endpoint, security: security) } catch {
                     throw SocketSetupError(key: "control", endpoint: endpoint, reason: "\(error)")
                 }
             }
         } catch {
             for pipeline in pipelines { pipeline.stopAccepting() }
             publisher.stop(lingerMs: 0)
+            controlFinished?.wait()
+            authenticator?.stop()
             context.terminate()
             throw error
         }
@@ -104,6 +134,7 @@ public final class Daemon: @unchecked Sendable {
         let final = stats
         publisher.stop(lingerMs: settings.lingerMs)
         controlFinished?.wait()
+        authenticator?.stop()
         context.terminate()
         for p in final.pipelines {
             Log.info("pipeline \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors), pings \(p.pings) (dropped \(p.dropped))")
@@ -119,11 +150,12 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// REP socket: a request `stats` gets the stats as JSON; anything else an error object.
-    private func startControl(_ endpoint: String) throws {
+    private func startControl(_ endpoint: String, security: SocketSecurity) throws {
         let context = context
         controlFinished = try SocketThread.start(name: "lpnd.control", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: .rep)
             try socket.limitPartSize(4096)  // requests are one word
+            try security.apply(to: socket)
             try socket.bind(endpoint)
             self.controlEndpoint = socket.lastEndpoint
             return socket

@@ -39,7 +39,7 @@ public final class PipelineRuntime: @unchecked Sendable {
 
     /// Builds the stages (one processor per worker) and starts the ingest thread.
     public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
-                context: ZMQContext, publisher: Publisher) throws {
+                context: ZMQContext, publisher: Publisher, security: SocketSecurity = .plain) throws {
         interface = backend.interface
         self.configuration = configuration
         self.publisher = publisher
@@ -63,7 +63,7 @@ public final class PipelineRuntime: @unchecked Sendable {
         decodeStage = BoundedStage(name: "\(name).decode", capacity: configuration.inbox) { [unowned self] _, raw in
             self.decode(raw)
         }
-        try startIngest(context: context)
+        try startIngest(context: context, security: security)
     }
 
     // MARK: Stages
@@ -181,12 +181,13 @@ public final class PipelineRuntime: @unchecked Sendable {
 
     // MARK: Ingest
 
-    private func startIngest(context: ZMQContext) throws {
+    private func startIngest(context: ZMQContext, security: SocketSecurity) throws {
         let configuration = configuration, interface = interface
         ingestFinished = try SocketThread.start(name: "lpnd.\(interface.name).ingest", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: configuration.socket == .pull ? .pull : .sub)
             try socket.setOption(ZMQ_RCVHWM_, configuration.receiveHighWaterMark)
             try socket.limitPartSize(interface.maxPartBytes)
+            try security.apply(to: socket)
             if configuration.socket == .sub { try socket.subscribe("") }
             if configuration.bind { try socket.bind(configuration.endpoint) } else { try socket.connect(configuration.endpoint) }
             self.endpoint = socket.lastEndpoint

@@ -18,6 +18,7 @@ struct AcquisitionSimulator {
     var noise: Float?
     var seed: UInt64 = 1
     var imageDirectory: String?
+    var curve: CurveClient?
 
     struct Report {
         var sent: Int
@@ -54,6 +55,7 @@ struct AcquisitionSimulator {
         }
         let socket = try ZMQSocket(context: context, kind: publish ? .pub : .push)
         defer { socket.close(linger: 5000) }
+        try curve?.apply(to: socket)
         if bind { try socket.bind(endpoint) } else { try socket.connect(endpoint) }
         ready?()
         var bytes = 0

@@ -18,6 +18,7 @@ struct DaemonConfigFile {
     var lingerMs: Int32
     var blasThreads: Int
     var statsInterval: Double
+    var curve: Daemon.Curve?
     var pipelines: [PipelineEntry]
 
     static func load(path: String) throws -> DaemonConfigFile {
@@ -29,6 +30,7 @@ struct DaemonConfigFile {
         let lingerMs = Int32(try root.int("linger_ms", range: 0...600_000) ?? 2000)
         let blasThreads = try root.int("blas_threads", range: 1...256) ?? 1
         let statsInterval = try root.double("stats_interval", min: 0, max: 86_400) ?? 30
+        let curve = try root.section("curve").map { try loadCurve($0, directory: directory) }
         let list = try root.required("pipelines", root.sections)
         guard !list.isEmpty else { throw root.fail("pipelines", "needs at least one pipeline") }
         var entries: [PipelineEntry] = []
@@ -54,7 +56,31 @@ struct DaemonConfigFile {
         try root.finish()
         return DaemonConfigFile(path: path, publish: publish, control: control, drainTimeout: drainTimeout,
                                 lingerMs: lingerMs, blasThreads: blasThreads, statsInterval: statsInterval,
-                                pipelines: entries)
+                                curve: curve, pipelines: entries)
+    }
+
+    /// `curve: {secret_key: FILE, clients: DIRECTORY | [FILE or Z85 key, …]}`.
+    static func loadCurve(_ section: YAMLSection, directory: String) throws -> Daemon.Curve {
+        let secretFile = resolve(try section.required("secret_key", section.string), against: directory)
+        let server: CurveKeyPair
+        do { server = try CurveKeyPair.load(secretFile: secretFile) } catch {
+            throw section.fail("secret_key", "\(error)")
+        }
+        let clients: CurveClientList
+        do {
+            switch try section.required("clients", section.stringOrList) {
+            case .scalar(let path): clients = try CurveClientList.load(directory: resolve(path, against: directory))
+            case .list(let entries):
+                clients = try CurveClientList.load(entries: entries.map { $0.utf8.count == 40 && !$0.contains("/") ? $0 : resolve($0, against: directory) })
+            }
+        } catch let error as CurveKeyError {
+            throw section.fail("clients", "\(error)")
+        }
+        guard !clients.keys.isEmpty else {
+            throw section.fail("clients", "no client public key found: no sender or subscriber could connect")
+        }
+        try section.finish()
+        return Daemon.Curve(server: server, clients: clients)
     }
 
     enum IngestMode: String, CaseIterable {

@@ -15,6 +15,7 @@ struct FrameListener {
     /// Messages of this stream are handshake probes: not counted, they only set `probeSeen`.
     var probeStream: String?
     var probeSeen: LockedValue<Bool>?
+    var curve: CurveClient?
 
     struct FrameRecord {
         var seq: UInt64
@@ -41,6 +42,7 @@ struct FrameListener {
         } else {
             try socket.subscribe("")
         }
+        try curve?.apply(to: socket)
         try socket.connect(endpoint)
         if let directory = outputDirectory {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

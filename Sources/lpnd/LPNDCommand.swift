@@ -8,6 +8,6 @@ struct LPNDCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, SendCommand.self, ListenCommand.self, DemoCommand.self,
             SimulateCommand.self, ReconstructCommand.self, OperatorCommand.self, ValidateCommand.self,
-            ProxCommand.self, PriorCommand.self, CalibrateCommand.self, BenchCommand.self,
+            ProxCommand.self, PriorCommand.self, CalibrateCommand.self, BenchCommand.self, KeygenCommand.self,
         ])
 }

@@ -81,7 +81,8 @@ enum DaemonLauncher {
             }
         }
         return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
-                                                    drainTimeout: file.drainTimeout, lingerMs: file.lingerMs),
+                                                    drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
+                                                    curve: file.curve),
                           pipelines: specs)
     }
 

@@ -20,11 +20,13 @@ struct SendCommand: ParsableCommand {
     @Option(help: "Stream id.") var stream: String = "s0"
     @Option(help: "Measurement noise σ (default: the pipeline's simulation noise).") var noise: Float?
     @Option(help: "Seed of phantoms and noise.") var seed: UInt64 = 1
+    @OptionGroup var curve: CurveOptions
 
     func run() throws {
         let simulator = AcquisitionSimulator(
             pipeline: try Pipeline.load(path: pipeline), endpoint: endpoint, bind: bind, publish: pub, stream: stream,
-            count: count, rate: rate, attachReference: reference, noise: noise, seed: seed, imageDirectory: images)
+            count: count, rate: rate, attachReference: reference, noise: noise, seed: seed, imageDirectory: images,
+            curve: try curve.load())
         let report = try simulator.run()
         print(String(format: "sent %d frames in %.2f s: %.1f frames/s, %.2f MB/s", report.sent, report.seconds,
                      report.framesPerSecond, Double(report.bytes) / report.seconds / 1e6))
@@ -41,9 +43,11 @@ struct ListenCommand: ParsableCommand {
     @Option(help: "Write <stream>-<seq>.png and .json here.") var output: String?
     @Option(help: "Stop after this many frames + errors.") var count: Int?
     @Option(help: "Stop after this many seconds without a message.") var timeout: Double = 30
+    @OptionGroup var curve: CurveOptions
 
     func run() throws {
-        let listener = FrameListener(endpoint: endpoint, stream: stream, outputDirectory: output, count: count, idleTimeout: timeout)
+        let listener = FrameListener(endpoint: endpoint, stream: stream, outputDirectory: output, count: count, idleTimeout: timeout,
+                                     curve: try curve.load())
         let report = try listener.run()
         printSummary(report)
     }

@@ -85,3 +85,46 @@ import Testing
         context.terminate()
     }
 }
+
+/// `lpnd keygen`, a daemon with `curve:` in its configuration, and `lpnd send`/`lpnd listen`
+/// with `--server-key`/`--key`: frames flow, and no key appears in the log.
+@Suite(.serialized) struct DaemonCurveTests {
+    @Test func keygenCurveConfigurationAndClientCommandsWorkTogether() throws {
+        let dir = NSTemporaryDirectory() + "lpnd-curve-" + UUID().uuidString.prefix(8)
+        for name in ["server", "clients/camera", "viewer"] {
+            let (status, log) = try DaemonLimitsTests.run(["keygen", "\(dir)/keys/\(name)"])
+            #expect(status == 0, "\(log)")
+        }
+        // The viewer's public key is allowed too: the clients directory holds both.
+        try FileManager.default.copyItem(atPath: "\(dir)/keys/viewer.key", toPath: "\(dir)/keys/clients/viewer.key")
+        let server = try CurveKeyPair.load(secretFile: "\(dir)/keys/server.key_secret")
+        let viewer = try CurveKeyPair.load(secretFile: "\(dir)/keys/viewer.key_secret")
+        let daemon = try DaemonProcessTests.startDaemon(
+            extra: "curve: {secret_key: \(dir)/keys/server.key_secret, clients: \(dir)/keys/clients}",
+            curve: (server.publicKey, viewer))
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
+        listener.arguments = ["listen", "--endpoint", daemon.publish, "--count", "3", "--timeout", "60",
+                              "--server-key", "\(dir)/keys/server.key", "--key", "\(dir)/keys/viewer.key_secret"]
+        let listened = Pipe()
+        listener.standardOutput = listened
+        try listener.run()
+        // The listener subscribes asynchronously: send until it has its three frames.
+        var sends = 0
+        while listener.isRunning && sends < 20 {
+            let (status, log) = try DaemonLimitsTests.run(
+                ["send", "--pipeline", DaemonProcessTests.pipelinePath, "--endpoint", daemon.ingest, "--count", "3",
+                 "--server-key", "\(dir)/keys/server.key", "--key", "\(dir)/keys/clients/camera.key_secret"])
+            #expect(status == 0, "\(log)")
+            sends += 1
+        }
+        listener.waitUntilExit()
+        let text = String(decoding: listened.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("received 3 frames"), "\(text)")
+        let (status, log) = daemon.stop()
+        #expect(status == 0)
+        for key in [server.secretKey, server.publicKey, viewer.secretKey, viewer.publicKey] {
+            #expect(!log.contains(key), "a key appears in the log")
+        }
+    }
+}

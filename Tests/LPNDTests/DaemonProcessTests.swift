@@ -28,6 +28,8 @@ import Testing
         let ingest: String
         let publish: String
         let control: String
+        /// CURVE client settings for the control socket, when the daemon runs with `curve:`.
+        var curve: (serverKey: String, keys: CurveKeyPair)? = nil
 
         func stop(signal: Int32 = SIGTERM) -> (status: Int32, log: String) {
             kill(process.processIdentifier, signal)
@@ -38,7 +40,8 @@ import Testing
     }
 
     static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, drainTimeout: Double = 60, extra: String = "",
-                            environment: [String: String] = [:]) throws -> Running {
+                            environment: [String: String] = [:],
+                            curve: (serverKey: String, keys: CurveKeyPair)? = nil) throws -> Running {
         let dir = NSTemporaryDirectory() + "lpnd-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let (ingest, publish, control) = ("ipc://\(dir)/in", "ipc://\(dir)/out", "ipc://\(dir)/ctl")
@@ -63,7 +66,7 @@ import Testing
         let stderr = Pipe()
         process.standardError = stderr
         try process.run()
-        let running = Running(process: process, stderr: stderr, ingest: ingest, publish: publish, control: control)
+        let running = Running(process: process, stderr: stderr, ingest: ingest, publish: publish, control: control, curve: curve)
         guard try stats(running, timeout: 30) != nil else {
             _ = running.stop(signal: SIGKILL)
             throw ValidationFailure("daemon did not answer on its control socket")
@@ -77,6 +80,7 @@ import Testing
         defer { context.terminate() }
         let socket = try ZMQSocket(context: context, kind: .req)
         defer { socket.close(linger: 0) }
+        if let curve = daemon.curve { try socket.makeCurveClient(serverKey: curve.serverKey, keys: curve.keys) }
         try socket.connect(daemon.control)
         try socket.send([Array("stats".utf8)])
         guard try socket.poll(timeoutMs: Int(timeout * 1000)), let reply = try socket.receive() else { return nil }

@@ -41,13 +41,17 @@ public final class TestPeer {
     public let sender: ZMQSocket
     public let listener: ZMQSocket
 
-    public init(ingest: String, publish: String, senderKind: ZMQSocket.Kind = .push, senderHighWaterMark: Int32 = 1000) throws {
+    /// `configure` runs on each socket before it connects (e.g. to make it a CURVE client).
+    public init(ingest: String, publish: String, senderKind: ZMQSocket.Kind = .push, senderHighWaterMark: Int32 = 1000,
+                configure: (ZMQSocket) throws -> Void = { _ in }) throws {
         sender = try ZMQSocket(context: context, kind: senderKind)
         try sender.setOption(ZMQ_SNDHWM_, senderHighWaterMark)
+        try configure(sender)
         try sender.connect(ingest)
         listener = try ZMQSocket(context: context, kind: .sub)
         try listener.setOption(ZMQ_RCVHWM_, 100_000)
         try listener.subscribe("")
+        try configure(listener)
         try listener.connect(publish)
     }
 

@@ -15,17 +15,31 @@ from typing import Optional, Union
 
 import numpy as np
 import zmq
+import zmq.auth
 
 PROTOCOL_VERSION = 1
 
 
+def use_curve(socket: zmq.Socket, server_key: Optional[str], key: Optional[str]):
+    """Makes `socket` a CURVE client: `server_key` is the daemon's public key file (NAME.key from
+    `lpnd keygen`), `key` this client's secret key file (NAME.key_secret). Both or neither."""
+    if server_key is None and key is None:
+        return
+    if server_key is None or key is None:
+        raise ValueError("server_key and key go together")
+    socket.curve_serverkey, _ = zmq.auth.load_certificate(server_key)
+    socket.curve_publickey, socket.curve_secretkey = zmq.auth.load_certificate(key)
+
+
 class MeasurementSender:
-    """PUSH (lossless, blocks when the daemon is saturated) or PUB sender of measurements."""
+    """PUSH (lossless, blocks when the daemon is saturated) or PUB sender of measurements.
+    With `server_key` and `key` (certificate files), the connection uses CURVE."""
 
     def __init__(self, endpoint: str, pipeline: str, stream: str = "s0", pub: bool = False,
-                 context: Optional[zmq.Context] = None):
+                 context: Optional[zmq.Context] = None, server_key: Optional[str] = None, key: Optional[str] = None):
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.PUB if pub else zmq.PUSH)
+        use_curve(self.socket, server_key, key)
         self.socket.connect(endpoint)
         self.pipeline = pipeline
         self.stream = stream
@@ -91,9 +105,10 @@ class OutputReceiver:
     """SUB receiver of frames, diagnostics and error events (all streams, or one)."""
 
     def __init__(self, endpoint: str, stream: Optional[str] = None, kinds=("frame", "diagnostics", "error", "pong"),
-                 context: Optional[zmq.Context] = None):
+                 context: Optional[zmq.Context] = None, server_key: Optional[str] = None, key: Optional[str] = None):
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.SUB)
+        use_curve(self.socket, server_key, key)
         for kind in kinds:
             self.socket.subscribe(f"{kind}/{stream}/" if stream else f"{kind}/")
         self.socket.connect(endpoint)

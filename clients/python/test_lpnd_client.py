@@ -15,7 +15,7 @@ import pytest
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lpnd_client import Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver, handshake  # noqa: E402
+from lpnd_client import Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver, handshake, use_curve  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
@@ -29,22 +29,42 @@ def phantom(shift):
     return image.astype(np.float32)
 
 
-@pytest.fixture()
-def daemon():
+def start_daemon(curve: bool):
     tmp = tempfile.mkdtemp(prefix="lpnd-py-")
     endpoints = {k: f"ipc://{tmp}/{k}" for k in ("in", "out", "ctl")}
     config = os.path.join(tmp, "lpnd.yaml")
+    extra = ""
+    if curve:
+        for name in ("server", "clients/me"):
+            subprocess.run([LPND, "keygen", os.path.join(tmp, "keys", name)], check=True, stdout=subprocess.DEVNULL)
+        extra = f"curve: {{secret_key: {tmp}/keys/server.key_secret, clients: {tmp}/keys/clients}}\n"
     with open(config, "w") as f:
-        f.write(f"publish: {endpoints['out']}\ncontrol: {endpoints['ctl']}\nstats_interval: 0\n"
+        f.write(f"publish: {endpoints['out']}\ncontrol: {endpoints['ctl']}\nstats_interval: 0\n{extra}"
                 f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: {endpoints['in']}}}\n")
     process = subprocess.Popen([LPND, "run", "--config", config], stderr=subprocess.PIPE)
     ctx = zmq.Context.instance()
     req = ctx.socket(zmq.REQ)
+    if curve:
+        use_curve(req, f"{tmp}/keys/server.key", f"{tmp}/keys/clients/me.key_secret")
     req.connect(endpoints["ctl"])
     req.send(b"stats")
     assert req.poll(30000), "daemon did not start"
     req.recv()
     req.close(linger=0)
+    return process, tmp, endpoints
+
+
+@pytest.fixture()
+def daemon():
+    process, tmp, endpoints = start_daemon(curve=False)
+    yield tmp, endpoints
+    process.terminate()
+    assert process.wait(60) == 0
+
+
+@pytest.fixture()
+def curve_daemon():
+    process, tmp, endpoints = start_daemon(curve=True)
     yield tmp, endpoints
     process.terminate()
     assert process.wait(60) == 0
@@ -122,3 +142,17 @@ def test_malformed_headers_get_the_documented_codes(daemon):
         if isinstance(out, ErrorEvent):
             codes.append(out.code)
     assert codes == [code for _, code in cases]
+
+
+def test_curve_clients_with_allowed_keys_get_frames(curve_daemon):
+    tmp, endpoints = curve_daemon
+    keys = dict(server_key=f"{tmp}/keys/server.key", key=f"{tmp}/keys/clients/me.key_secret")
+    receiver = OutputReceiver(endpoints["out"], **keys)
+    sender = MeasurementSender(endpoints["in"], pipeline="test-mri", stream="secure", **keys)
+    handshake(sender, receiver)
+    image = phantom(0)
+    sender.send(measurement(tmp, image, 0), reference=image)
+    out = receiver.receive(timeout=30)
+    while out is not None and not isinstance(out, Frame):
+        out = receiver.receive(timeout=30)
+    assert isinstance(out, Frame) and out.header["stream"] == "secure"

@@ -16,10 +16,12 @@ public final class Publisher: @unchecked Sendable {
     public private(set) var endpoint = ""
 
     /// Starts the publisher thread and binds (or connects) its socket.
-    public init(context: ZMQContext, endpoint: String, bind: Bool = true, highWaterMark: Int32 = 100_000) throws {
+    public init(context: ZMQContext, endpoint: String, bind: Bool = true, highWaterMark: Int32 = 100_000,
+                security: SocketSecurity = .plain) throws {
         finished = try SocketThread.start(name: "lpnd.publisher", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: .pub)
             try socket.setOption(ZMQ_SNDHWM_, highWaterMark)
+            try security.apply(to: socket)
             if bind { try socket.bind(endpoint) } else { try socket.connect(endpoint) }
             self.endpoint = socket.lastEndpoint
             return socket

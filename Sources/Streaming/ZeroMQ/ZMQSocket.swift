@@ -40,6 +40,14 @@ public final class ZMQSocket {
         }
     }
 
+    public func setOption(_ option: Int32, string: String, includingNUL: Bool = false) throws {
+        var bytes = Array(string.utf8)
+        if includingNUL { bytes.append(0) }
+        guard zmq_setsockopt(handle, option, bytes, bytes.count) == 0 else {
+            throw ZMQError.last("zmq_setsockopt(\(option))")
+        }
+    }
+
     /// ZMQ_MAXMSGSIZE: libzmq drops the connection of a peer that announces a larger part,
     /// before reading it, so no part above `bytes` is ever held in memory.
     public func limitPartSize(_ bytes: Int) throws {
