@@ -1,4 +1,5 @@
 import COpenBLAS
+import TensorIO
 
 /// Sets OpenBLAS's thread count for the process. BLAS threads × worker threads should not
 /// exceed the cores; call once, before any work.
@@ -8,20 +9,16 @@ public func openBLASSetThreads(_ count: Int) {
 
 /// Multiplies two random n×n matrices `repetitions` times and returns the achieved GFLOP/s:
 /// the machine's sgemm reference for benchmarks.
-public func measureSgemmGFLOPS(size n: Int = 1024, repetitions: Int = 5, clock: () -> Double) -> Double {
-    var a = [Float](repeating: 0, count: n * n), b = a, c = a
-    var state: UInt32 = 12345
-    for i in 0..<(n * n) {
-        state = state &* 1664525 &+ 1013904223
-        a[i] = Float(state >> 8) / Float(1 << 24) - 0.5
-        b[i] = Float(state >> 9) / Float(1 << 23) - 0.5
-    }
+public func measureSgemmGFLOPS(size n: Int = 1024, repetitions: Int = 5) -> Double {
+    var rng = SplitMix64(seed: 12345)
+    let a = (0..<(n * n)).map { _ in Float(rng.nextUnit() - 0.5) }, b = (0..<(n * n)).map { _ in Float(rng.nextUnit() - 0.5) }
+    var c = [Float](repeating: 0, count: n * n)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
     var best = Double.infinity
     for _ in 0..<repetitions {
-        let start = clock()
+        let start = MonotonicClock.seconds()
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
-        best = min(best, clock() - start)
+        best = min(best, MonotonicClock.seconds() - start)
     }
     return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
 }

@@ -117,10 +117,3 @@ public struct PriorCheckReport: Codable, Sendable, Equatable {
         outside = calibration?.outside(statistics, height: height, width: width) ?? []
     }
 }
-
-/// Monotonic seconds.
-func now() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
-}

@@ -62,7 +62,7 @@ public final class Reconstructor {
     public func cancel() { cancellation.set() }
 
     public func reconstruct(_ measurement: Measurement, reference: Tensor? = nil) throws -> ReconstructionResult {
-        let start = now()
+        let start = MonotonicClock.seconds()
         guard !cancellation.isSet else { throw ReconstructionError.cancelled(iteration: 0) }
         guard measurement.type == pipeline.measurementType else {
             throw ReconstructionError.typeMismatch(expected: pipeline.measurementType, got: measurement.type)
@@ -91,7 +91,7 @@ public final class Reconstructor {
         let settings = pipeline.solver
         var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
         // Start: Aᵀy, zeros, or a few CG steps of least squares.
-        let tInit = now()
+        let tInit = MonotonicClock.seconds()
         switch settings.initialization {
         case .zeros: x0.fill(0)
         case .adjoint: op.adjoint(y.pointer, x0.pointer)
@@ -107,9 +107,9 @@ public final class Reconstructor {
                 op.adjoint(y.pointer, x0.pointer)
             }
         }
-        diagnostics.stageSeconds["initialization"] = now() - tInit
+        diagnostics.stageSeconds["initialization"] = MonotonicClock.seconds() - tInit
 
-        let tSolve = now()
+        let tSolve = MonotonicClock.seconds()
         let result = FloatBuffer(op.imageCount)
         if let solver {
             solver.start(measurement: y.pointer, initial: x0.pointer)
@@ -139,7 +139,7 @@ public final class Reconstructor {
             data.load(y.pointer)
             diagnostics.finalResidual = data.residual(result.pointer)
         }
-        diagnostics.stageSeconds["iterations"] = now() - tSolve
+        diagnostics.stageSeconds["iterations"] = MonotonicClock.seconds() - tSolve
         if let (i, v) = UnsafeBufferPointer(start: result.pointer, count: result.count).withMemoryRebound(to: Float.self, { firstNonFinite($0) }) {
             throw ReconstructionError.diverged(iteration: diagnostics.iterations, reason: "non-finite value \(v) at flat index \(i)")
         }
@@ -153,29 +153,29 @@ public final class Reconstructor {
         let values = result.array
         let shape = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape
 
-        let tMetrics = now()
+        let tMetrics = MonotonicClock.seconds()
         if let referenceValues {
             diagnostics.psnr = ImageMetrics.psnr(values, referenceValues)
             if pipeline.imageType == .float32 {
                 diagnostics.ssim = ImageMetrics.ssim(values, referenceValues, height: pipeline.imageShape[0], width: pipeline.imageShape[1])
             }
         }
-        diagnostics.stageSeconds["metrics"] = now() - tMetrics
+        diagnostics.stageSeconds["metrics"] = MonotonicClock.seconds() - tMetrics
         if let lpn = prior as? LPNPrior {
-            let tCheck = now()
+            let tCheck = MonotonicClock.seconds()
             let statistics = values.withUnsafeBufferPointer { lpn.statistics(at: $0.baseAddress!) }
             let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration,
                                           height: pipeline.imageShape[0], width: pipeline.imageShape[1])
             diagnostics.priorCheck = report
             if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
-            diagnostics.stageSeconds["prior_check"] = now() - tCheck
+            diagnostics.stageSeconds["prior_check"] = MonotonicClock.seconds() - tCheck
         }
         if let phiEvaluator {
-            let tPhi = now()
+            let tPhi = MonotonicClock.seconds()
             diagnostics.phi = try phiEvaluator.evaluate(values, height: pipeline.imageShape[0], width: pipeline.imageShape[1])
-            diagnostics.stageSeconds["phi"] = now() - tPhi
+            diagnostics.stageSeconds["phi"] = MonotonicClock.seconds() - tPhi
         }
-        diagnostics.totalSeconds = now() - start
+        diagnostics.totalSeconds = MonotonicClock.seconds() - start
         return ReconstructionResult(image: Tensor(shape: shape, data: values), diagnostics: diagnostics)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TensorIO
 
 /// Settings shared by the solvers (the pipeline's `solver` section).
 public struct SolverSettings: Sendable, Equatable {
@@ -209,7 +210,7 @@ public final class PnPADMM: IterativeSolver {
     public func currentResidual() -> Double { data.residual(x.pointer) }
 
     public func step() -> IterationRecord {
-        let t0 = now()
+        let t0 = MonotonicClock.seconds()
         let n = op.imageCount
         let s2 = 2 * dataWeight
         iteration += 1
@@ -236,7 +237,7 @@ public final class PnPADMM: IterativeSolver {
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
                                primalResidual: primal, dualResidual: dual, innerIterations: inner,
-                               seconds: now() - t0)
+                               seconds: MonotonicClock.seconds() - t0)
     }
 }
 
@@ -278,7 +279,7 @@ public final class PnPPGD: IterativeSolver {
     public func currentResidual() -> Double { residual }
 
     public func step() -> IterationRecord {
-        let t0 = now()
+        let t0 = MonotonicClock.seconds()
         let n = op.imageCount
         iteration += 1
         op.adjoint(data.ax.pointer, gradient.pointer)  // Aᵀ(Ax − y) of the current x
@@ -289,7 +290,7 @@ public final class PnPPGD: IterativeSolver {
         x.copy(from: xNext)
         residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
-                               primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: now() - t0)
+                               primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: MonotonicClock.seconds() - t0)
     }
 }
 
@@ -330,7 +331,7 @@ public final class LeastSquaresCG: IterativeSolver {
     public func currentResidual() -> Double { data.residual(x.pointer) }
 
     public func step() -> IterationRecord {
-        let t0 = now()
+        let t0 = MonotonicClock.seconds()
         let n = op.imageCount
         iteration += 1
         xPrevious.copy(from: x)
@@ -353,6 +354,6 @@ public final class LeastSquaresCG: IterativeSolver {
         let change = Vec.relativeChange(x.pointer, from: xPrevious.pointer, n)
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
-                               primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: now() - t0)
+                               primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: MonotonicClock.seconds() - t0)
     }
 }

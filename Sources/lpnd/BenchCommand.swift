@@ -35,16 +35,16 @@ struct BenchProx: ParsableCommand {
         _ = try prox.apply(x)
         var times: [Double] = []
         for _ in 0..<repetitions {
-            let start = Clock.now()
+            let start = MonotonicClock.seconds()
             _ = try prox.apply(x)
-            times.append(Clock.now() - start)
+            times.append(MonotonicClock.seconds() - start)
         }
         times.sort()
         let median = times[times.count / 2] / Double(batch)
         // One forward plus one input-gradient pass: 2 × forward multiply-adds, 2 flops each.
         let flops = 4 * Double(lpn.forwardMultiplyAdds)
         let gflops = flops / median / 1e9
-        let sgemm = measureSgemmGFLOPS(clock: Clock.now)
+        let sgemm = measureSgemmGFLOPS()
         let result: [String: Double] = [
             "ms_per_prox": median * 1e3, "gflops": gflops, "sgemm_gflops": sgemm,
             "fraction_of_sgemm": gflops / sgemm, "hidden": Double(lpn.configuration.hidden),
@@ -60,10 +60,3 @@ struct BenchProx: ParsableCommand {
     }
 }
 
-enum Clock {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
-}

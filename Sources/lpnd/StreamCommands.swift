@@ -56,9 +56,10 @@ struct ListenCommand: ParsableCommand {
 func printSummary(_ report: FrameListener.Report) {
     let latencies = report.frames.map(\.latencyMs).sorted()
     let psnrs = report.frames.compactMap(\.psnr)
-    func percentile(_ p: Double) -> Double { latencies[min(latencies.count - 1, Int(p / 100 * Double(latencies.count - 1)))] }
     var line = "received \(report.frames.count) frames, \(report.diagnostics) diagnostics, \(report.errors.count) errors"
-    if !latencies.isEmpty { line += String(format: "; latency p50 %.1f ms, p99 %.1f ms", percentile(50), percentile(99)) }
+    if let p50 = percentile(ofSorted: latencies, 50), let p99 = percentile(ofSorted: latencies, 99) {
+        line += String(format: "; latency p50 %.1f ms, p99 %.1f ms", p50, p99)
+    }
     if !psnrs.isEmpty { line += String(format: "; mean PSNR %.2f dB", psnrs.reduce(0, +) / Double(psnrs.count)) }
     print(line)
 }

@@ -29,6 +29,13 @@ public struct InboundFrame: Sendable {
     public var reference: [Float]?
     /// Monotonic receive time (seconds).
     public var receivedAt: Double
+
+    public init(header: MeasurementHeader, measurement: [Float], reference: [Float]?, receivedAt: Double) {
+        self.header = header
+        self.measurement = measurement
+        self.reference = reference
+        self.receivedAt = receivedAt
+    }
 }
 
 /// A reconstructed frame, ready to publish.

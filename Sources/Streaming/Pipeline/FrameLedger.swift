@@ -1,0 +1,60 @@
+import Foundation
+
+/// Which decoded frames of a pipeline are still owed an output, and the per-stream index
+/// each got (its place in the stream's output order). A frame is entered once when decoded
+/// and settled once: by its result, or earlier by an abandonment at the drain deadline, in
+/// which case the late result is discarded.
+public final class FrameLedger: @unchecked Sendable {  // safe: `state` is only touched under `lock`
+    public struct Entry: Sendable {
+        public var frame: InboundFrame
+        /// Its place in its stream's output order.
+        public var index: UInt64
+    }
+
+    private struct State {
+        var nextIndex: [String: UInt64] = [:]
+        var open: [Key: Entry] = [:]
+    }
+
+    private struct Key: Hashable {
+        var stream: String
+        var index: UInt64
+    }
+
+    private let lock = NSLock()
+    private var state = State()
+
+    public init() {}
+
+    /// Gives the frame the next index of its stream and records it as open.
+    public func enter(_ frame: InboundFrame) -> Entry {
+        lock.lock()
+        defer { lock.unlock() }
+        let stream = frame.header.stream
+        let index = state.nextIndex[stream, default: 0]
+        state.nextIndex[stream] = index + 1
+        let entry = Entry(frame: frame, index: index)
+        state.open[Key(stream: stream, index: index)] = entry
+        return entry
+    }
+
+    /// Closes the entry; false when it was already closed (its outcome must then be dropped).
+    public func settle(_ entry: Entry) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.open.removeValue(forKey: Key(stream: entry.frame.header.stream, index: entry.index)) != nil
+    }
+
+    /// Every open entry, oldest index first.
+    public var openEntries: [Entry] {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.open.values.sorted { $0.index < $1.index }
+    }
+
+    public var openCount: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.open.count
+    }
+}

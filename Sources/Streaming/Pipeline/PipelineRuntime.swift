@@ -1,0 +1,288 @@
+import Foundation
+import TensorIO
+
+/// One pipeline inside the daemon: the wiring of its stages, declared below in the order data
+/// flows. Each arrow is a typed hand-over; each box a ``BoundedStage`` (or a thread) whose
+/// inbox bounds memory:
+///
+///     ingest thread (owns the socket)
+///        │ RawMessage            PULL: waits while `decode` is full (ZeroMQ pushes back)
+///        ▼                       SUB:  drops by policy, each drop an error event
+///     decode (1 worker, `inbox`) ─── rejection ─▶ error event ─┐
+///        │ FrameLedger.Entry  ─── ping ──────▶ pong ──────────┤
+///        ▼                                                     │
+///     reconstruct (`workers`, `reconstruct_inbox`)             │
+///        │ Outcome (frame or failure)                          │
+///        ▼                                                     │
+///     reorder (per stream, arrival order)                      │
+///        │ Outcome                                             │
+///        ▼                                                     │
+///     encode (1 worker: PNG, JSON) ── Message ─────────────────┴─▶ publisher (PUB thread)
+///
+/// Every message read from the socket ends as exactly one frame, one error event or one pong
+/// (``FrameLedger`` tracks the frames in between). No lock is held while handing over to a
+/// stage that can block.
+public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable state is `state` under `lock`; stages are set once in init
+    public let interface: PipelineInterface
+    public let configuration: PipelineRuntimeConfiguration
+    /// The ingest endpoint actually bound (wildcard ports resolved).
+    public private(set) var endpoint = ""
+
+    enum Outcome: Sendable {
+        case frame(FrameLedger.Entry, ProcessedFrame, startedAt: Double, finishedAt: Double)
+        case failure(FrameLedger.Entry, ErrorEvent)
+
+        var entry: FrameLedger.Entry {
+            switch self {
+            case .frame(let entry, _, _, _), .failure(let entry, _): entry
+            }
+        }
+    }
+
+    private struct State {
+        var stopRequested = false
+    }
+
+    private let decoder: MessageDecoder
+    private let encoder: FrameEncoder
+    private let publisher: Publisher
+    private let ledger = FrameLedger()
+    private let metrics = PipelineMetrics()
+    private var processors: [any FrameProcessor] = []
+    private var decodeStage: BoundedStage<RawMessage>!
+    private var reconstructStage: BoundedStage<FrameLedger.Entry>!
+    private var reorderer: Reorderer<Outcome>!
+    private var encodeStage: BoundedStage<Outcome>!
+    private let lock = NSLock()
+    private var state = State()
+    private var ingestFinished = DispatchSemaphore(value: 1)
+
+    /// Builds the stages (one processor per worker) and starts the ingest thread.
+    public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
+                context: ZMQContext, publisher: Publisher, security: SocketSecurity = .plain) throws {
+        interface = backend.interface
+        self.configuration = configuration
+        self.publisher = publisher
+        decoder = MessageDecoder(interface: interface)
+        encoder = FrameEncoder(pipeline: interface.name, attachPNG: configuration.publishPNG)
+        processors = try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
+        if let directory = configuration.pngDirectory {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        let name = interface.name
+        // Built from the end of the flow back, so each stage's successor exists.
+        encodeStage = BoundedStage(name: "\(name).encode", capacity: max(2, configuration.workers)) { [unowned self] _, outcome in
+            for message in self.encode(outcome) { self.publisher.publish(message) }
+        }
+        reorderer = Reorderer(enabled: configuration.reorder, capacity: max(2, configuration.workers)) { [unowned self] outcome in
+            _ = self.encodeStage.submit(outcome)  // waits while encoding falls behind
+        }
+        reconstructStage = BoundedStage(name: "\(name).reconstruct", capacity: configuration.reconstructInbox,
+                                        workers: configuration.workers) { [unowned self] worker, entry in
+            self.complete(self.reconstruct(entry, worker: worker))
+        }
+        decodeStage = BoundedStage(name: "\(name).decode", capacity: configuration.inbox) { [unowned self] _, raw in
+            guard let entry = self.decode(raw) else { return }
+            // Lossless hand-over: waits while the workers are saturated.
+            if !self.reconstructStage.submit(entry) {
+                self.complete(.failure(entry, self.event(for: entry, .drainTimeout, "the daemon stopped before this frame reached a worker")))
+            }
+        }
+        try startIngest(context: context, security: security)
+    }
+
+    // MARK: 1. Ingest
+
+    private func startIngest(context: ZMQContext, security: SocketSecurity) throws {
+        let configuration = configuration, interface = interface
+        ingestFinished = try SocketThread.start(name: "lpnd.\(interface.name).ingest", setup: { [unowned self] in
+            let socket = try ZMQSocket(context: context, kind: configuration.socket == .pull ? .pull : .sub)
+            try socket.setOption(ZMQ_RCVHWM_, configuration.receiveHighWaterMark)
+            try socket.limitPartSize(interface.maxPartBytes)
+            try security.apply(to: socket)
+            if configuration.socket == .sub { try socket.subscribe("") }
+            if configuration.bind { try socket.bind(configuration.endpoint) } else { try socket.connect(configuration.endpoint) }
+            self.endpoint = socket.lastEndpoint
+            return socket
+        }, run: { [unowned self] socket in
+            self.ingestLoop(socket)
+            socket.close(linger: 0)
+        })
+    }
+
+    private var shouldStop: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.stopRequested
+    }
+
+    private func ingestLoop(_ socket: ZMQSocket) {
+        while !shouldStop {
+            do {
+                guard try socket.poll(timeoutMs: 50) else { continue }
+                // Read everything already queued before polling again (one poll per burst).
+                while !shouldStop, let parts = try socket.receive(dontWait: true) {
+                    accept(RawMessage(parts: parts, receivedAt: MonotonicClock.seconds()))
+                }
+            } catch let error as ZMQError where error.isTerminated {
+                return
+            } catch {
+                Log.error("\(interface.name): ingest: \(error)")
+            }
+        }
+    }
+
+    /// Hands one message read from the socket to the decode stage (the message is accepted).
+    private func accept(_ raw: RawMessage) {
+        metrics.received()
+        switch configuration.socket {
+        case .pull:
+            // Stop reading while the inbox is full: ZeroMQ's high-water marks then block the sender.
+            if !decodeStage.submit(raw) { reject(raw, .drainTimeout, "the daemon stopped before this message was decoded") }
+        case .sub:
+            if let dropped = decodeStage.offer(raw, policy: configuration.dropPolicy) {
+                reject(dropped, .dropped, "inbox full (capacity \(configuration.inbox)); dropped by policy \(configuration.dropPolicy.rawValue)")
+            }
+        }
+    }
+
+    // MARK: 2. Decode: RawMessage → entry (or a rejection or a pong, published at once)
+
+    private func decode(_ raw: RawMessage) -> FrameLedger.Entry? {
+        switch decoder.decode(raw.parts, receivedAt: raw.receivedAt) {
+        case .failure(let rejection):
+            publishError(rejection.event)
+            return nil
+        case .success(.ping(let ping)):
+            publisher.publish(encoder.pong(ping))
+            metrics.ping()
+            return nil
+        case .success(.frame(let frame)):
+            return ledger.enter(frame)
+        }
+    }
+
+    // MARK: 3. Reconstruct: entry → Outcome
+
+    private func reconstruct(_ entry: FrameLedger.Entry, worker: Int) -> Outcome {
+        let started = MonotonicClock.seconds()
+        do {
+            let result = try processors[worker].process(entry.frame)
+            return .frame(entry, result, startedAt: started, finishedAt: MonotonicClock.seconds())
+        } catch let failure as FrameFailure {
+            return .failure(entry, event(for: entry, failure.code, failure.message))
+        } catch {
+            return .failure(entry, event(for: entry, .reconstructionFailed, "\(error)"))
+        }
+    }
+
+    // MARK: 4. Reorder: settles the entry, releases outcomes in each stream's arrival order
+
+    private func complete(_ outcome: Outcome) {
+        let entry = outcome.entry
+        guard ledger.settle(entry) else { return }  // already reported at a drain timeout
+        reorderer.complete(stream: entry.frame.header.stream, index: entry.index, outcome)
+    }
+
+    // MARK: 5. Encode: Outcome → messages (frame + diagnostics, or an error event)
+
+    private func encode(_ outcome: Outcome) -> [FrameEncoder.Message] {
+        switch outcome {
+        case .failure(_, let event):
+            count(event)
+            return [encoder.error(event)]
+        case .frame(let entry, let result, let started, let finished):
+            let frame = entry.frame
+            let png = configuration.publishPNG || configuration.pngDirectory != nil ? FrameEncoder.png(of: result) : nil
+            if let directory = configuration.pngDirectory, let png {
+                let path = "\(directory)/\(frame.header.stream)-\(frame.header.seq).png"
+                if !FileManager.default.createFile(atPath: path, contents: Data(png)) {
+                    Log.warning("\(interface.name): cannot write \(path)")
+                }
+            }
+            let now = MonotonicClock.seconds()
+            let timings = FrameTimings(queueMs: 1e3 * (started - frame.receivedAt), reconstructMs: 1e3 * (finished - started),
+                                       totalMs: 1e3 * (now - frame.receivedAt))
+            metrics.frame(latencyMs: timings.totalMs)
+            return encoder.frame(frame, result, timings: timings, png: png)
+        }
+    }
+
+    // MARK: Errors outside the flow (rejections, drops, abandonment)
+
+    private func event(for entry: FrameLedger.Entry, _ code: ErrorCode, _ message: String) -> ErrorEvent {
+        ErrorEvent(stream: entry.frame.header.stream, seq: entry.frame.header.seq, pipeline: interface.name, code: code, message: message)
+    }
+
+    /// Error event for a raw message that will not be decoded, naming its stream and seq when readable.
+    private func reject(_ raw: RawMessage, _ code: ErrorCode, _ reason: String) {
+        let (stream, seq) = MessageDecoder.identification(of: raw.parts)
+        publishError(ErrorEvent(stream: stream, seq: seq, pipeline: interface.name, code: code, message: reason))
+    }
+
+    private func publishError(_ event: ErrorEvent) {
+        count(event)
+        publisher.publish(encoder.error(event))
+    }
+
+    private func count(_ event: ErrorEvent) {
+        metrics.error(event.code)
+        if event.code != .dropped {
+            Log.warning("\(interface.name): \(event.code.rawValue) stream=\(event.stream ?? "?") seq=\(event.seq.map(String.init) ?? "?"): \(event.message)")
+        }
+    }
+
+    // MARK: Shutdown and stats
+
+    /// Seconds a cancelled reconstruction has to reach its next cancellation point.
+    static let cancelGrace = 10.0
+
+    /// Stops reading from the socket; messages already read continue through the stages.
+    public func stopAccepting() {
+        lock.lock()
+        state.stopRequested = true
+        lock.unlock()
+        ingestFinished.wait()
+        ingestFinished.signal()  // idempotent for later callers
+    }
+
+    /// Waits for every accepted message to be published, until `deadline`; then reports
+    /// whatever is left (queued or still on a worker) as `drain_timeout` error events, stops
+    /// the workers at their next iteration and joins them.
+    /// - Returns: true when everything finished in time.
+    @discardableResult
+    public func drain(until deadline: Date) -> Bool {
+        stopAccepting()
+        var clean = decodeStage.waitUntilIdle(deadline: deadline)
+        clean = clean && reconstructStage.waitUntilIdle(deadline: deadline)
+        clean = clean && encodeStage.waitUntilIdle(deadline: deadline)
+        if clean { return true }
+        decodeStage.close()
+        reconstructStage.close()
+        for raw in decodeStage.removeAll() {
+            reject(raw, .drainTimeout, "drain timeout: not decoded before shutdown")
+        }
+        for entry in reconstructStage.removeAll() {
+            complete(.failure(entry, event(for: entry, .drainTimeout, "drain timeout: not reconstructed before shutdown")))
+        }
+        for entry in ledger.openEntries {
+            complete(.failure(entry, event(for: entry, .drainTimeout, "drain timeout: reconstruction still running at shutdown")))
+        }
+        // Nothing may still compute (inside BLAS) while the process exits.
+        for processor in processors { processor.cancel() }
+        if !reconstructStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: Self.cancelGrace)) {
+            Log.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
+        }
+        _ = encodeStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 5))
+        return false
+    }
+
+    public var stats: PipelineStats {
+        let (c, p50, p99) = metrics.snapshot()
+        return PipelineStats(
+            pipeline: interface.name, endpoint: endpoint, socket: configuration.socket.rawValue,
+            received: c.received, frames: c.frames, errors: c.errors, dropped: c.dropped, pings: c.pings, errorCodes: c.errorCodes,
+            inFlight: ledger.openCount, latencyP50Ms: p50, latencyP99Ms: p99,
+            stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
+    }
+}
