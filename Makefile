@@ -3,7 +3,11 @@ SWIFT ?= swift
 LPND := .build/release/lpnd
 DEMO_OUT ?= demo-out
 
-.PHONY: deps build test demo bench models results prior clean
+PREFIX ?= /usr/local
+DESTDIR ?=
+SHARE := $(PREFIX)/share/lpnd
+
+.PHONY: deps build test demo install bench models results prior clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,6 +20,20 @@ build: deps
 test: deps
 	$(SWIFT) test -c release
 	scripts/test-python-client.sh
+	scripts/test-install.sh
+
+# Binary to $(PREFIX)/bin, pipelines and models to $(PREFIX)/share/lpnd, docs to
+# $(PREFIX)/share/doc/lpnd, units to /etc/systemd/system, and /etc/lpnd/lpnd.yaml (kept when it
+# exists) pointing at the installed pipelines (docs/DEPLOY.md). DESTDIR stages it elsewhere.
+install:
+	@test -x $(LPND) || $(MAKE) build
+	install -Dm755 $(LPND) $(DESTDIR)$(PREFIX)/bin/lpnd
+	install -d $(DESTDIR)$(SHARE)/pipelines $(DESTDIR)$(SHARE)/models $(DESTDIR)$(PREFIX)/share/doc/lpnd $(DESTDIR)/etc/lpnd
+	install -m644 pipelines/*.yaml $(DESTDIR)$(SHARE)/pipelines/
+	cp -r models/. $(DESTDIR)$(SHARE)/models/
+	install -m644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/lpnd/
+	install -Dm644 -t $(DESTDIR)/etc/systemd/system systemd/lpnd.service systemd/lpnd@.service
+	test -e $(DESTDIR)/etc/lpnd/lpnd.yaml || sed 's|file: pipelines/|file: $(SHARE)/pipelines/|' lpnd.yaml > $(DESTDIR)/etc/lpnd/lpnd.yaml
 
 # The main job on embedded defaults.
 demo: build

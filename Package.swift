@@ -12,6 +12,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libzmq3-dev, libpng-dev, libfftw3-dev).
@@ -32,7 +37,11 @@ let package = Package(
                                .product(name: "Yams", package: "Yams")]),
 
         // ZeroMQ protocol, sockets, bounded stages, publisher, daemon.
-        .target(name: "Streaming", dependencies: ["CZeroMQ", "TensorIO"]),
+        .target(name: "Streaming", dependencies: [
+            "CZeroMQ", "TensorIO",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
 
         .executableTarget(
             name: "lpnd",
@@ -40,10 +49,23 @@ let package = Package(
                 "LPN", "TensorIO", "Reconstruction", "Streaming",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]),
 
-        .target(name: "StreamingTestSupport", dependencies: ["Streaming"], path: "Tests/StreamingTestSupport"),
-        .testTarget(name: "StreamingTests", dependencies: ["Streaming", "StreamingTestSupport", "TensorIO"]),
+        .target(name: "StreamingTestSupport",
+                dependencies: ["Streaming", .product(name: "Logging", package: "swift-log")],
+                path: "Tests/StreamingTestSupport"),
+        .testTarget(name: "StreamingTests", dependencies: [
+            "Streaming", "StreamingTestSupport", "TensorIO",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO"]),
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),

@@ -15,9 +15,12 @@ public struct IterationRecord: Codable, Sendable, Equatable {
     public var innerIterations: Int?
     /// Wall time of this iteration.
     public var seconds: Double
+    /// Of which in the prior's prox (nil for solvers without a prior).
+    public var proxSeconds: Double?
 
     public init(iteration: Int, relativeChange: Double, dataResidual: Double, primalResidual: Double?,
-                dualResidual: Double?, innerIterations: Int?, seconds: Double) {
+                dualResidual: Double?, innerIterations: Int?, seconds: Double, proxSeconds: Double? = nil) {
+        self.proxSeconds = proxSeconds
         self.iteration = iteration
         self.relativeChange = relativeChange
         self.dataResidual = dataResidual

@@ -230,14 +230,16 @@ public final class PnPADMM: IterativeSolver {
         // z-step
         zPrevious.copy(from: z)
         for i in 0..<n { work.pointer[i] = x.pointer[i] + u.pointer[i] }
+        let tProx = MonotonicClock.seconds()
         prior.prox(work.pointer, z.pointer)
+        let proxSeconds = MonotonicClock.seconds() - tProx
         let primal = Vec.distance(x.pointer, z.pointer, n)
         let dual = Double(rho) * Vec.distance(z.pointer, zPrevious.pointer, n)
         let change = Vec.relativeChange(x.pointer, from: xPrevious.pointer, n)
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
                                primalResidual: primal, dualResidual: dual, innerIterations: inner,
-                               seconds: MonotonicClock.seconds() - t0)
+                               seconds: MonotonicClock.seconds() - t0, proxSeconds: proxSeconds)
     }
 }
 
@@ -284,13 +286,16 @@ public final class PnPPGD: IterativeSolver {
         iteration += 1
         op.adjoint(data.ax.pointer, gradient.pointer)  // Aᵀ(Ax − y) of the current x
         for i in 0..<n { gradient.pointer[i] = x.pointer[i] - stepSize * gradient.pointer[i] }
+        let tProx = MonotonicClock.seconds()
         prior.prox(gradient.pointer, xNext.pointer)
+        let proxSeconds = MonotonicClock.seconds() - tProx
         if clip { for i in 0..<n { xNext.pointer[i] = min(max(xNext.pointer[i], 0), 1) } }
         let change = Vec.relativeChange(xNext.pointer, from: x.pointer, n)
         x.copy(from: xNext)
         residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
-                               primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: MonotonicClock.seconds() - t0)
+                               primalResidual: nil, dualResidual: nil, innerIterations: nil, seconds: MonotonicClock.seconds() - t0,
+                               proxSeconds: proxSeconds)
     }
 }
 

@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Metrics
 
 /// The daemon: one PUB publisher shared by every pipeline, the pipelines themselves, and an
 /// optional REP control socket answering `stats`.
@@ -24,9 +26,15 @@ public final class Daemon: @unchecked Sendable {
         public var lingerMs: Int32
         /// CURVE on every socket (ingest, publish, control), when set.
         public var curve: Curve?
+        /// Where every log line of the daemon goes (swift-log).
+        public var logger: Logger
+        /// Where its metrics go (swift-metrics); the process-wide factory by default.
+        public var metrics: MetricsFactory
 
         public init(publishEndpoint: String, controlEndpoint: String? = nil, drainTimeout: Double = 30, lingerMs: Int32 = 2000,
-                    curve: Curve? = nil) {
+                    curve: Curve? = nil, logger: Logger = Logger(label: "lpnd"), metrics: MetricsFactory = MetricsSystem.factory) {
+            self.logger = logger
+            self.metrics = metrics
             self.publishEndpoint = publishEndpoint
             self.controlEndpoint = controlEndpoint
             self.drainTimeout = drainTimeout
@@ -47,6 +55,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     public let settings: Settings
+    private let logger: Logger
     private let context = ZMQContext()
     public let publisher: Publisher
     public private(set) var pipelines: [PipelineRuntime] = []
@@ -60,10 +69,11 @@ public final class Daemon: @unchecked Sendable {
 
     public init(settings: Settings, pipelines specs: [PipelineSpec]) throws {
         self.settings = settings
+        logger = settings.logger
         var security = SocketSecurity.plain
         if let curve = settings.curve {
             do {
-                authenticator = try ZAPHandler(context: context, clients: curve.clients)
+                authenticator = try ZAPHandler(context: context, clients: curve.clients, logger: settings.logger)
             } catch {
                 context.terminate()
                 throw SocketSetupError(key: "curve", endpoint: ZAPHandler.endpoint, reason: "\(error)")
@@ -71,7 +81,8 @@ public final class Daemon: @unchecked Sendable {
             security = .curveServer(secretKey: curve.server.secretKey)
         }
         do {
-            publisher = try Publisher(context: context, endpoint: settings.publishEndpoint, security: security)
+            publisher = try Publisher(context: context, endpoint: settings.publishEndpoint, security: security,
+                                      logger: settings.logger)
         } catch {
             authenticator?.stop()
             context.terminate()
@@ -82,9 +93,10 @@ public final class Daemon: @unchecked Sendable {
                 let name = spec.backend.interface.name
                 do {
                     let runtime = try PipelineRuntime(backend: spec.backend, configuration: spec.configuration,
-                                                      context: context, publisher: publisher, security: security)
+                                                      context: context, publisher: publisher, security: security,
+                                                      logger: settings.logger, metrics: settings.metrics)
                     pipelines.append(runtime)
-                    Log.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
+                    logger.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
                 } catch {
                     throw SocketSetupError(key: "pipelines[\(index)].ingest.endpoint", endpoint: spec.configuration.endpoint,
                                            reason: "\(error)")
@@ -103,11 +115,28 @@ public final class Daemon: @unchecked Sendable {
             context.terminate()
             throw error
         }
-        Log.info("publishing on \(publisher.endpoint)")
+        logger.info("publishing on \(publisher.endpoint)")
     }
 
     public func pipeline(named name: String) -> PipelineRuntime? {
         pipelines.first { $0.interface.name == name }
+    }
+
+    /// Why the daemon is not making progress, or nil: a reconstruction running for more than
+    /// `stall` seconds (a stuck worker). The systemd watchdog and `/healthz` use it.
+    public func stallReason(after stall: Double) -> String? {
+        for pipeline in pipelines {
+            if let age = pipeline.oldestReconstructionSeconds, age > stall {
+                return String(format: "pipeline %@: a reconstruction has been running for %.0f s (stall_timeout %.0f s)",
+                              pipeline.interface.name, age, stall)
+            }
+        }
+        return nil
+    }
+
+    /// Sets every pipeline's gauges (in flight, queue depths) before a metrics scrape.
+    public func refreshGauges() {
+        for pipeline in pipelines { pipeline.refreshGauges() }
     }
 
     public var stats: DaemonStats {
@@ -125,11 +154,11 @@ public final class Daemon: @unchecked Sendable {
         stopping = true
         lock.unlock()
         guard first else { return stats }
-        Log.info("shutting down: draining (timeout \(settings.drainTimeout) s)")
+        logger.info("shutting down: draining (timeout \(settings.drainTimeout) s)")
         for pipeline in pipelines { pipeline.stopAccepting() }
         let deadline = Date(timeIntervalSinceNow: settings.drainTimeout)
         for pipeline in pipelines where !pipeline.drain(until: deadline) {
-            Log.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")
+            logger.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")
         }
         let final = stats
         publisher.stop(lingerMs: settings.lingerMs)
@@ -137,7 +166,7 @@ public final class Daemon: @unchecked Sendable {
         authenticator?.stop()
         context.terminate()
         for p in final.pipelines {
-            Log.info("pipeline \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors), pings \(p.pings) (dropped \(p.dropped))")
+            logger.info("pipeline \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors), pings \(p.pings) (dropped \(p.dropped))")
         }
         return final
     }
@@ -170,7 +199,7 @@ public final class Daemon: @unchecked Sendable {
                 } catch let error as ZMQError where error.isTerminated {
                     break
                 } catch {
-                    Log.error("control: \(error)")
+                    logger.error("control: \(error)")
                 }
             }
             socket.close(linger: 0)

@@ -19,7 +19,6 @@ struct BenchDaemon: ParsableCommand {
 
     func run() throws {
         openBLASSetThreads(1)
-        Log.quiet = true
         let loaded = try Pipeline.load(path: pipeline)
         let simulator = AcquisitionSimulator(pipeline: loaded, endpoint: "", count: frames, attachReference: false, seed: 11)
         let images = try simulator.images()
@@ -70,7 +69,7 @@ struct BenchDaemon: ParsableCommand {
 
     private func measureDaemon(_ pipeline: Pipeline, _ measurements: [Reconstruction.Measurement], rate: Double?) throws -> DaemonRun {
         let daemon = try Daemon(
-            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*"),
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", logger: .errorsOnly),
             pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: pipeline),
                                             configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", publishPNG: false))])
         defer { daemon.shutdown() }
@@ -164,7 +163,7 @@ struct BenchDaemon: ParsableCommand {
 
     private func daemonIngestRate() throws -> Double {
         let daemon = try Daemon(
-            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*"),
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", logger: .errorsOnly),
             pipelines: [Daemon.PipelineSpec(backend: NullBackend(),
                                             configuration: PipelineRuntimeConfiguration(
                                                 endpoint: "tcp://127.0.0.1:*", receiveHighWaterMark: 1000, inbox: 256,

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Reconstruction
 import Streaming
 
@@ -19,6 +20,10 @@ struct DaemonConfigFile {
     var blasThreads: Int
     var statsInterval: Double
     var curve: Daemon.Curve?
+    /// The HTTP endpoint (/metrics, /healthz, /readyz); nil when `http: off`.
+    var http: (host: String, port: Int)?
+    var stallTimeout: Double
+    var logLevel: Logger.Level
     var pipelines: [PipelineEntry]
 
     static func load(path: String) throws -> DaemonConfigFile {
@@ -31,6 +36,9 @@ struct DaemonConfigFile {
         let blasThreads = try root.int("blas_threads", range: 1...256) ?? 1
         let statsInterval = try root.double("stats_interval", min: 0, max: 86_400) ?? 30
         let curve = try root.section("curve").map { try loadCurve($0, directory: directory) }
+        let http = try parseHTTP(root.string("http") ?? "127.0.0.1:9464", root)
+        let stallTimeout = try root.double("stall_timeout", min: 1, max: 86_400) ?? 120
+        let logLevel = try root.choice("log_level", Logger.Level.self) ?? .info
         let list = try root.required("pipelines", root.sections)
         guard !list.isEmpty else { throw root.fail("pipelines", "needs at least one pipeline") }
         var entries: [PipelineEntry] = []
@@ -56,7 +64,17 @@ struct DaemonConfigFile {
         try root.finish()
         return DaemonConfigFile(path: path, publish: publish, control: control, drainTimeout: drainTimeout,
                                 lingerMs: lingerMs, blasThreads: blasThreads, statsInterval: statsInterval,
-                                curve: curve, pipelines: entries)
+                                curve: curve, http: http, stallTimeout: stallTimeout, logLevel: logLevel, pipelines: entries)
+    }
+
+    /// `host:port` (port 0: any free port), or `off`.
+    static func parseHTTP(_ text: String, _ root: YAMLSection) throws -> (host: String, port: Int)? {
+        guard text != "off" else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
+              colon > text.startIndex else {
+            throw root.fail("http", "'\(text)' is not host:port (e.g. 127.0.0.1:9464) or off")
+        }
+        return (String(text[..<colon]), port)
     }
 
     /// `curve: {secret_key: FILE, clients: DIRECTORY | [FILE or Z85 key, …]}`.

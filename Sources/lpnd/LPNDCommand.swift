@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct LPNDCommand: ParsableCommand {
+struct LPNDCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lpnd",
         abstract: "Streaming reconstruction with learned proximal networks.",

@@ -55,6 +55,7 @@ final class ReconstructionProcessor: FrameProcessor {
                               diagnosticsJSON: [UInt8]((try? d.json()) ?? Data("{}".utf8)), psnr: d.psnr, ssim: d.ssim,
                               flags: d.flags.map(\.rawValue),
                               prior: d.priorCheck.map { PriorSummary(phi: $0.phi, displacement: $0.displacement,
-                                                                     phiRange: $0.phiRange, displacementRange: $0.displacementRange) })
+                                                                     phiRange: $0.phiRange, displacementRange: $0.displacementRange) },
+                              proxSeconds: d.records.isEmpty ? nil : d.records.reduce(0) { $0 + ($1.proxSeconds ?? 0) })
     }
 }

@@ -1,10 +1,14 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
 import LPN
 import Reconstruction
 import Streaming
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the streaming daemon (until SIGTERM or SIGINT).",
@@ -20,43 +24,136 @@ struct RunCommand: ParsableCommand {
     enum Exit {
         static let configuration = ExitCode(78)  // EX_CONFIG: fix the files, restarting will not help
         static let unavailable = ExitCode(69)    // EX_UNAVAILABLE: a socket could not open; a restart may
+        static let software = ExitCode(70)       // EX_SOFTWARE: a bug
     }
 
-    func run() throws {
-        // Signals are handled from the start, so one arriving while models load is not fatal.
-        let signals = SignalWaiter(signals: [SIGTERM, SIGINT, SIGHUP])
+    func run() async throws {
+        // A stop request while models load is kept and honoured once the service group exists.
+        let early = EarlyStop(signals: [SIGTERM, SIGINT])
         signal(SIGPIPE, SIG_IGN)
+        var logger = Logger(label: "lpnd") { _ in JournalLogHandler(logLevel: .info) }
         let file: DaemonConfigFile
-        let daemon: Daemon
         do {
             file = try DaemonConfigFile.load(path: config)
-            daemon = try DaemonLauncher.start(file)
-        } catch let error as SocketSetupError {
-            Log.error("\(config): \(error)")
-            throw Exit.unavailable
         } catch {
-            Log.error("\(error)")
+            logger.error("\(error)")
             throw Exit.configuration
         }
-        SystemdNotifier.notify("READY=1\nSTATUS=serving \(daemon.pipelines.count) pipeline(s)")
-        let statsTimer = DaemonLauncher.logStats(of: daemon, every: file.statsInterval)
-        while true {
-            let received = signals.wait()
-            if received == SIGHUP {
-                Log.warning("SIGHUP: configuration reload is not implemented; ignored (the daemon keeps serving, nothing is lost)")
-                continue
-            }
-            Log.info("received signal \(received)")
-            break
+        logger = Logger(label: "lpnd") { _ in JournalLogHandler(logLevel: file.logLevel) }
+        let log = logger
+        let registry = PrometheusCollectorRegistry()
+        let daemon: Daemon
+        do {
+            daemon = try DaemonLauncher.start(file, logger: logger, metrics: PrometheusMetricsFactory(registry: registry))
+        } catch let error as SocketSetupError {
+            logger.error("\(config): \(error)")
+            throw Exit.unavailable
+        } catch {
+            logger.error("\(error)")
+            throw Exit.configuration
         }
-        SystemdNotifier.notify("STOPPING=1")
+
+        let ready = ReadyFlag()
+        let announce: @Sendable () -> Void = {
+            if ready.set() { SystemdNotifier.notify("READY=1\nSTATUS=serving \(daemon.pipelines.count) pipeline(s)") }
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let http = file.http {
+            let app = HTTPEndpoint.application(daemon: daemon, registry: registry, host: http.host, port: http.port,
+                                               stallTimeout: file.stallTimeout, logger: logger) { port in
+                log.info("http: /metrics, /healthz, /readyz on http://\(http.host):\(port)")
+                announce()
+            }
+            services.append(.init(service: app, serviceName: "http"))
+        }
+        services.append(.init(service: SystemdService(daemon: daemon, stallTimeout: file.stallTimeout, logger: logger),
+                              serviceName: "systemd"))
+        services.append(.init(service: HangupService(logger: logger), serviceName: "sighup"))
+        services.append(.init(service: DaemonService(daemon: daemon), successTerminationBehavior: .gracefullyShutdownGroup,
+                              serviceName: "daemon"))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: logger))
+        early.forward(to: group)
+        if file.http == nil { announce() }
+        let statsTimer = DaemonLauncher.logStats(of: daemon, every: file.statsInterval, logger: logger)
+        var status: Int32 = 0
+        do {
+            try await group.run()
+        } catch {
+            if !ready.isSet, let http = file.http {
+                logger.error("\(config): key 'http': cannot listen on \(http.host):\(http.port): \(error)")
+                status = Exit.unavailable.rawValue
+            } else {
+                logger.error("service group: \(error)")
+                status = Exit.software.rawValue
+            }
+        }
         statsTimer?.cancel()
-        daemon.shutdown()
+        if !daemon.isStopping { daemon.shutdown() }
         // Everything accepted is published and every socket closed. End without exit-time
         // teardown (library destructors), which must never race a thread that is still inside
         // a library call: a clean stop can then not crash.
         fflush(nil)
-        _exit(0)
+        _exit(status)
+    }
+}
+
+/// SIGTERM/SIGINT before the service group runs (while models load): remembered, then handed
+/// to the group, so an early stop is a graceful stop, not a kill.
+final class EarlyStop: @unchecked Sendable {  // safe: `state` is only touched under `lock`
+    private struct State {
+        var requested = false
+        var group: ServiceGroup?
+    }
+
+    private let lock = NSLock()
+    private var state = State()
+    private var sources: [DispatchSourceSignal] = []
+
+    init(signals: [Int32]) {
+        for number in signals {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in self?.request() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func request() {
+        lock.lock()
+        state.requested = true
+        let group = state.group
+        lock.unlock()
+        if let group { Task { await group.triggerGracefulShutdown() } }
+    }
+
+    func forward(to group: ServiceGroup) {
+        lock.lock()
+        state.group = group
+        let requested = state.requested
+        lock.unlock()
+        if requested { Task { await group.triggerGracefulShutdown() } }
+    }
+}
+
+/// Set once (READY=1 is sent once).
+final class ReadyFlag: @unchecked Sendable {  // safe: the one Bool is only touched under `lock`
+    private let lock = NSLock()
+    private var value = false
+
+    /// True for the call that set it.
+    func set() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        defer { value = true }
+        return !value
+    }
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
     }
 }
 
@@ -64,12 +161,12 @@ struct RunCommand: ParsableCommand {
 /// socket. Any failure stops the start (a service that runs half its configuration is worse
 /// than one that refuses).
 enum DaemonLauncher {
-    static func start(_ file: DaemonConfigFile) throws -> Daemon {
+    static func start(_ file: DaemonConfigFile, logger: Logger, metrics: MetricsFactory) throws -> Daemon {
         openBLASSetThreads(file.blasThreads)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threads = file.blasThreads * file.pipelines.reduce(0) { $0 + $1.runtime.workers }
         if threads > cores {
-            Log.warning("\(file.path): blas_threads × workers over all pipelines = \(threads) exceeds the \(cores) cores; expect contention")
+            logger.warning("\(file.path): blas_threads × workers over all pipelines = \(threads) exceeds the \(cores) cores; expect contention")
         }
         var specs: [Daemon.PipelineSpec] = []
         for (index, entry) in file.pipelines.enumerated() {
@@ -82,50 +179,23 @@ enum DaemonLauncher {
         }
         return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
                                                     drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
-                                                    curve: file.curve),
+                                                    curve: file.curve, logger: logger, metrics: metrics),
                           pipelines: specs)
     }
 
     /// Logs one line per pipeline every `interval` seconds (queue depths, drops, latency).
-    static func logStats(of daemon: Daemon, every interval: Double) -> DispatchSourceTimer? {
+    static func logStats(of daemon: Daemon, every interval: Double, logger: Logger) -> DispatchSourceTimer? {
         guard interval > 0 else { return nil }
         let timer = DispatchSource.makeTimerSource(queue: .global())
         timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler {
             for p in daemon.stats.pipelines {
                 let depths = p.stages.map { "\($0.name.split(separator: ".").last ?? "") \($0.depth)/\($0.capacity)" }.joined(separator: ", ")
-                Log.info("stats \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors), dropped \(p.dropped), depths [\(depths)], p50 \(p.latencyP50Ms.map { String(format: "%.1f ms", $0) } ?? "-")")
+                logger.info("stats \(p.pipeline): received \(p.received), frames \(p.frames), errors \(p.errors), dropped \(p.dropped), depths [\(depths)], p50 \(p.latencyP50Ms.map { String(format: "%.1f ms", $0) } ?? "-")")
             }
         }
         timer.resume()
         return timer
-    }
-}
-
-/// Delivers the given signals one at a time through ``wait()`` (their default handlers are
-/// replaced by Dispatch sources, so none of them kills the process).
-final class SignalWaiter {
-    private let semaphore = DispatchSemaphore(value: 0)
-    private var sources: [DispatchSourceSignal] = []
-    private let pending = LockedValue<[Int32]>([])
-
-    init(signals: [Int32]) {
-        for number in signals {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [semaphore, pending] in
-                pending.update { $0.append(number) }
-                semaphore.signal()
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-
-    /// The next signal received (blocks until there is one).
-    func wait() -> Int32 {
-        semaphore.wait()
-        return pending.update { $0.removeFirst() }
     }
 }
 

@@ -77,10 +77,9 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         openBLASSetThreads(1)
-        Log.quiet = true
         let loaded = try Pipeline.load(path: pipeline)
         let daemon = try Daemon(
-            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60),
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60, logger: .errorsOnly),
             pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded),
                                             configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", workers: workers))])
         let runtime = daemon.pipelines[0]

@@ -39,7 +39,8 @@ import Testing
         }
     }
 
-    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, drainTimeout: Double = 60, extra: String = "",
+    static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, drainTimeout: Double = 60, http: String = "off",
+                            extra: String = "",
                             environment: [String: String] = [:],
                             curve: (serverKey: String, keys: CurveKeyPair)? = nil) throws -> Running {
         let dir = NSTemporaryDirectory() + "lpnd-" + UUID().uuidString.prefix(8)
@@ -50,6 +51,7 @@ import Testing
             control: \(control)
             drain_timeout: \(drainTimeout)
             stats_interval: 0
+            http: \(http)
             pipelines:
               - file: \(pipeline)
                 ingest: {endpoint: \(ingest), socket: pull, high_water_mark: 1}
@@ -176,8 +178,13 @@ import Testing
         #expect(message.hasPrefix("READY=1"), "got '\(message)'")
         let (status, _) = daemon.stop()
         #expect(status == 0)
-        let stopping = recv(fd, &buffer, buffer.count, 0)
-        #expect(stopping > 0 && String(decoding: buffer[0..<stopping], as: UTF8.self).hasPrefix("STOPPING=1"))
+        var stopping = ""
+        while !stopping.hasPrefix("STOPPING=1") {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else { break }
+            stopping = String(decoding: buffer[0..<n], as: UTF8.self)
+        }
+        #expect(stopping.hasPrefix("STOPPING=1"))
     }
 
     @Test func demoRunsDaemonSenderAndListenerOnLoopback() throws {

@@ -1,5 +1,11 @@
 import Foundation
+import Logging
 import Streaming
+
+extension Logger {
+    /// A logger that drops everything (tests that provoke errors on purpose).
+    public static let quiet = Logger(label: "lpnd.test") { _ in SwiftLogNoOpLogHandler() }
+}
 
 /// A gate workers wait at until the test opens it (a condition, not a sleep).
 public final class Gate: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Streaming
 import StreamingTestSupport
 import Testing
@@ -11,10 +12,9 @@ import Testing
     let stranger = try! CurveKeyPair.generate()
 
     func daemon() throws -> Daemon {
-        Log.quiet = true
-        let clients = try CurveClientList.load(entries: [allowed.publicKey])
+            let clients = try CurveClientList.load(entries: [allowed.publicKey])
         return try Daemon(settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", controlEndpoint: "tcp://127.0.0.1:*",
-                                                    curve: Daemon.Curve(server: server, clients: clients)),
+                                                    curve: Daemon.Curve(server: server, clients: clients), logger: .quiet),
                           pipelines: [Daemon.PipelineSpec(backend: FakeBackend(), configuration: ingestConfig())])
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Streaming
 import StreamingTestSupport
 
@@ -45,9 +46,8 @@ final class FakeProcessor: FrameProcessor {
 }
 
 func makeDaemon(_ backends: [(any PipelineBackend, PipelineRuntimeConfiguration)], drainTimeout: Double = 20) throws -> Daemon {
-    Log.quiet = true
     return try Daemon(settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", controlEndpoint: "tcp://127.0.0.1:*",
-                                                drainTimeout: drainTimeout),
+                                                drainTimeout: drainTimeout, logger: .quiet),
                       pipelines: backends.map { Daemon.PipelineSpec(backend: $0.0, configuration: $0.1) })
 }
 

@@ -39,7 +39,7 @@ def start_daemon(curve: bool):
             subprocess.run([LPND, "keygen", os.path.join(tmp, "keys", name)], check=True, stdout=subprocess.DEVNULL)
         extra = f"curve: {{secret_key: {tmp}/keys/server.key_secret, clients: {tmp}/keys/clients}}\n"
     with open(config, "w") as f:
-        f.write(f"publish: {endpoints['out']}\ncontrol: {endpoints['ctl']}\nstats_interval: 0\n{extra}"
+        f.write(f"publish: {endpoints['out']}\ncontrol: {endpoints['ctl']}\nstats_interval: 0\nhttp: off\n{extra}"
                 f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: {endpoints['in']}}}\n")
     process = subprocess.Popen([LPND, "run", "--config", config], stderr=subprocess.PIPE)
     ctx = zmq.Context.instance()

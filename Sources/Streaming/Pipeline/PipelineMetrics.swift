@@ -1,8 +1,11 @@
 import Foundation
+import Metrics
 
-/// A pipeline's counters and recent latencies, updated by its stages and read by the stats
-/// call. Once idle, `received = frames + errors + pings`.
-final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only touched under `lock`
+/// A pipeline's counters, latencies and gauges. Every event goes to swift-metrics (the HTTP
+/// endpoint serves them as Prometheus text, docs/DEPLOY.md "Metrics"), and the counts and the
+/// last 1024 latencies are also kept here for the stats reply (docs/PROTOCOL.md §6). Once idle,
+/// `received = frames + errors + pings`.
+final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only touched under `lock`; metric handles are thread-safe
     struct Counts: Sendable {
         var received = 0
         var frames = 0
@@ -23,10 +26,49 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
     private let lock = NSLock()
     private var state = State()
 
-    func received() { update { $0.counts.received += 1 } }
-    func ping() { update { $0.counts.pings += 1 } }
+    private let receivedCounter, framesCounter, droppedCounter, pingsCounter: Counter
+    private let errorCounters: [ErrorCode: Counter]
+    private let latency, queueWait, reconstruction, proxTime: Metrics.Timer
+    private let iterations: Recorder
+    private let inFlight: Gauge
+    private let stageGauges: [String: (depth: Gauge, busy: Gauge, capacity: Gauge)]
+
+    init(pipeline: String, stages: [String], factory: MetricsFactory) {
+        let p = [("pipeline", pipeline)]
+        receivedCounter = Counter(label: "lpnd_messages_received_total", dimensions: p, factory: factory)
+        framesCounter = Counter(label: "lpnd_frames_total", dimensions: p, factory: factory)
+        droppedCounter = Counter(label: "lpnd_dropped_total", dimensions: p, factory: factory)
+        pingsCounter = Counter(label: "lpnd_pings_total", dimensions: p, factory: factory)
+        errorCounters = Dictionary(uniqueKeysWithValues: ErrorCode.allCases.map {
+            ($0, Counter(label: "lpnd_errors_total", dimensions: p + [("code", $0.rawValue)], factory: factory))
+        })
+        latency = Metrics.Timer(label: "lpnd_frame_latency_seconds", dimensions: p, preferredDisplayUnit: .seconds, factory: factory)
+        queueWait = Metrics.Timer(label: "lpnd_queue_seconds", dimensions: p, preferredDisplayUnit: .seconds, factory: factory)
+        reconstruction = Metrics.Timer(label: "lpnd_reconstruct_seconds", dimensions: p, preferredDisplayUnit: .seconds, factory: factory)
+        proxTime = Metrics.Timer(label: "lpnd_prox_seconds", dimensions: p, preferredDisplayUnit: .seconds, factory: factory)
+        iterations = Recorder(label: "lpnd_iterations", dimensions: p, aggregate: true, factory: factory)
+        inFlight = Gauge(label: "lpnd_in_flight", dimensions: p, factory: factory)
+        stageGauges = Dictionary(uniqueKeysWithValues: stages.map { stage in
+            let d = p + [("stage", stage)]
+            return (stage, (Gauge(label: "lpnd_queue_depth", dimensions: d, factory: factory),
+                            Gauge(label: "lpnd_busy_workers", dimensions: d, factory: factory),
+                            Gauge(label: "lpnd_queue_capacity", dimensions: d, factory: factory)))
+        })
+    }
+
+    func received() {
+        receivedCounter.increment()
+        update { $0.counts.received += 1 }
+    }
+
+    func ping() {
+        pingsCounter.increment()
+        update { $0.counts.pings += 1 }
+    }
 
     func error(_ code: ErrorCode) {
+        errorCounters[code]?.increment()
+        if code == .dropped { droppedCounter.increment() }
         update {
             $0.counts.errors += 1
             $0.counts.errorCodes[code.rawValue, default: 0] += 1
@@ -34,11 +76,28 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
         }
     }
 
-    func frame(latencyMs: Double) {
+    func frame(_ timings: FrameTimings, iterations count: Int, proxSeconds: Double?) {
+        framesCounter.increment()
+        latency.recordSeconds(timings.totalMs / 1e3)
+        queueWait.recordSeconds(timings.queueMs / 1e3)
+        reconstruction.recordSeconds(timings.reconstructMs / 1e3)
+        if let proxSeconds { proxTime.recordSeconds(proxSeconds) }
+        iterations.record(count)
         update {
             $0.counts.frames += 1
-            if $0.latencies.count < Self.window { $0.latencies.append(latencyMs) } else { $0.latencies[$0.next] = latencyMs }
+            if $0.latencies.count < Self.window { $0.latencies.append(timings.totalMs) } else { $0.latencies[$0.next] = timings.totalMs }
             $0.next = ($0.next + 1) % Self.window
+        }
+    }
+
+    /// Sets the gauges from the stages' current state (before a scrape).
+    func refresh(inFlight count: Int, stages: [StageStats]) {
+        inFlight.record(count)
+        for stage in stages {
+            guard let gauges = stageGauges[stage.name.split(separator: ".").last.map(String.init) ?? stage.name] else { continue }
+            gauges.depth.record(stage.depth)
+            gauges.busy.record(stage.busyWorkers)
+            gauges.capacity.record(stage.capacity)
         }
     }
 

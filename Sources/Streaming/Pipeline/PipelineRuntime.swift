@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Metrics
 import TensorIO
 
 /// One pipeline inside the daemon: the wiring of its stages, declared below in the order data
@@ -41,13 +43,16 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     private struct State {
         var stopRequested = false
+        /// When each worker's current reconstruction started (nil: idle).
+        var workerStarted: [Double?] = []
     }
 
     private let decoder: MessageDecoder
     private let encoder: FrameEncoder
     private let publisher: Publisher
+    private let logger: Logger
     private let ledger = FrameLedger()
-    private let metrics = PipelineMetrics()
+    private let metrics: PipelineMetrics
     private var processors: [any FrameProcessor] = []
     private var decodeStage: BoundedStage<RawMessage>!
     private var reconstructStage: BoundedStage<FrameLedger.Entry>!
@@ -59,13 +64,17 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     /// Builds the stages (one processor per worker) and starts the ingest thread.
     public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
-                context: ZMQContext, publisher: Publisher, security: SocketSecurity = .plain) throws {
+                context: ZMQContext, publisher: Publisher, security: SocketSecurity = .plain,
+                logger: Logger = Logger(label: "lpnd"), metrics factory: MetricsFactory = MetricsSystem.factory) throws {
         interface = backend.interface
+        self.logger = logger
+        metrics = PipelineMetrics(pipeline: backend.interface.name, stages: ["decode", "reconstruct", "encode"], factory: factory)
         self.configuration = configuration
         self.publisher = publisher
         decoder = MessageDecoder(interface: interface)
         encoder = FrameEncoder(pipeline: interface.name, attachPNG: configuration.publishPNG)
         processors = try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
+        state.workerStarted = Array(repeating: nil, count: configuration.workers)
         if let directory = configuration.pngDirectory {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
@@ -110,10 +119,12 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         })
     }
 
-    private var shouldStop: Bool {
+    private var shouldStop: Bool { update { $0.stopRequested } }
+
+    private func update<R>(_ body: (inout State) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
-        return state.stopRequested
+        return body(&state)
     }
 
     private func ingestLoop(_ socket: ZMQSocket) {
@@ -127,7 +138,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             } catch let error as ZMQError where error.isTerminated {
                 return
             } catch {
-                Log.error("\(interface.name): ingest: \(error)")
+                logger.error("\(interface.name): ingest: \(error)")
             }
         }
     }
@@ -166,6 +177,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     private func reconstruct(_ entry: FrameLedger.Entry, worker: Int) -> Outcome {
         let started = MonotonicClock.seconds()
+        update { $0.workerStarted[worker] = started }
+        defer { update { $0.workerStarted[worker] = nil } }
         do {
             let result = try processors[worker].process(entry.frame)
             return .frame(entry, result, startedAt: started, finishedAt: MonotonicClock.seconds())
@@ -197,13 +210,13 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             if let directory = configuration.pngDirectory, let png {
                 let path = "\(directory)/\(frame.header.stream)-\(frame.header.seq).png"
                 if !FileManager.default.createFile(atPath: path, contents: Data(png)) {
-                    Log.warning("\(interface.name): cannot write \(path)")
+                    logger.warning("\(interface.name): cannot write \(path)")
                 }
             }
             let now = MonotonicClock.seconds()
             let timings = FrameTimings(queueMs: 1e3 * (started - frame.receivedAt), reconstructMs: 1e3 * (finished - started),
                                        totalMs: 1e3 * (now - frame.receivedAt))
-            metrics.frame(latencyMs: timings.totalMs)
+            metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds)
             return encoder.frame(frame, result, timings: timings, png: png)
         }
     }
@@ -228,7 +241,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private func count(_ event: ErrorEvent) {
         metrics.error(event.code)
         if event.code != .dropped {
-            Log.warning("\(interface.name): \(event.code.rawValue) stream=\(event.stream ?? "?") seq=\(event.seq.map(String.init) ?? "?"): \(event.message)")
+            logger.warning("\(interface.name): \(event.code.rawValue) stream=\(event.stream ?? "?") seq=\(event.seq.map(String.init) ?? "?"): \(event.message)")
         }
     }
 
@@ -239,9 +252,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     /// Stops reading from the socket; messages already read continue through the stages.
     public func stopAccepting() {
-        lock.lock()
-        state.stopRequested = true
-        lock.unlock()
+        update { $0.stopRequested = true }
         ingestFinished.wait()
         ingestFinished.signal()  // idempotent for later callers
     }
@@ -271,10 +282,21 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         // Nothing may still compute (inside BLAS) while the process exits.
         for processor in processors { processor.cancel() }
         if !reconstructStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: Self.cancelGrace)) {
-            Log.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
+            logger.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
         }
         _ = encodeStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 5))
         return false
+    }
+
+    /// Seconds the longest-running reconstruction has been running; nil when every worker is idle.
+    public var oldestReconstructionSeconds: Double? {
+        let oldest = update { $0.workerStarted.compactMap { $0 }.min() }
+        return oldest.map { MonotonicClock.seconds() - $0 }
+    }
+
+    /// Sets the in-flight and stage gauges to the current values (call before a metrics scrape).
+    public func refreshGauges() {
+        metrics.refresh(inFlight: ledger.openCount, stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
     }
 
     public var stats: PipelineStats {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The PUB side: one dedicated thread owns the PUB socket and sends every output message in
 /// the order it was handed over.
@@ -14,10 +15,12 @@ public final class Publisher: @unchecked Sendable {
     private var finished = DispatchSemaphore(value: 1)
     /// The endpoint actually bound (wildcard ports resolved).
     public private(set) var endpoint = ""
+    private let logger: Logger
 
     /// Starts the publisher thread and binds (or connects) its socket.
     public init(context: ZMQContext, endpoint: String, bind: Bool = true, highWaterMark: Int32 = 100_000,
-                security: SocketSecurity = .plain) throws {
+                security: SocketSecurity = .plain, logger: Logger = Logger(label: "lpnd")) throws {
+        self.logger = logger
         finished = try SocketThread.start(name: "lpnd.publisher", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: .pub)
             try socket.setOption(ZMQ_SNDHWM_, highWaterMark)
@@ -71,7 +74,7 @@ public final class Publisher: @unchecked Sendable {
             let linger = lingerSetting
             condition.unlock()
             for parts in batch {
-                do { try socket.send(parts) } catch { Log.error("publisher: \(error)") }
+                do { try socket.send(parts) } catch { logger.error("publisher: \(error)") }
             }
             condition.lock()
             sent += batch.count

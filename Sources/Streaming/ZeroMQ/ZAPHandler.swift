@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Logging
 
 /// The ZeroMQ authentication handler (ZAP, RFC 27) of one context: a REP socket on
 /// `inproc://zeromq.zap.01` that libzmq asks about every CURVE handshake. It allows a client
@@ -18,12 +19,14 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
     }
 
     private let clients: CurveClientList
+    private let logger: Logger
     private let lock = NSLock()
     private var state = State()
     private var finished: DispatchSemaphore?
 
-    public init(context: ZMQContext, clients: CurveClientList) throws {
+    public init(context: ZMQContext, clients: CurveClientList, logger: Logger) throws {
         self.clients = clients
+        self.logger = logger
         finished = try SocketThread.start(name: "lpnd.zap", setup: {
             let socket = try ZMQSocket(context: context, kind: .rep)
             try socket.bind(Self.endpoint)
@@ -36,7 +39,7 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
                 } catch let error as ZMQError where error.isTerminated {
                     break
                 } catch {
-                    Log.error("ZAP handler: \(error)")
+                    logger.error("ZAP handler: \(error)")
                 }
             }
             socket.close(linger: 0)
@@ -86,7 +89,7 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
         if allowed { return reply("200", "OK") }
         // 1st, 10th, 100th … refusal: a peer retrying forever cannot flood the log.
         if refused == 1 || String(refused).dropFirst().allSatisfy({ $0 == "0" }) {
-            Log.warning("CURVE: refused a \(mechanism) client from \(address.isEmpty ? "an unknown address" : address): its public key is not allowed (\(refused) refusal(s) so far)")
+            logger.warning("CURVE: refused a \(mechanism) client from \(address.isEmpty ? "an unknown address" : address): its public key is not allowed (\(refused) refusal(s) so far)")
         }
         return reply("400", "public key not allowed")
     }

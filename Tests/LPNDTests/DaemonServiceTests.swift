@@ -1,0 +1,127 @@
+import Foundation
+import Streaming
+import StreamingTestSupport
+import Testing
+
+/// `lpnd run` as a service: the HTTP endpoint (/metrics moving with traffic, /healthz,
+/// /readyz) and the systemd watchdog cycle on a fake notify socket.
+@Suite(.serialized) struct DaemonServiceTests {
+    /// A TCP port that was free a moment ago (the daemon binds it next).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// GET on loopback with a plain socket: (status code, body); nil when nothing answers.
+    static func get(_ port: Int, _ path: String) -> (status: Int, body: String)? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        let request = Array("GET /\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard send(fd, request, request.count, 0) == request.count else { return nil }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n <= 0 { break }
+            response += buffer[0..<n]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard let status = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else { return nil }
+        return (status, text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    /// The value of one sample line (`name{labels} value`) in Prometheus text.
+    static func sample(_ metrics: String, _ prefix: String) -> Double? {
+        metrics.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }
+    }
+
+    @Test func metricsMoveWithTrafficAndHealthAndReadinessAnswer() throws {
+        let port = Self.freePort()
+        let daemon = try DaemonProcessTests.startDaemon(http: "127.0.0.1:\(port)")
+        #expect(eventually { Self.get(port, "readyz")?.status == 200 })
+        #expect(Self.get(port, "healthz")?.status == 200)
+        let before = try #require(Self.get(port, "metrics"))
+        #expect(before.status == 200)
+        #expect(Self.sample(before.body, "lpnd_frames_total{pipeline=\"test-mri\"}") == 0)
+
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        for input in try DaemonProcessTests.measurements(3) { try peer.sender.send(input.parts) }
+        try peer.sender.send([Array("not json".utf8), []])
+        #expect(try peer.collect(7, timeout: 60).count == 7)  // 3 frames, 3 diagnostics, 1 error
+
+        let after = try #require(Self.get(port, "metrics")).body
+        #expect(Self.sample(after, "lpnd_frames_total{pipeline=\"test-mri\"}") == 3)
+        #expect(Self.sample(after, "lpnd_errors_total{pipeline=\"test-mri\",code=\"malformed_header\"}") == 1)
+        #expect(Self.sample(after, "lpnd_frame_latency_seconds_count{pipeline=\"test-mri\"}") == 3)
+        #expect(Self.sample(after, "lpnd_iterations_count{pipeline=\"test-mri\"}") == 3)
+        #expect((Self.sample(after, "lpnd_prox_seconds_sum{pipeline=\"test-mri\"}") ?? 0) > 0)
+        #expect(Self.sample(after, "lpnd_queue_capacity{pipeline=\"test-mri\",stage=\"reconstruct\"}") == 4)
+        #expect((Self.sample(after, "lpnd_messages_received_total{pipeline=\"test-mri\"}") ?? 0) >= 4)
+        let (status, _) = daemon.stop()
+        #expect(status == 0)
+    }
+
+    @Test func watchdogPingsStopWhileAReconstructionIsStuckAndResume() throws {
+        let path = NSTemporaryDirectory() + "lpnd-wd-" + UUID().uuidString.prefix(8)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd); unlink(path) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        #expect(bound == 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        func next() -> String {
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            let n = recv(fd, &buffer, buffer.count, 0)
+            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "<timeout>"
+        }
+        /// Reads notifications until one satisfies `predicate` (false after 30 s of silence).
+        func waitFor(_ predicate: (String) -> Bool) -> Bool {
+            while true {
+                let message = next()
+                if message == "<timeout>" { return false }
+                if predicate(message) { return true }
+            }
+        }
+        // Watchdog period 0.4 s (pings every 0.2 s); a frame of the LPN pipeline takes longer
+        // than the 1 s stall timeout, so it counts as stuck while it runs.
+        let daemon = try DaemonProcessTests.startDaemon(
+            pipeline: DaemonStopTests.lpnPipeline, extra: "stall_timeout: 1",
+            environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"])
+        #expect(waitFor { $0.hasPrefix("READY=1") })
+        #expect(waitFor { $0.hasPrefix("WATCHDOG=1") }, "pings while idle")
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        let input = try DaemonProcessTests.measurements(1, pipeline: DaemonStopTests.lpnPipeline)[0]
+        try peer.sender.send(input.parts)
+        #expect(waitFor { $0.contains("STATUS=stalled") && !$0.contains("WATCHDOG=1") }, "pings stop while stuck")
+        #expect(try peer.collect(2, timeout: 60).count == 2)
+        #expect(waitFor { $0.hasPrefix("WATCHDOG=1") && $0.contains("frames/s") }, "pings resume with progress")
+        let (status, log) = daemon.stop()
+        #expect(status == 0)
+        #expect(log.contains("stalled"), "\(log)")
+    }
+}
