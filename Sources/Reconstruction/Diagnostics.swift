@@ -36,7 +36,7 @@ public enum StopReason: String, Codable, Sendable {
     /// Relative change fell below the tolerance.
     case tolerance
     /// The iteration limit was reached first.
-    case maxIterations
+    case maxIterations = "max_iterations"
     /// Direct (non-iterative) solver: one step.
     case direct
     /// NaN/Inf or residual blow-up (the frame is rejected; see ``ReconstructionError/diverged``).

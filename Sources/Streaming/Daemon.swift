@@ -155,7 +155,7 @@ public final class Daemon: @unchecked Sendable {
         lock.unlock()
         guard first else { return stats }
         logger.info("shutting down: draining (timeout \(settings.drainTimeout) s)")
-        for pipeline in pipelines { pipeline.stopAccepting() }
+        for pipeline in pipelines { pipeline.requestStop() }
         let deadline = Date(timeIntervalSinceNow: settings.drainTimeout)
         for pipeline in pipelines where !pipeline.drain(until: deadline) {
             logger.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")

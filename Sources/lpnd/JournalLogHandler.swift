@@ -5,7 +5,8 @@ import Logging
 /// single write(2) so lines never interleave. Under journald (JOURNAL_STREAM set) each line
 /// starts with its syslog priority (`<3>` error … `<7>` debug), which journald stores as the
 /// entry's priority (`journalctl -p warning` then works); elsewhere with `lpnd <level>:`.
-/// Metadata follows the message as `key=value`, sorted by key.
+/// Metadata follows the message as `key=value`, sorted by key; control characters are escaped,
+/// so a line can never be split or forged by text a client sent.
 struct JournalLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
@@ -29,7 +30,8 @@ struct JournalLogHandler: LogHandler {
         if !merged.isEmpty {
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
-        line = line.replacingOccurrences(of: "\n", with: " ") + "\n"
+        // Control characters (a client's text in a message, say) are escaped: one event, one line.
+        line = line.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? $0.escaped(asASCII: true) : String($0) }.joined() + "\n"
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }

@@ -40,12 +40,12 @@ import Testing
     }
 
     static func startDaemon(pipeline: String = pipelinePath, inbox: Int = 4, drainTimeout: Double = 60, http: String = "off",
-                            extra: String = "",
+                            ingest upstream: String? = nil, connect: Bool = false, extra: String = "",
                             environment: [String: String] = [:],
                             curve: (serverKey: String, keys: CurveKeyPair)? = nil) throws -> Running {
         let dir = NSTemporaryDirectory() + "lpnd-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let (ingest, publish, control) = ("ipc://\(dir)/in", "ipc://\(dir)/out", "ipc://\(dir)/ctl")
+        let (ingest, publish, control) = (upstream ?? "ipc://\(dir)/in", "ipc://\(dir)/out", "ipc://\(dir)/ctl")
         let config = """
             publish: \(publish)
             control: \(control)
@@ -54,7 +54,7 @@ import Testing
             http: \(http)
             pipelines:
               - file: \(pipeline)
-                ingest: {endpoint: \(ingest), socket: pull, high_water_mark: 1}
+                ingest: {endpoint: \(ingest), socket: pull, high_water_mark: 1, mode: \(connect ? "connect" : "bind")}
                 inbox: \(inbox)
                 reconstruct_inbox: \(inbox)
                 workers: 1

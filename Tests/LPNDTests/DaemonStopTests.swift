@@ -52,4 +52,27 @@ import Testing
         #expect(status == 0)
         #expect(log.contains("SIGHUP"), "\(log)")
     }
+
+    /// Full inboxes (the ingest thread waits for room, the decoder too) and a frame that would
+    /// run for minutes: SIGTERM still ends within the drain timeout plus one iteration.
+    @Test func stopWithFullInboxesEndsAtTheDrainDeadline() throws {
+        let slow = DaemonProcessTests.root + "/Fixtures/slow-tv.yaml"
+        let daemon = try DaemonProcessTests.startDaemon(pipeline: slow, inbox: 1, drainTimeout: 1)
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        let pings = (try DaemonProcessTests.received(daemon))
+        for input in try DaemonProcessTests.measurements(8) { _ = try peer.sender.send(input.parts, dontWait: true) }
+        // 1 reconstructing, 1 in each inbox, 1 held by the waiting ingest thread.
+        #expect(eventually { ((try? DaemonProcessTests.received(daemon)) ?? 0) - pings >= 4 })
+        let started = Date()
+        let (status, log) = daemon.stop(signal: SIGTERM)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(status == 0)
+        #expect(seconds < 8, "stopped after \(seconds) s with drain_timeout 1 s")
+        let summary = log.split(separator: "\n").last { $0.contains("pipeline test-mri: received") }
+        let numbers = summary.map { line in line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } } ?? []
+        #expect(numbers.count >= 4 && numbers[0] == numbers[1] + numbers[2] + numbers[3], "\(summary ?? "no summary")")
+        let errors = try peer.collect(numbers.count >= 3 ? numbers[2] : 1, timeout: 5).filter { $0.code == "drain_timeout" }
+        #expect(errors.count >= 4)
+    }
 }

@@ -130,6 +130,17 @@ import Testing
         #expect(rejection(with("lpnd", "2").replacingOccurrences(of: "\"seq\":7", with: "\"seq\":18446744073709551615"))?.seq == UInt64.max)
         #expect(rejection(with("stream", "\"a/b\""))?.stream == nil)
         #expect(frame(with("seq", "18446744073709551615"))?.header.seq == UInt64.max)
+        // A readable header is identified even when the part count is wrong.
+        if case .failure(let r) = decoder.decode([Array(valid.utf8), [], [], []], receivedAt: 0) {
+            #expect(r.event.code == .malformedMessage && r.event.stream == "s" && r.event.seq == 7)
+        }
+    }
+
+    @Test func clientTextInMessagesIsEscapedAndShort() {
+        let event = rejection(with("pipeline", "\"p\\nlpnd error: forged \(String(repeating: "x", count: 5000))\""))
+        #expect(event?.code == .unknownPipeline)
+        #expect(event.map { !$0.message.contains("\n") && $0.message.contains("\\n") && $0.message.count < 200 } == true,
+                "\(event?.message.prefix(300) ?? "")")
     }
 
     @Test func timestampsAreReadExactly() throws {

@@ -81,6 +81,9 @@ import Testing
         let anonymous = encoder.error(ErrorEvent(stream: "a/b", seq: nil, pipeline: "p", code: .malformedHeader, message: "m"))
         #expect(String(decoding: named[0], as: UTF8.self) == "error/cam/")
         #expect(String(decoding: anonymous[0], as: UTF8.self) == "error/_/")
+        // Unknown stream and seq are null, not absent (PROTOCOL.md §5).
+        let nulls = try StrictJSON.parse(anonymous[1])
+        #expect(nulls["seq"] == .null && nulls["stream"] == .string("a/b"))
         let body = try StrictJSON.parse(named[1])
         #expect(body["code"] == .string("payload_size") && body["seq"] == .integer("1") && body["lpnd"] == .integer("1"))
     }

@@ -250,11 +250,23 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     /// Seconds a cancelled reconstruction has to reach its next cancellation point.
     static let cancelGrace = 10.0
 
-    /// Stops reading from the socket; messages already read continue through the stages.
+    /// Stops reading from the socket and waits for the ingest thread to end; messages already
+    /// read continue through the stages. Use ``requestStop()`` and ``drain(until:)`` at
+    /// shutdown: the ingest thread may be waiting for room in a full inbox.
     public func stopAccepting() {
+        requestStop()
+        _ = waitForIngest(until: .distantFuture)
+    }
+
+    /// Tells the ingest thread to stop reading; returns at once.
+    public func requestStop() {
         update { $0.stopRequested = true }
-        ingestFinished.wait()
+    }
+
+    private func waitForIngest(until deadline: Date) -> Bool {
+        guard ingestFinished.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .success else { return false }
         ingestFinished.signal()  // idempotent for later callers
+        return true
     }
 
     /// Waits for every accepted message to be published, until `deadline`; then reports
@@ -263,13 +275,18 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     /// - Returns: true when everything finished in time.
     @discardableResult
     public func drain(until deadline: Date) -> Bool {
-        stopAccepting()
-        var clean = decodeStage.waitUntilIdle(deadline: deadline)
+        requestStop()
+        // The ingest thread may wait for room in the decode inbox, the decoder for room in the
+        // reconstruction inbox: every wait is bounded by the deadline.
+        var clean = waitForIngest(until: deadline)
+        clean = clean && decodeStage.waitUntilIdle(deadline: deadline)
         clean = clean && reconstructStage.waitUntilIdle(deadline: deadline)
         clean = clean && encodeStage.waitUntilIdle(deadline: deadline)
         if clean { return true }
+        // Closing wakes producers blocked in submit: their messages become drain_timeout events.
         decodeStage.close()
         reconstructStage.close()
+        _ = waitForIngest(until: .distantFuture)
         for raw in decodeStage.removeAll() {
             reject(raw, .drainTimeout, "drain timeout: not decoded before shutdown")
         }

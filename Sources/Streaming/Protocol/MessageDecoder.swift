@@ -41,6 +41,7 @@ public struct MessageDecoder: Sendable {
             .failure(Rejection(event: ErrorEvent(stream: stream, seq: seq, pipeline: interface.name, code: code, message: message)))
         }
         guard (1...3).contains(parts.count) else {
+            (stream, seq) = Self.identification(of: parts)
             return reject(.malformedMessage, "expected 2 or 3 parts (header, measurement[, reference]) or 1 (ping), got \(parts.count)")
         }
         let object: StrictJSON
@@ -69,7 +70,7 @@ public struct MessageDecoder: Sendable {
         case "measurement":
             guard parts.count >= 2 else { return reject(.malformedMessage, "a measurement has 2 or 3 parts, got 1") }
         default:
-            return reject(.malformedHeader, "header type '\(type)' is neither 'measurement' nor 'ping'")
+            return reject(.malformedHeader, "header type \(Self.quote(type)) is neither 'measurement' nor 'ping'")
         }
         if let problem = Self.typeProblem(object, keys: Self.measurementKeys) { return reject(.malformedHeader, problem) }
 
@@ -82,20 +83,20 @@ public struct MessageDecoder: Sendable {
         let wantsReference = object["reference"]?.boolValue ?? false
         guard WireProtocol.isValidStreamID(streamID) else { return reject(.malformedHeader, Self.streamProblem(streamID)) }
         guard pipeline == interface.name else {
-            return reject(.unknownPipeline, "pipeline '\(pipeline)' is not served on this endpoint (it serves '\(interface.name)')")
+            return reject(.unknownPipeline, "pipeline \(Self.quote(pipeline)) is not served on this endpoint (it serves '\(interface.name)')")
         }
         guard dtype == interface.measurementDType.rawValue else {
-            return reject(.dtypeMismatch, "dtype '\(dtype)' does not match pipeline '\(interface.name)' (\(interface.measurementDType.rawValue))")
+            return reject(.dtypeMismatch, "dtype \(Self.quote(dtype)) does not match pipeline '\(interface.name)' (\(interface.measurementDType.rawValue))")
         }
         guard shape == .array(interface.measurementShape.map { .integer(String($0)) }) else {
             return reject(.shapeMismatch, "shape \(shape.excerpt) does not match pipeline '\(interface.name)' (\(interface.measurementShape))")
         }
         guard byteOrder == "little" else {
-            return reject(.malformedHeader, "byte_order '\(byteOrder)' is not supported (payloads are little-endian)")
+            return reject(.malformedHeader, "byte_order \(Self.quote(byteOrder)) is not supported (payloads are little-endian)")
         }
         let expectedBytes = interface.measurementFloats * 4
         guard parts[1].count == expectedBytes else {
-            return reject(.payloadSize, "measurement part has \(parts[1].count) bytes, shape \(interface.measurementShape) \(dtype) needs \(expectedBytes)")
+            return reject(.payloadSize, "measurement part has \(parts[1].count) bytes, shape \(interface.measurementShape) \(interface.measurementDType.rawValue) needs \(expectedBytes)")
         }
         guard wantsReference == (parts.count == 3) else {
             return reject(.malformedMessage, wantsReference ? "header says reference: true but there is no part 2"
@@ -178,8 +179,18 @@ public struct MessageDecoder: Sendable {
         return items.allSatisfy { if case .integer = $0 { true } else { false } }
     }
 
+    /// A client's string in an error message: quoted, control characters escaped, at most 64
+    /// characters (messages and log lines stay one short line whatever was sent).
+    static func quote(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(64) {
+            out += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
+        }
+        return "'" + out + (text.unicodeScalars.count > 64 ? "…" : "") + "'"
+    }
+
     static func streamProblem(_ id: String) -> String {
-        "stream id '\(id.count > 80 ? String(id.prefix(80)) + "…" : id)' must be 1–64 characters of [A-Za-z0-9_.-], not starting with '_'"
+        "stream id \(quote(id)) must be 1–64 characters of [A-Za-z0-9_.-], not starting with '_'"
     }
 }
 

@@ -208,6 +208,22 @@ public struct ErrorEvent: Codable, Sendable, Equatable {
         self.code = code
         self.message = message
     }
+
+    enum CodingKeys: String, CodingKey {
+        case lpnd, type, stream, seq, pipeline, code, message
+    }
+
+    /// `stream`, `seq` and `pipeline` are always present, `null` when unknown (PROTOCOL.md §5).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lpnd, forKey: .lpnd)
+        try c.encode(type, forKey: .type)
+        try c.encode(stream, forKey: .stream)
+        try c.encode(seq, forKey: .seq)
+        try c.encode(pipeline, forKey: .pipeline)
+        try c.encode(code, forKey: .code)
+        try c.encode(message, forKey: .message)
+    }
 }
 
 enum WireJSON {
