@@ -62,6 +62,8 @@ public final class Daemon: @unchecked Sendable {
     private var controlFinished: DispatchSemaphore?
     private let lock = NSLock()
     private var stopping = false
+    /// Serialises reloads (held while models load; never taken by the frame path).
+    private let reloadLock = NSLock()
     public private(set) var controlEndpoint: String?
     private let startedAt = Date()
     /// Answers CURVE handshakes (started before any socket, stopped after all are closed).
@@ -122,6 +124,41 @@ public final class Daemon: @unchecked Sendable {
         pipelines.first { $0.interface.name == name }
     }
 
+    /// What a reload changed, or why it was rejected.
+    public enum ReloadOutcome: Sendable, Equatable {
+        case applied(generation: Int)
+        case rejected(reason: String)
+    }
+
+    /// Hot reload (docs/DEPLOY.md, "Reload"): the pipelines of `specs` are built beside the
+    /// running ones (models loaded, one processor per worker), then swapped in between frames;
+    /// frames already decoded finish on the old ones, nothing accepted is lost. Anything that
+    /// would need a socket opened again (the list of pipelines, their names, endpoints or queue
+    /// settings, a pipeline's message shape) rejects the whole reload and the running
+    /// configuration keeps serving. Reloads run one at a time.
+    public func reload(_ specs: [PipelineSpec]) -> ReloadOutcome {
+        reloadLock.lock()
+        defer { reloadLock.unlock() }
+        guard !isStopping else { return .rejected(reason: "the daemon is stopping") }
+        guard specs.map(\.backend.interface.name) == pipelines.map(\.interface.name) else {
+            return .rejected(reason: "the list of pipelines changed (\(pipelines.map(\.interface.name)) → \(specs.map(\.backend.interface.name))); that needs a restart")
+        }
+        var built: [[any FrameProcessor]] = []
+        for (index, (spec, running)) in zip(specs, pipelines).enumerated() {
+            guard spec.configuration == running.configuration else {
+                return .rejected(reason: "key 'pipelines[\(index)]': ingest or queue settings changed; that needs a restart")
+            }
+            do {
+                built.append(try running.makeProcessors(spec.backend))
+            } catch {
+                return .rejected(reason: "key 'pipelines[\(index)]': \(error)")
+            }
+        }
+        let generation = (pipelines.first?.currentGeneration ?? 1) + 1
+        for (pipeline, processors) in zip(pipelines, built) { pipeline.swap(to: processors, generation: generation) }
+        return .applied(generation: generation)
+    }
+
     /// Why the daemon is not making progress, or nil: a reconstruction running for more than
     /// `stall` seconds (a stuck worker). The systemd watchdog and `/healthz` use it.
     public func stallReason(after stall: Double) -> String? {
@@ -141,7 +178,7 @@ public final class Daemon: @unchecked Sendable {
 
     public var stats: DaemonStats {
         DaemonStats(uptimeSeconds: Date().timeIntervalSince(startedAt), publishEndpoint: publisher.endpoint,
-                    pipelines: pipelines.map(\.stats))
+                    generation: pipelines.first?.currentGeneration ?? 1, pipelines: pipelines.map(\.stats))
     }
 
     /// Graceful stop: stop reading every ingest socket, finish and publish what was accepted
@@ -210,10 +247,12 @@ public final class Daemon: @unchecked Sendable {
 public struct DaemonStats: Codable, Sendable {
     public var uptimeSeconds: Double
     public var publishEndpoint: String
+    /// The configuration generation serving (1, then +1 per applied reload).
+    public var generation: Int
     public var pipelines: [PipelineStats]
 
     enum CodingKeys: String, CodingKey {
-        case pipelines
+        case pipelines, generation
         case uptimeSeconds = "uptime_s", publishEndpoint = "publish_endpoint"
     }
 }

@@ -67,6 +67,22 @@ struct DaemonConfigFile {
                                 curve: curve, http: http, stallTimeout: stallTimeout, logLevel: logLevel, pipelines: entries)
     }
 
+    /// The first daemon-level key whose change needs a restart (new sockets, keys or
+    /// endpoints), or nil. Pipelines are compared by the daemon itself.
+    func restartOnlyKeyChanged(in new: DaemonConfigFile) -> String? {
+        if publish != new.publish { return "publish" }
+        if control != new.control { return "control" }
+        if http?.host != new.http?.host || http?.port != new.http?.port { return "http" }
+        if curve?.server.secretKey != new.curve?.server.secretKey || curve?.clients != new.curve?.clients { return "curve" }
+        if drainTimeout != new.drainTimeout { return "drain_timeout" }
+        if blasThreads != new.blasThreads { return "blas_threads" }
+        if statsInterval != new.statsInterval { return "stats_interval" }
+        if stallTimeout != new.stallTimeout { return "stall_timeout" }
+        if logLevel != new.logLevel { return "log_level" }
+        if lingerMs != new.lingerMs { return "linger_ms" }
+        return nil
+    }
+
     /// `host:port` (port 0: any free port), or `off`.
     static func parseHTTP(_ text: String, _ root: YAMLSection) throws -> (host: String, port: Int)? {
         guard text != "off" else { return nil }

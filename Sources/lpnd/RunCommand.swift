@@ -68,7 +68,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         services.append(.init(service: SystemdService(daemon: daemon, stallTimeout: file.stallTimeout, logger: logger),
                               serviceName: "systemd"))
-        services.append(.init(service: HangupService(logger: logger), serviceName: "sighup"))
+        services.append(.init(service: ReloadService(daemon: daemon, configPath: config, started: file, logger: logger),
+                              serviceName: "reload"))
         services.append(.init(service: DaemonService(daemon: daemon), successTerminationBehavior: .gracefullyShutdownGroup,
                               serviceName: "daemon"))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
@@ -168,19 +169,22 @@ enum DaemonLauncher {
         if threads > cores {
             logger.warning("\(file.path): blas_threads × workers over all pipelines = \(threads) exceeds the \(cores) cores; expect contention")
         }
-        var specs: [Daemon.PipelineSpec] = []
-        for (index, entry) in file.pipelines.enumerated() {
+        return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
+                                                    drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
+                                                    curve: file.curve, logger: logger, metrics: metrics),
+                          pipelines: try pipelineSpecs(file))
+    }
+
+    /// Every pipeline file loaded (models included), or an error naming the file and key.
+    static func pipelineSpecs(_ file: DaemonConfigFile) throws -> [Daemon.PipelineSpec] {
+        try file.pipelines.enumerated().map { index, entry in
             do {
                 let pipeline = try Pipeline.load(path: entry.file)
-                specs.append(Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: pipeline), configuration: entry.runtime))
+                return Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: pipeline), configuration: entry.runtime)
             } catch {
                 throw ValidationErrorText("\(file.path): key 'pipelines[\(index)].file': \(error)")
             }
         }
-        return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
-                                                    drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
-                                                    curve: file.curve, logger: logger, metrics: metrics),
-                          pipelines: specs)
     }
 
     /// Logs one line per pipeline every `interval` seconds (queue depths, drops, latency).

@@ -9,6 +9,8 @@ public final class FrameLedger: @unchecked Sendable {  // safe: `state` is only 
         public var frame: InboundFrame
         /// Its place in its stream's output order.
         public var index: UInt64
+        /// The configuration generation whose processors reconstruct it.
+        public var generation: Int
     }
 
     private struct State {
@@ -27,13 +29,13 @@ public final class FrameLedger: @unchecked Sendable {  // safe: `state` is only 
     public init() {}
 
     /// Gives the frame the next index of its stream and records it as open.
-    public func enter(_ frame: InboundFrame) -> Entry {
+    public func enter(_ frame: InboundFrame, generation: Int = 1) -> Entry {
         lock.lock()
         defer { lock.unlock() }
         let stream = frame.header.stream
         let index = state.nextIndex[stream, default: 0]
         state.nextIndex[stream] = index + 1
-        let entry = Entry(frame: frame, index: index)
+        let entry = Entry(frame: frame, index: index, generation: generation)
         state.open[Key(stream: stream, index: index)] = entry
         return entry
     }
@@ -50,6 +52,13 @@ public final class FrameLedger: @unchecked Sendable {  // safe: `state` is only 
         lock.lock()
         defer { lock.unlock() }
         return state.open.values.sorted { $0.index < $1.index }
+    }
+
+    /// True while an open entry belongs to `generation`.
+    public func hasOpen(generation: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return state.open.values.contains { $0.generation == generation }
     }
 
     public var openCount: Int {

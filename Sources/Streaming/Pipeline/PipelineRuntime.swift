@@ -43,6 +43,10 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     private struct State {
         var stopRequested = false
+        /// The configuration generation new frames get, and the processors (one per worker) of
+        /// every generation that still has frames (docs/DEPLOY.md, "Reload").
+        var generation = 1
+        var processors: [Int: [any FrameProcessor]] = [:]
         /// When each worker's current reconstruction started (nil: idle).
         var workerStarted: [Double?] = []
     }
@@ -53,7 +57,6 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private let logger: Logger
     private let ledger = FrameLedger()
     private let metrics: PipelineMetrics
-    private var processors: [any FrameProcessor] = []
     private var decodeStage: BoundedStage<RawMessage>!
     private var reconstructStage: BoundedStage<FrameLedger.Entry>!
     private var reorderer: Reorderer<Outcome>!
@@ -73,7 +76,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         self.publisher = publisher
         decoder = MessageDecoder(interface: interface)
         encoder = FrameEncoder(pipeline: interface.name, attachPNG: configuration.publishPNG)
-        processors = try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
+        state.processors[1] = try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
         state.workerStarted = Array(repeating: nil, count: configuration.workers)
         if let directory = configuration.pngDirectory {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -162,14 +165,16 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private func decode(_ raw: RawMessage) -> FrameLedger.Entry? {
         switch decoder.decode(raw.parts, receivedAt: raw.receivedAt) {
         case .failure(let rejection):
-            publishError(rejection.event)
+            var event = rejection.event
+            event.generation = currentGeneration
+            publishError(event)
             return nil
         case .success(.ping(let ping)):
-            publisher.publish(encoder.pong(ping))
+            publisher.publish(encoder.pong(ping, generation: currentGeneration))
             metrics.ping()
             return nil
         case .success(.frame(let frame)):
-            return ledger.enter(frame)
+            return ledger.enter(frame, generation: currentGeneration)
         }
     }
 
@@ -180,7 +185,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         update { $0.workerStarted[worker] = started }
         defer { update { $0.workerStarted[worker] = nil } }
         do {
-            let result = try processors[worker].process(entry.frame)
+            let processor = update { $0.processors[entry.generation]![worker] }
+            let result = try processor.process(entry.frame)
             return .frame(entry, result, startedAt: started, finishedAt: MonotonicClock.seconds())
         } catch let failure as FrameFailure {
             return .failure(entry, event(for: entry, failure.code, failure.message))
@@ -194,6 +200,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private func complete(_ outcome: Outcome) {
         let entry = outcome.entry
         guard ledger.settle(entry) else { return }  // already reported at a drain timeout
+        retireOldGenerations()
         reorderer.complete(stream: entry.frame.header.stream, index: entry.index, outcome)
     }
 
@@ -217,20 +224,22 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             let timings = FrameTimings(queueMs: 1e3 * (started - frame.receivedAt), reconstructMs: 1e3 * (finished - started),
                                        totalMs: 1e3 * (now - frame.receivedAt))
             metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds)
-            return encoder.frame(frame, result, timings: timings, png: png)
+            return encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
         }
     }
 
     // MARK: Errors outside the flow (rejections, drops, abandonment)
 
     private func event(for entry: FrameLedger.Entry, _ code: ErrorCode, _ message: String) -> ErrorEvent {
-        ErrorEvent(stream: entry.frame.header.stream, seq: entry.frame.header.seq, pipeline: interface.name, code: code, message: message)
+        ErrorEvent(stream: entry.frame.header.stream, seq: entry.frame.header.seq, pipeline: interface.name, code: code,
+                   message: message, generation: entry.generation)
     }
 
     /// Error event for a raw message that will not be decoded, naming its stream and seq when readable.
     private func reject(_ raw: RawMessage, _ code: ErrorCode, _ reason: String) {
         let (stream, seq) = MessageDecoder.identification(of: raw.parts)
-        publishError(ErrorEvent(stream: stream, seq: seq, pipeline: interface.name, code: code, message: reason))
+        publishError(ErrorEvent(stream: stream, seq: seq, pipeline: interface.name, code: code, message: reason,
+                                generation: currentGeneration))
     }
 
     private func publishError(_ event: ErrorEvent) {
@@ -242,6 +251,37 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         metrics.error(event.code)
         if event.code != .dropped {
             logger.warning("\(interface.name): \(event.code.rawValue) stream=\(event.stream ?? "?") seq=\(event.seq.map(String.init) ?? "?"): \(event.message)")
+        }
+    }
+
+    // MARK: Reload
+
+    /// The configuration generation new frames get.
+    public var currentGeneration: Int { update { $0.generation } }
+
+    /// Builds one processor per worker from `backend` (call beside the running pipeline; this
+    /// loads models and may take a while). Throws when a processor cannot be made.
+    public func makeProcessors(_ backend: any PipelineBackend) throws -> [any FrameProcessor] {
+        guard backend.interface == interface else {
+            throw FrameFailure(.internal, "the new pipeline's interface \(backend.interface) differs from the running one \(interface)")
+        }
+        return try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
+    }
+
+    /// Frames decoded from now on go to `processors` (generation `generation`); frames already
+    /// decoded finish on the processors of their own generation, which are released after.
+    public func swap(to processors: [any FrameProcessor], generation: Int) {
+        update {
+            $0.processors[generation] = processors
+            $0.generation = generation
+        }
+        retireOldGenerations()
+    }
+
+    private func retireOldGenerations() {
+        let (current, known) = update { ($0.generation, Array($0.processors.keys)) }
+        for generation in known where generation != current && !ledger.hasOpen(generation: generation) {
+            update { _ = $0.processors.removeValue(forKey: generation) }
         }
     }
 
@@ -297,7 +337,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             complete(.failure(entry, event(for: entry, .drainTimeout, "drain timeout: reconstruction still running at shutdown")))
         }
         // Nothing may still compute (inside BLAS) while the process exits.
-        for processor in processors { processor.cancel() }
+        for processor in update({ $0.processors.values.flatMap { $0 } }) { processor.cancel() }
         if !reconstructStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: Self.cancelGrace)) {
             logger.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
         }

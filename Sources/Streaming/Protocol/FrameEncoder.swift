@@ -22,12 +22,13 @@ public struct FrameEncoder: Sendable {
     }
 
     /// The frame message (§3) and, directly after it, its diagnostics message (§4).
-    public func frame(_ frame: InboundFrame, _ result: ProcessedFrame, timings: FrameTimings, png: [UInt8]?) -> [Message] {
+    public func frame(_ frame: InboundFrame, _ result: ProcessedFrame, timings: FrameTimings, png: [UInt8]?,
+                      generation: Int = 1) -> [Message] {
         let stream = frame.header.stream
         let header = FrameHeader(
             stream: stream, seq: frame.header.seq, pipeline: pipeline, timestamp: frame.header.timestamp,
             shape: result.imageShape, png: attachPNG && png != nil, timings: timings, convergence: result.convergence,
-            psnr: result.psnr, ssim: result.ssim, flags: result.flags, prior: result.prior)
+            psnr: result.psnr, ssim: result.ssim, flags: result.flags, prior: result.prior, generation: generation)
         var parts = [Self.topic(.frame, stream), WireJSON.encode(header), WireProtocol.bytes(result.image)]
         if attachPNG, let png { parts.append(png) }
         // {"lpnd":1,"type":"diagnostics","stream":…,"seq":…,"pipeline":…,"diagnostics":<record>}
@@ -43,8 +44,9 @@ public struct FrameEncoder: Sendable {
     }
 
     /// The answer to a ping (§7).
-    public func pong(_ ping: Ping) -> Message {
-        [Self.topic(.pong, ping.stream), WireJSON.encode(Pong(stream: ping.stream, seq: ping.seq, pipeline: pipeline))]
+    public func pong(_ ping: Ping, generation: Int = 1) -> Message {
+        [Self.topic(.pong, ping.stream),
+         WireJSON.encode(Pong(stream: ping.stream, seq: ping.seq, pipeline: pipeline, generation: generation))]
     }
 
     static func topic(_ kind: OutputKind, _ stream: String) -> [UInt8] {

@@ -163,6 +163,8 @@ public struct Pong: Codable, Sendable, Equatable {
     public var stream: String
     public var seq: UInt64
     public var pipeline: String
+    /// The configuration generation serving the pipeline (1, then +1 per reload).
+    public var generation: Int
 }
 
 /// Header of an outbound frame message (part 1, after the topic).
@@ -184,9 +186,11 @@ public struct FrameHeader: Codable, Sendable, Equatable {
     /// Warnings: "outside_prior", "not_converging" (docs/PROTOCOL.md); empty when none.
     public var flags: [String] = []
     public var prior: PriorSummary?
+    /// The configuration generation whose pipeline reconstructed the frame.
+    public var generation: Int = 1
 
     enum CodingKeys: String, CodingKey {
-        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior
+        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior, generation
         case byteOrder = "byte_order"
     }
 }
@@ -200,8 +204,11 @@ public struct ErrorEvent: Codable, Sendable, Equatable {
     public var pipeline: String?
     public var code: ErrorCode
     public var message: String
+    /// The configuration generation serving the pipeline when the error was found.
+    public var generation: Int
 
-    public init(stream: String?, seq: UInt64?, pipeline: String?, code: ErrorCode, message: String) {
+    public init(stream: String?, seq: UInt64?, pipeline: String?, code: ErrorCode, message: String, generation: Int = 1) {
+        self.generation = generation
         self.stream = stream
         self.seq = seq
         self.pipeline = pipeline
@@ -210,7 +217,7 @@ public struct ErrorEvent: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case lpnd, type, stream, seq, pipeline, code, message
+        case lpnd, type, stream, seq, pipeline, code, message, generation
     }
 
     /// `stream`, `seq` and `pipeline` are always present, `null` when unknown (PROTOCOL.md §5).
@@ -223,6 +230,7 @@ public struct ErrorEvent: Codable, Sendable, Equatable {
         try c.encode(pipeline, forKey: .pipeline)
         try c.encode(code, forKey: .code)
         try c.encode(message, forKey: .message)
+        try c.encode(generation, forKey: .generation)
     }
 }
 
