@@ -73,7 +73,7 @@ public final class DenseGaussianOperator: LinearOperator {
 
 /// An immutable m×n matrix shared by every reconstructor of a pipeline, with a lock-protected
 /// cache of Cholesky factors for the closed-form ADMM x-step.
-public final class DenseMatrix: @unchecked Sendable {
+public final class DenseMatrix: @unchecked Sendable {  // safe: values immutable; the factor cache only under its lock
     public let rows: Int, columns: Int
     /// Row-major m×n.
     public let values: [Float]

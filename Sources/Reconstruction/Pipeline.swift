@@ -50,7 +50,7 @@ public enum PriorSpec: Sendable {
 /// A reconstruction pipeline loaded from a YAML file (docs/PIPELINES.md): operator, prior,
 /// solver, simulation defaults, output options. Immutable and shareable; each worker thread
 /// makes its own ``Reconstructor``.
-public final class Pipeline: @unchecked Sendable {
+public final class Pipeline: @unchecked Sendable {  // safe: immutable after loading (per-worker state lives in Reconstructor)
     public let file: String
     public let name: String
     public let description: String?

@@ -7,7 +7,7 @@ import Metrics
 ///
 /// It starts whole or not at all: a socket that cannot bind or connect stops what already
 /// started and throws a ``SocketSetupError`` naming the configuration key.
-public final class Daemon: @unchecked Sendable {
+public final class Daemon: @unchecked Sendable {  // safe: set up in init; later mutable state (`stopping`) under `lock`, reloads under `reloadLock`
     public struct PipelineSpec: Sendable {
         public var backend: any PipelineBackend
         public var configuration: PipelineRuntimeConfiguration

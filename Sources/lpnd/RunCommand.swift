@@ -203,7 +203,7 @@ enum DaemonLauncher {
     }
 }
 
-final class LockedValue<T>: @unchecked Sendable {
+final class LockedValue<T>: @unchecked Sendable {  // safe: `value` is only touched under `lock`
     private let lock = NSLock()
     private var value: T
     init(_ value: T) { self.value = value }

@@ -4,7 +4,7 @@ import StreamingTestSupport
 import Testing
 
 /// Stopping and signalling the `lpnd` process: a stop at the drain deadline with frames still
-/// inside the LPN engine must end with status 0 every time; SIGHUP must not lose anything.
+/// inside the LPN engine must end with status 0 every time; SIGHUP (a reload) must not lose anything.
 @Suite(.serialized) struct DaemonStopTests {
     static let lpnPipeline = DaemonProcessTests.root + "/../../pipelines/mri-4x.yaml"
 
@@ -35,7 +35,7 @@ import Testing
         #expect(drainTimeouts > 0, "the stops should have met frames still reconstructing")
     }
 
-    @Test func sighupIsLoggedAndLosesNothing() throws {
+    @Test func sighupReloadsWithoutLosingAnything() throws {
         let daemon = try DaemonProcessTests.startDaemon(inbox: 8)
         let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
         #expect(try peer.handshake())
@@ -50,7 +50,7 @@ import Testing
         #expect(try DaemonProcessTests.stats(daemon) != nil, "still serving after SIGHUP")
         let (status, log) = daemon.stop()
         #expect(status == 0)
-        #expect(log.contains("SIGHUP"), "\(log)")
+        #expect(log.contains("reloaded"), "\(log)")
     }
 
     /// Full inboxes (the ingest thread waits for room, the decoder too) and a frame that would

@@ -8,7 +8,7 @@ import Foundation
 /// `workers` items are processed at once, and at most `capacity` wait. A full inbox either
 /// blocks the producer (``submit(_:timeout:)``: lossless, the pressure travels upstream) or
 /// drops by policy (``offer(_:policy:)``: for sources that cannot be slowed down).
-public final class BoundedStage<Item: Sendable>: @unchecked Sendable {
+public final class BoundedStage<Item: Sendable>: @unchecked Sendable {  // safe: inbox, workers and counters only under `condition`
     public enum DropPolicy: String, Codable, Sendable, CaseIterable {
         case dropOldest = "drop-oldest"
         case dropNewest = "drop-newest"

@@ -7,7 +7,7 @@ import Logging
 /// PUB never blocks (ZeroMQ drops at a subscriber's high-water mark), so the queue in front
 /// of it only ever holds what the stages have finished; its size is bounded by the stages'
 /// capacities.
-public final class Publisher: @unchecked Sendable {
+public final class Publisher: @unchecked Sendable {  // safe: outbox and flags under `condition`; the socket lives on its own thread
     private let condition = NSCondition()
     private var outbox: [[[UInt8]]] = []
     private var stopping = false

@@ -4,7 +4,7 @@ import Foundation
 /// `setup` creates and binds it there, the caller learns synchronously whether that worked,
 /// then `run` uses it until it returns.
 public enum SocketThread {
-    private final class StartResult: @unchecked Sendable {
+    private final class StartResult: @unchecked Sendable {  // safe: written before `ready` is signalled, read after the wait
         var error: Error?
     }
 

@@ -13,7 +13,7 @@ public struct ZMQError: Error, CustomStringConvertible, Sendable {
 }
 
 /// A ZeroMQ context. Thread-safe (libzmq guarantees it), so it may be shared.
-public final class ZMQContext: @unchecked Sendable {
+public final class ZMQContext: @unchecked Sendable {  // safe: libzmq contexts are thread-safe; `terminated` is under `lock`
     let handle: UnsafeMutableRawPointer
     private let lock = NSLock()
     private var terminated = false
