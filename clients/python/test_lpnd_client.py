@@ -54,20 +54,21 @@ def start_daemon(curve: bool):
     return process, tmp, endpoints
 
 
-@pytest.fixture()
-def daemon():
-    process, tmp, endpoints = start_daemon(curve=False)
+def serve(curve):
+    process, tmp, endpoints = start_daemon(curve)
     yield tmp, endpoints
     process.terminate()
     assert process.wait(60) == 0
+
+
+@pytest.fixture()
+def daemon():
+    yield from serve(curve=False)
 
 
 @pytest.fixture()
 def curve_daemon():
-    process, tmp, endpoints = start_daemon(curve=True)
-    yield tmp, endpoints
-    process.terminate()
-    assert process.wait(60) == 0
+    yield from serve(curve=True)
 
 
 def measurement(tmp, image, index):
