@@ -21,6 +21,7 @@ test: deps
 	$(SWIFT) test -c release
 	scripts/test-python-client.sh
 	scripts/test-install.sh
+	scripts/test-browser.sh
 
 # Binary to $(PREFIX)/bin, pipelines and models to $(PREFIX)/share/lpnd, docs to
 # $(PREFIX)/share/doc/lpnd, units to /etc/systemd/system, and /etc/lpnd/lpnd.yaml (kept when it

@@ -30,9 +30,13 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
         public var logger: Logger
         /// Where its metrics go (swift-metrics); the process-wide factory by default.
         public var metrics: MetricsFactory
+        /// Called with every published frame (the live view); must return quickly.
+        public var frameObserver: (@Sendable (PublishedFrame) -> Void)?
 
         public init(publishEndpoint: String, controlEndpoint: String? = nil, drainTimeout: Double = 30, lingerMs: Int32 = 2000,
-                    curve: Curve? = nil, logger: Logger = Logger(label: "lpnd"), metrics: MetricsFactory = MetricsSystem.factory) {
+                    curve: Curve? = nil, logger: Logger = Logger(label: "lpnd"), metrics: MetricsFactory = MetricsSystem.factory,
+                    frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) {
+            self.frameObserver = frameObserver
             self.logger = logger
             self.metrics = metrics
             self.publishEndpoint = publishEndpoint
@@ -96,7 +100,8 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
                 do {
                     let runtime = try PipelineRuntime(backend: spec.backend, configuration: spec.configuration,
                                                       context: context, publisher: publisher, security: security,
-                                                      logger: settings.logger, metrics: settings.metrics)
+                                                      logger: settings.logger, metrics: settings.metrics,
+                                                      frameObserver: settings.frameObserver)
                     pipelines.append(runtime)
                     logger.info("pipeline \(name): \(spec.configuration.socket.rawValue) on \(runtime.endpoint), \(spec.configuration.workers) worker(s), inbox \(spec.configuration.inbox)")
                 } catch {

@@ -43,8 +43,10 @@ struct RunCommand: AsyncParsableCommand {
         let log = logger
         let registry = PrometheusCollectorRegistry()
         let daemon: Daemon
+        let observer = FrameObserverBox()
         do {
-            daemon = try DaemonLauncher.start(file, logger: logger, metrics: PrometheusMetricsFactory(registry: registry))
+            daemon = try DaemonLauncher.start(file, logger: logger, metrics: PrometheusMetricsFactory(registry: registry),
+                                              frameObserver: { observer.forward($0) })
         } catch let error as SocketSetupError {
             logger.error("\(config): \(error)")
             throw Exit.unavailable
@@ -58,8 +60,11 @@ struct RunCommand: AsyncParsableCommand {
             if ready.set() { SystemdNotifier.notify("READY=1\nSTATUS=serving \(daemon.pipelines.count) pipeline(s)") }
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        let live = LiveView(daemon: daemon)
+        observer.set(live)
+        services.append(.init(service: live, serviceName: "live"))
         if let http = file.http {
-            let app = HTTPEndpoint.application(daemon: daemon, registry: registry, host: http.host, port: http.port,
+            let app = HTTPEndpoint.application(daemon: daemon, registry: registry, live: live, host: http.host, port: http.port,
                                                stallTimeout: file.stallTimeout, logger: logger) { port in
                 log.info("http: /metrics, /healthz, /readyz on http://\(http.host):\(port)")
                 announce()
@@ -138,6 +143,21 @@ final class EarlyStop: @unchecked Sendable {  // safe: `state` is only touched u
     }
 }
 
+/// The live view, once it exists (the daemon starts, and may publish, before it does).
+final class FrameObserverBox: @unchecked Sendable {  // safe: `live` is only touched under `lock`
+    private let lock = NSLock()
+    private var live: LiveView?
+
+    func set(_ view: LiveView) { lock.lock(); live = view; lock.unlock() }
+
+    func forward(_ frame: PublishedFrame) {
+        lock.lock()
+        let view = live
+        lock.unlock()
+        view?.observe(frame)
+    }
+}
+
 /// Set once (READY=1 is sent once).
 final class ReadyFlag: @unchecked Sendable {  // safe: the one Bool is only touched under `lock`
     private let lock = NSLock()
@@ -162,7 +182,8 @@ final class ReadyFlag: @unchecked Sendable {  // safe: the one Bool is only touc
 /// socket. Any failure stops the start (a service that runs half its configuration is worse
 /// than one that refuses).
 enum DaemonLauncher {
-    static func start(_ file: DaemonConfigFile, logger: Logger, metrics: MetricsFactory) throws -> Daemon {
+    static func start(_ file: DaemonConfigFile, logger: Logger, metrics: MetricsFactory,
+                      frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) throws -> Daemon {
         openBLASSetThreads(file.blasThreads)
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let threads = file.blasThreads * file.pipelines.reduce(0) { $0 + $1.runtime.workers }
@@ -171,7 +192,8 @@ enum DaemonLauncher {
         }
         return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
                                                     drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
-                                                    curve: file.curve, logger: logger, metrics: metrics),
+                                                    curve: file.curve, logger: logger, metrics: metrics,
+                                                    frameObserver: frameObserver),
                           pipelines: try pipelineSpecs(file))
     }
 

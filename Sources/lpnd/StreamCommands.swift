@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Prometheus
+import ServiceLifecycle
 import LPN
 import Reconstruction
 import Streaming
@@ -64,7 +66,7 @@ func printSummary(_ report: FrameListener.Report) {
     print(line)
 }
 
-struct DemoCommand: ParsableCommand {
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Daemon + acquisition simulator + listener on loopback, with a shipped model.",
@@ -74,16 +76,20 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Frames to stream.") var frames: Int = 8
     @Option(help: "Reconstruction workers.") var workers: Int = 1
     @Option(help: "Output folder.") var output: String = "demo-out"
+    @Option(help: "The live view's address (host:port, port 0: any free port), or off.") var http: String = "127.0.0.1:9464"
 
-    func run() throws {
+    func run() async throws {
         openBLASSetThreads(1)
         let loaded = try Pipeline.load(path: pipeline)
+        let observer = FrameObserverBox()
         let daemon = try Daemon(
-            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60, logger: .errorsOnly),
+            settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60, logger: .errorsOnly,
+                                      frameObserver: { observer.forward($0) }),
             pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded),
                                             configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", workers: workers))])
         let runtime = daemon.pipelines[0]
         print("lpnd demo: pipeline '\(loaded.name)' (\(pipeline)), ingest \(runtime.endpoint), publish \(daemon.publisher.endpoint)")
+        let liveView = try await startLiveView(daemon: daemon, observer: observer)
         let context = ZMQContext()
         let seen = LockedValue(false)
         let listener = FrameListener(endpoint: daemon.publisher.endpoint, stream: nil, outputDirectory: output, count: frames,
@@ -107,11 +113,44 @@ struct DemoCommand: ParsableCommand {
         let simulator = AcquisitionSimulator(pipeline: loaded, endpoint: runtime.endpoint, count: frames, seed: 7)
         let sent = try simulator.run(context: context)
         print(String(format: "sent %d frames (%.1f frames/s accepted)", sent.sent, sent.framesPerSecond))
-        done.wait()
+        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+            Thread { done.wait(); finished.resume() }.start()
+        }
         daemon.shutdown()
+        if let (group, task) = liveView {
+            await group.triggerGracefulShutdown()
+            await task.value
+        }
         let report = try result.get()!.get()
         printSummary(report)
         print("wrote \(output)/s0-*.png and s0-*.json")
         if report.frames.count != frames { throw ExitCode.failure }
+    }
+
+    /// The live view (page and events) on `--http`; prints its URL once it listens. A port in
+    /// use is reported and the demo goes on without it.
+    private func startLiveView(daemon: Daemon, observer: FrameObserverBox) async throws -> (ServiceGroup, Task<Void, Never>)? {
+        guard http != "off" else { return nil }
+        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]) else {
+            throw ValidationError("--http '\(http)' is not host:port or off")
+        }
+        let host = String(http[..<colon])
+        let live = LiveView(daemon: daemon)
+        observer.set(live)
+        let listening = AsyncStream<Int>.makeStream()
+        let app = HTTPEndpoint.application(daemon: daemon, registry: PrometheusCollectorRegistry(), live: live, host: host,
+                                           port: port, stallTimeout: 3600, logger: .errorsOnly) { port in
+            listening.continuation.yield(port)
+        }
+        let group = ServiceGroup(configuration: .init(services: [app, live], logger: .errorsOnly))
+        let task = Task {
+            do { try await group.run() } catch { print("live view not available on \(http): \(error)") }
+            listening.continuation.finish()
+        }
+        for await bound in listening.stream {
+            print("live view: http://\(host):\(bound)/  (open it in a browser while frames stream)")
+            break
+        }
+        return (group, task)
     }
 }

@@ -191,7 +191,7 @@ import Testing
         let out = NSTemporaryDirectory() + "lpnd-demo-" + UUID().uuidString.prefix(8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.executable)
-        process.arguments = ["demo", "--pipeline", Self.pipelinePath, "--frames", "3", "--output", out]
+        process.arguments = ["demo", "--pipeline", Self.pipelinePath, "--frames", "3", "--output", out, "--http", "127.0.0.1:0"]
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
@@ -202,6 +202,7 @@ import Testing
         #expect(files.filter { $0.hasSuffix(".png") }.count == 3)
         #expect(files.filter { $0.hasSuffix(".json") }.count == 3)
         #expect(text.contains("received 3 frames"))
+        #expect(text.contains("live view: http://127.0.0.1:"), "the demo prints the live page's URL")
     }
 
     @Test func configErrorsNameTheKey() throws {

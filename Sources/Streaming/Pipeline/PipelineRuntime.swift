@@ -55,6 +55,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private let encoder: FrameEncoder
     private let publisher: Publisher
     private let logger: Logger
+    private let frameObserver: (@Sendable (PublishedFrame) -> Void)?
     private let ledger = FrameLedger()
     private let metrics: PipelineMetrics
     private var decodeStage: BoundedStage<RawMessage>!
@@ -68,8 +69,10 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     /// Builds the stages (one processor per worker) and starts the ingest thread.
     public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
                 context: ZMQContext, publisher: Publisher, security: SocketSecurity = .plain,
-                logger: Logger = Logger(label: "lpnd"), metrics factory: MetricsFactory = MetricsSystem.factory) throws {
+                logger: Logger = Logger(label: "lpnd"), metrics factory: MetricsFactory = MetricsSystem.factory,
+                frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) throws {
         interface = backend.interface
+        self.frameObserver = frameObserver
         self.logger = logger
         metrics = PipelineMetrics(pipeline: backend.interface.name, stages: ["decode", "reconstruct", "encode"], factory: factory)
         self.configuration = configuration
@@ -224,7 +227,10 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             let timings = FrameTimings(queueMs: 1e3 * (started - frame.receivedAt), reconstructMs: 1e3 * (finished - started),
                                        totalMs: 1e3 * (now - frame.receivedAt))
             metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds)
-            return encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
+            let messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
+            frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
+                                          png: png ?? FrameEncoder.png(of: result), diagnostics: result.diagnosticsJSON))
+            return messages
         }
     }
 

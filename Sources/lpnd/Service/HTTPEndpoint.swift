@@ -10,12 +10,20 @@ import Streaming
 /// - `GET /healthz`: 200 while the pipelines make progress, 503 with the reason when a
 ///   reconstruction has run longer than `stall_timeout` (the watchdog's rule);
 /// - `GET /readyz`: 200 while serving (every model loaded, every socket bound), 503 while
-///   draining at shutdown.
+///   draining at shutdown;
+/// - `GET /`: the live view page; `GET /live`: its Server-Sent Events; `GET /live/clients`:
+///   how many pages are open.
 enum HTTPEndpoint {
-    static func application(daemon: Daemon, registry: PrometheusCollectorRegistry, host: String, port: Int,
+    static func application(daemon: Daemon, registry: PrometheusCollectorRegistry, live: LiveView, host: String, port: Int,
                             stallTimeout: Double, logger: Logger,
                             onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
         let router = Router()
+        router.get("/") { _, _ -> Response in text(Array(LivePage.html.utf8), contentType: "text/html; charset=utf-8") }
+        router.get("live") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                     body: .init(asyncSequence: live.subscribe()))
+        }
+        router.get("live/clients") { _, _ -> Response in text(Array("\(live.clientCount)\n".utf8)) }
         router.get("metrics") { _, _ -> Response in
             daemon.refreshGauges()
             return text(registry.emitToBuffer(), contentType: "text/plain; version=0.0.4; charset=utf-8")
