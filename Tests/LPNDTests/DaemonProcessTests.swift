@@ -156,35 +156,13 @@ import Testing
     }
 
     @Test func tellsSystemdWhenReady() throws {
-        let path = NSTemporaryDirectory() + "lpnd-notify-" + UUID().uuidString.prefix(8)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        #expect(fd >= 0)
-        defer { close(fd); unlink(path) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (i, b) in path.utf8.enumerated() { raw[i] = b }
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let daemon = try Self.startDaemon(environment: ["NOTIFY_SOCKET": path])
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        let message = n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : ""
-        #expect(message.hasPrefix("READY=1"), "got '\(message)'")
+        let notify = NotifySocket()
+        let daemon = try Self.startDaemon(environment: ["NOTIFY_SOCKET": notify.path])
+        let ready = notify.next() ?? ""
+        #expect(ready.hasPrefix("READY=1"), "got '\(ready)'")
         let (status, _) = daemon.stop()
         #expect(status == 0)
-        var stopping = ""
-        while !stopping.hasPrefix("STOPPING=1") {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            guard n > 0 else { break }
-            stopping = String(decoding: buffer[0..<n], as: UTF8.self)
-        }
-        #expect(stopping.hasPrefix("STOPPING=1"))
+        #expect(notify.waitFor { $0.hasPrefix("STOPPING=1") } != nil)
     }
 
     @Test func demoRunsDaemonSenderAndListenerOnLoopback() throws {

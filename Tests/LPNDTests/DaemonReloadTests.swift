@@ -6,36 +6,6 @@ import Testing
 /// SIGHUP reloads: under load nothing is lost and outputs name the generation that made them;
 /// an invalid file or a change that needs new sockets is rejected and the old one serves on.
 @Suite(.serialized) struct DaemonReloadTests {
-    /// A datagram socket standing in for systemd's notify socket.
-    final class NotifySocket {
-        let path = NSTemporaryDirectory() + "lpnd-rl-" + UUID().uuidString.prefix(8)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-
-        init() {
-            var address = sockaddr_un()
-            address.sun_family = sa_family_t(AF_UNIX)
-            withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-            _ = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        }
-
-        deinit { close(fd); unlink(path) }
-
-        /// Reads notifications until one contains `text`; nil after 30 s of silence.
-        func waitFor(_ text: String) -> String? {
-            var buffer = [UInt8](repeating: 0, count: 2048)
-            while true {
-                let n = recv(fd, &buffer, buffer.count, 0)
-                guard n > 0 else { return nil }
-                let message = String(decoding: buffer[0..<n], as: UTF8.self)
-                if message.contains(text) { return message }
-            }
-        }
-    }
-
     static func generation(_ output: Output) -> Int? { (output.json["generation"] as? NSNumber)?.intValue }
 
     @Test func reloadUnderLoadLosesNothingAndInvalidReloadsAreRejected() throws {

@@ -81,45 +81,21 @@ import Testing
     }
 
     @Test func watchdogPingsStopWhileAReconstructionIsStuckAndResume() throws {
-        let path = NSTemporaryDirectory() + "lpnd-wd-" + UUID().uuidString.prefix(8)
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        defer { close(fd); unlink(path) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        #expect(bound == 0)
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        func next() -> String {
-            var buffer = [UInt8](repeating: 0, count: 1024)
-            let n = recv(fd, &buffer, buffer.count, 0)
-            return n > 0 ? String(decoding: buffer[0..<n], as: UTF8.self) : "<timeout>"
-        }
-        /// Reads notifications until one satisfies `predicate` (false after 30 s of silence).
-        func waitFor(_ predicate: (String) -> Bool) -> Bool {
-            while true {
-                let message = next()
-                if message == "<timeout>" { return false }
-                if predicate(message) { return true }
-            }
-        }
+        let notify = NotifySocket()
         // Watchdog period 0.4 s (pings every 0.2 s); a frame of the LPN pipeline takes longer
         // than the 1 s stall timeout, so it counts as stuck while it runs.
         let daemon = try DaemonProcessTests.startDaemon(
             pipeline: DaemonStopTests.lpnPipeline, extra: "stall_timeout: 1",
-            environment: ["NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"])
-        #expect(waitFor { $0.hasPrefix("READY=1") })
-        #expect(waitFor { $0.hasPrefix("WATCHDOG=1") }, "pings while idle")
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
+        #expect(notify.waitFor { $0.hasPrefix("READY=1") } != nil)
+        #expect(notify.waitFor { $0.hasPrefix("WATCHDOG=1") } != nil, "pings while idle")
         let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
         #expect(try peer.handshake())
         let input = try DaemonProcessTests.measurements(1, pipeline: DaemonStopTests.lpnPipeline)[0]
         try peer.sender.send(input.parts)
-        #expect(waitFor { $0.contains("STATUS=stalled") && !$0.contains("WATCHDOG=1") }, "pings stop while stuck")
+        #expect(notify.waitFor { $0.contains("STATUS=stalled") && !$0.contains("WATCHDOG=1") } != nil, "pings stop while stuck")
         #expect(try peer.collect(2, timeout: 60).count == 2)
-        #expect(waitFor { $0.hasPrefix("WATCHDOG=1") && $0.contains("frames/s") }, "pings resume with progress")
+        #expect(notify.waitFor { $0.hasPrefix("WATCHDOG=1") && $0.contains("frames/s") } != nil, "pings resume with progress")
         let (status, log) = daemon.stop()
         #expect(status == 0)
         #expect(log.contains("stalled"), "\(log)")
