@@ -86,10 +86,16 @@ struct DaemonConfigFile {
     /// `host:port` (port 0: any free port), or `off`.
     static func parseHTTP(_ text: String, _ root: YAMLSection) throws -> (host: String, port: Int)? {
         guard text != "off" else { return nil }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port),
-              colon > text.startIndex else {
+        guard let address = hostPort(text) else {
             throw root.fail("http", "'\(text)' is not host:port (e.g. 127.0.0.1:9464) or off")
         }
+        return address
+    }
+
+    /// `host:port` with a port in 0…65535, or nil.
+    static func hostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), colon > text.startIndex,
+              let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         return (String(text[..<colon]), port)
     }
 

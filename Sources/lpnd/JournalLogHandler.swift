@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Streaming
 
 /// swift-log handler for a daemon under systemd: one line per event on stderr, written with a
 /// single write(2) so lines never interleave. Under journald (JOURNAL_STREAM set) each line
@@ -31,7 +32,7 @@ struct JournalLogHandler: LogHandler {
             line += " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
         // Control characters (a client's text in a message, say) are escaped: one event, one line.
-        line = line.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? $0.escaped(asASCII: true) : String($0) }.joined() + "\n"
+        line = escapingControlCharacters(line) + "\n"
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
     }

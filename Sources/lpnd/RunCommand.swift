@@ -43,10 +43,10 @@ struct RunCommand: AsyncParsableCommand {
         let log = logger
         let registry = PrometheusCollectorRegistry()
         let daemon: Daemon
-        let observer = FrameObserverBox()
+        let observer = LockedValue<LiveView?>(nil)  // the live view exists only after the daemon
         do {
             daemon = try DaemonLauncher.start(file, logger: logger, metrics: PrometheusMetricsFactory(registry: registry),
-                                              frameObserver: { observer.forward($0) })
+                                              frameObserver: { observer.get()?.observe($0) })
         } catch let error as SocketSetupError {
             logger.error("\(config): \(error)")
             throw Exit.unavailable
@@ -55,9 +55,13 @@ struct RunCommand: AsyncParsableCommand {
             throw Exit.configuration
         }
 
-        let ready = ReadyFlag()
+        let ready = LockedValue(false)  // READY=1 is sent once
         let announce: @Sendable () -> Void = {
-            if ready.set() { SystemdNotifier.notify("READY=1\nSTATUS=serving \(daemon.pipelines.count) pipeline(s)") }
+            let first = ready.update { sent -> Bool in
+                defer { sent = true }
+                return !sent
+            }
+            if first { SystemdNotifier.notify("READY=1\nSTATUS=serving \(daemon.pipelines.count) pipeline(s)") }
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let live = LiveView(daemon: daemon)
@@ -86,7 +90,7 @@ struct RunCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            if !ready.isSet, let http = file.http {
+            if !ready.get(), let http = file.http {
                 logger.error("\(config): key 'http': cannot listen on \(http.host):\(http.port): \(error)")
                 status = Exit.unavailable.rawValue
             } else {
@@ -140,41 +144,6 @@ final class EarlyStop: @unchecked Sendable {  // safe: `state` is only touched u
         let requested = state.requested
         lock.unlock()
         if requested { Task { await group.triggerGracefulShutdown() } }
-    }
-}
-
-/// The live view, once it exists (the daemon starts, and may publish, before it does).
-final class FrameObserverBox: @unchecked Sendable {  // safe: `live` is only touched under `lock`
-    private let lock = NSLock()
-    private var live: LiveView?
-
-    func set(_ view: LiveView) { lock.lock(); live = view; lock.unlock() }
-
-    func forward(_ frame: PublishedFrame) {
-        lock.lock()
-        let view = live
-        lock.unlock()
-        view?.observe(frame)
-    }
-}
-
-/// Set once (READY=1 is sent once).
-final class ReadyFlag: @unchecked Sendable {  // safe: the one Bool is only touched under `lock`
-    private let lock = NSLock()
-    private var value = false
-
-    /// True for the call that set it.
-    func set() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        defer { value = true }
-        return !value
-    }
-
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }
 

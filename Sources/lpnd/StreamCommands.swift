@@ -81,10 +81,10 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         openBLASSetThreads(1)
         let loaded = try Pipeline.load(path: pipeline)
-        let observer = FrameObserverBox()
+        let observer = LockedValue<LiveView?>(nil)
         let daemon = try Daemon(
             settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60, logger: .errorsOnly,
-                                      frameObserver: { observer.forward($0) }),
+                                      frameObserver: { observer.get()?.observe($0) }),
             pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded),
                                             configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", workers: workers))])
         let runtime = daemon.pipelines[0]
@@ -113,9 +113,7 @@ struct DemoCommand: AsyncParsableCommand {
         let simulator = AcquisitionSimulator(pipeline: loaded, endpoint: runtime.endpoint, count: frames, seed: 7)
         let sent = try simulator.run(context: context)
         print(String(format: "sent %d frames (%.1f frames/s accepted)", sent.sent, sent.framesPerSecond))
-        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
-            Thread { done.wait(); finished.resume() }.start()
-        }
+        await onOwnThread { done.wait() }
         daemon.shutdown()
         if let (group, task) = liveView {
             await group.triggerGracefulShutdown()
@@ -129,12 +127,11 @@ struct DemoCommand: AsyncParsableCommand {
 
     /// The live view (page and events) on `--http`; prints its URL once it listens. A port in
     /// use is reported and the demo goes on without it.
-    private func startLiveView(daemon: Daemon, observer: FrameObserverBox) async throws -> (ServiceGroup, Task<Void, Never>)? {
+    private func startLiveView(daemon: Daemon, observer: LockedValue<LiveView?>) async throws -> (ServiceGroup, Task<Void, Never>)? {
         guard http != "off" else { return nil }
-        guard let colon = http.lastIndex(of: ":"), let port = Int(http[http.index(after: colon)...]) else {
+        guard let (host, port) = DaemonConfigFile.hostPort(http) else {
             throw ValidationError("--http '\(http)' is not host:port or off")
         }
-        let host = String(http[..<colon])
         let live = LiveView(daemon: daemon)
         observer.set(live)
         let listening = AsyncStream<Int>.makeStream()

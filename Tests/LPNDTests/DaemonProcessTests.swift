@@ -144,15 +144,19 @@ import Testing
         let (status, log) = daemon.stop(signal: SIGTERM)
         #expect(status == 0, "exit status \(status)")
         // The final log line states what was accepted; every accepted frame must come out.
-        let summary = log.split(separator: "\n").last { $0.contains("pipeline test-mri: received") }
-        let numbers = summary.map { line in line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } } ?? []
-        #expect(numbers.count >= 4, "no summary line in log: \(log)")
-        let (received, frames, errors, pings) = (numbers[0], numbers[1], numbers[2], numbers[3])
+        let (received, frames, errors, pings) = try #require(Self.summary(log), "no summary line in log: \(log)")
         let outputs = try peer.collect(frames + errors, timeout: 10)
         let published = outputs.filter { $0.kind == "frame" }
         #expect(received - probesSoFar >= 6 && received == frames + errors + pings)
         #expect(published.count == frames, "daemon reported \(frames) frames, listener got \(published.count)")
         #expect(published.map(\.seq) == (0..<published.count).map { Optional(UInt64($0)) })
+    }
+
+    /// The counts of the daemon's final log line for test-mri: received, frames, errors, pings.
+    static func summary(_ log: String) -> (received: Int, frames: Int, errors: Int, pings: Int)? {
+        guard let line = log.split(separator: "\n").last(where: { $0.contains("pipeline test-mri: received") }) else { return nil }
+        let n = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        return n.count >= 4 ? (n[0], n[1], n[2], n[3]) : nil
     }
 
     @Test func tellsSystemdWhenReady() throws {

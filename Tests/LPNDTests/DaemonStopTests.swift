@@ -69,10 +69,9 @@ import Testing
         let seconds = Date().timeIntervalSince(started)
         #expect(status == 0)
         #expect(seconds < 8, "stopped after \(seconds) s with drain_timeout 1 s")
-        let summary = log.split(separator: "\n").last { $0.contains("pipeline test-mri: received") }
-        let numbers = summary.map { line in line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) } } ?? []
-        #expect(numbers.count >= 4 && numbers[0] == numbers[1] + numbers[2] + numbers[3], "\(summary ?? "no summary")")
-        let errors = try peer.collect(numbers.count >= 3 ? numbers[2] : 1, timeout: 5).filter { $0.code == "drain_timeout" }
+        let counts = try #require(DaemonProcessTests.summary(log), "no summary line in log: \(log)")
+        #expect(counts.received == counts.frames + counts.errors + counts.pings, "\(counts)")
+        let errors = try peer.collect(counts.errors, timeout: 5).filter { $0.code == "drain_timeout" }
         #expect(errors.count >= 4)
     }
 }

@@ -229,7 +229,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds)
             let messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
             frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
-                                          png: png ?? FrameEncoder.png(of: result), diagnostics: result.diagnosticsJSON))
+                                          png: png, result: result))
             return messages
         }
     }
@@ -286,6 +286,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     private func retireOldGenerations() {
         let (current, known) = update { ($0.generation, Array($0.processors.keys)) }
+        guard known.count > 1 else { return }  // the usual case: one generation, nothing to retire
         for generation in known where generation != current && !ledger.hasOpen(generation: generation) {
             update { _ = $0.processors.removeValue(forKey: generation) }
         }
@@ -310,7 +311,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     }
 
     private func waitForIngest(until deadline: Date) -> Bool {
-        guard ingestFinished.wait(timeout: .now() + max(0, deadline.timeIntervalSinceNow)) == .success else { return false }
+        let timeout: DispatchTime = deadline == .distantFuture ? .distantFuture : .now() + max(0, deadline.timeIntervalSinceNow)
+        guard ingestFinished.wait(timeout: timeout) == .success else { return false }
         ingestFinished.signal()  // idempotent for later callers
         return true
     }

@@ -181,13 +181,7 @@ public struct MessageDecoder: Sendable {
 
     /// A client's string in an error message: quoted, control characters escaped, at most 64
     /// characters (messages and log lines stay one short line whatever was sent).
-    static func quote(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            out += scalar.value < 0x20 || scalar.value == 0x7F ? scalar.escaped(asASCII: true) : String(scalar)
-        }
-        return "'" + out + (text.unicodeScalars.count > 64 ? "…" : "") + "'"
-    }
+    static func quote(_ text: String) -> String { "'" + escapingControlCharacters(text, limit: 64) + "'" }
 
     static func streamProblem(_ id: String) -> String {
         "stream id \(quote(id)) must be 1–64 characters of [A-Za-z0-9_.-], not starting with '_'"

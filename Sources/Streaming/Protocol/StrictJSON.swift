@@ -82,7 +82,7 @@ public enum StrictJSON: Equatable, Sendable {
         case .null: text = "null"
         case .bool(let b): text = b ? "true" : "false"
         case .integer(let t), .fraction(let t): text = t
-        case .string(let s): text = "\"" + s.unicodeScalars.prefix(41).map { $0.value < 0x20 || $0.value == 0x7F ? $0.escaped(asASCII: true) : String($0) }.joined() + "\""
+        case .string(let s): text = "\"" + escapingControlCharacters(s, limit: 41) + "\""
         case .array(let items): text = "[" + items.map(\.excerpt).joined(separator: ",") + "]"
         case .object: text = "{…}"
         }

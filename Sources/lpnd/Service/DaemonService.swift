@@ -14,12 +14,7 @@ struct DaemonService: Service {
         try? await gracefulShutdown()  // returns at graceful shutdown, throws at cancellation: drain either way
         SystemdNotifier.notify("STOPPING=1")
         let daemon = daemon
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread {
-                daemon.shutdown()
-                done.resume()
-            }.start()
-        }
+        _ = await onOwnThread { daemon.shutdown() }
     }
 }
 
@@ -37,9 +32,7 @@ struct ReloadService: Service {
     func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             SystemdNotifier.notify("RELOADING=1")
-            let outcome = await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
-                Thread { done.resume(returning: reload()) }.start()
-            }
+            let outcome = await onOwnThread { reload() }
             logger.notice("\(outcome)")
             SystemdNotifier.notify("READY=1\nSTATUS=\(outcome)")
         }

@@ -8,11 +8,11 @@ import Streaming
 /// the latest frame of every pipeline and stream, pushed to every open page at most
 /// `maxPerSecond` times a second per stream (the newest frame wins), and the pipelines'
 /// queues and drops once a second. Frames reach it from the encode stage through
-/// ``PublishedFrame``; it never blocks that stage (events go into unbounded-but-coalesced
-/// per-page buffers of the latest event per stream).
+/// ``PublishedFrame``; it never blocks that stage (it keeps the latest frame per stream, and
+/// each page's buffer holds at most 64 events, the newest).
 final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only touched under `lock`
     private struct State {
-        var latest: [String: [UInt8]] = [:]          // "pipeline/stream" → SSE event
+        var latest: [String: (frame: PublishedFrame, publishedMs: Int)] = [:]  // key "pipeline/stream"
         var dirty: Set<String> = []
         var lastSent: [String: Double] = [:]
         var clients: [Int: AsyncStream<ByteBuffer>.Continuation] = [:]
@@ -32,48 +32,60 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
     /// Open pages.
     var clientCount: Int { update { $0.clients.count } }
 
-    /// From the encode stage: remember the frame as its stream's latest.
+    /// From the encode stage: remember the frame as its stream's latest (the event, its PNG
+    /// and base64 are made only when a page is there to receive it).
     func observe(_ frame: PublishedFrame) {
         let key = "\(frame.pipeline)/\(frame.stream)"
-        var body = Array("{\"pipeline\":".utf8) + jsonString(frame.pipeline) + Array(",\"stream\":".utf8) + jsonString(frame.stream)
-        body += Array(",\"published_ms\":\(Int(Date().timeIntervalSince1970 * 1000)),\"header\":".utf8) + frame.header
-        body += Array(",\"png\":\"".utf8) + Array((frame.png.map { Data($0).base64EncodedString() } ?? "").utf8)
-        body += Array("\",\"diagnostics\":".utf8) + frame.diagnostics + [UInt8(ascii: "}")]
-        // One SSE data line: the (pretty-printed) diagnostics' line breaks are JSON whitespace.
-        let event = Array("event: frame\ndata: ".utf8) + body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } + Array("\n\n".utf8)
+        let publishedMs = Int(Date().timeIntervalSince1970 * 1000)
         update {
-            $0.latest[key] = event
+            $0.latest[key] = (frame, publishedMs)
             $0.dirty.insert(key)
         }
         flush()
     }
 
-    /// Sends every stream's pending latest frame whose rate limit allows it.
+    /// `event: frame` with one data line of JSON: names, publication time, header, PNG, diagnostics.
+    private func event(_ frame: PublishedFrame, publishedMs: Int) -> [UInt8] {
+        let png = frame.png ?? FrameEncoder.png(of: frame.result)
+        var body = Array("{\"pipeline\":".utf8) + jsonString(frame.pipeline) + Array(",\"stream\":".utf8) + jsonString(frame.stream)
+        body += Array(",\"published_ms\":\(publishedMs),\"header\":".utf8) + frame.header
+        body += Array(",\"png\":\"".utf8) + Array((png.map { Data($0).base64EncodedString() } ?? "").utf8)
+        body += Array("\",\"diagnostics\":".utf8) + frame.result.diagnosticsJSON + [UInt8(ascii: "}")]
+        // One SSE data line: the (pretty-printed) diagnostics' line breaks are JSON whitespace.
+        return Array("event: frame\ndata: ".utf8) + body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } + Array("\n\n".utf8)
+    }
+
+    /// Sends every stream's pending latest frame whose rate limit allows it (nothing is made
+    /// while no page is open).
     private func flush() {
         let now = Date().timeIntervalSince1970
-        let (events, clients) = update { s -> ([[UInt8]], [AsyncStream<ByteBuffer>.Continuation]) in
-            var events: [[UInt8]] = []
+        let (due, clients) = update { s -> ([(frame: PublishedFrame, publishedMs: Int)], [AsyncStream<ByteBuffer>.Continuation]) in
+            guard !s.clients.isEmpty else { return ([], []) }
+            var due: [(frame: PublishedFrame, publishedMs: Int)] = []
             for key in s.dirty where now - (s.lastSent[key] ?? 0) >= 1 / maxPerSecond {
-                events.append(s.latest[key]!)
+                due.append(s.latest[key]!)
                 s.lastSent[key] = now
                 s.dirty.remove(key)
             }
-            return (events, Array(s.clients.values))
+            return (due, Array(s.clients.values))
         }
-        for event in events { for client in clients { client.yield(ByteBuffer(bytes: event)) } }
+        for item in due {
+            let bytes = ByteBuffer(bytes: event(item.frame, publishedMs: item.publishedMs))
+            for client in clients { client.yield(bytes) }
+        }
     }
 
     /// The SSE body of one page: the latest frame of every stream at once, then updates.
     func subscribe() -> AsyncStream<ByteBuffer> {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        let (id, snapshot) = update { s -> (Int, [[UInt8]]) in
+        let (id, snapshot) = update { s -> (Int, [(frame: PublishedFrame, publishedMs: Int)]) in
             let id = s.nextClient
             s.nextClient += 1
             s.clients[id] = continuation
             return (id, Array(s.latest.values))
         }
         continuation.yield(ByteBuffer(bytes: Array(": lpnd live view\n\n".utf8)))
-        for event in snapshot { continuation.yield(ByteBuffer(bytes: event)) }
+        for item in snapshot { continuation.yield(ByteBuffer(bytes: event(item.frame, publishedMs: item.publishedMs))) }
         continuation.onTermination = { [weak self] _ in self?.update { _ = $0.clients.removeValue(forKey: id) } }
         return stream
     }
@@ -85,18 +97,19 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
             _ = try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(250)) }
             flush()
             tick += 1
-            if tick % 4 == 0 { broadcast(statsEvent()) }
+            if tick % 4 == 0, clientCount > 0 { broadcast(statsEvent()) }
         }
         update { s in for client in s.clients.values { client.finish() } }
     }
 
     private func statsEvent() -> [UInt8] {
-        let pipelines = daemon.stats.pipelines.map { p -> [String: Any] in
+        let stats = daemon.stats
+        let pipelines = stats.pipelines.map { p -> [String: Any] in
             ["pipeline": p.pipeline, "received": p.received, "frames": p.frames, "errors": p.errors, "dropped": p.dropped,
              "in_flight": p.inFlight,
              "stages": p.stages.map { ["name": $0.name, "depth": $0.depth, "capacity": $0.capacity, "busy": $0.busyWorkers] }]
         }
-        let data = (try? JSONSerialization.data(withJSONObject: ["pipelines": pipelines, "generation": daemon.stats.generation])) ?? Data("{}".utf8)
+        let data = (try? JSONSerialization.data(withJSONObject: ["pipelines": pipelines, "generation": stats.generation])) ?? Data("{}".utf8)
         return Array("event: stats\ndata: ".utf8) + [UInt8](data) + Array("\n\n".utf8)
     }
 
