@@ -30,7 +30,10 @@ let package = Package(
 
         // Learned proximal networks: model format, ψ and ∇ψ engine, φ.
         .target(name: "TensorIO", dependencies: ["CPNG"]),
-        .target(name: "LPN", dependencies: ["COpenBLAS", "TensorIO"]),
+        // The engine's vector kernels: one C source per kernel, compiled for AVX-512, AVX2+FMA
+        // and the baseline, chosen at run time (the Swift toolchain targets baseline x86-64).
+        .target(name: "CKernels"),
+        .target(name: "LPN", dependencies: ["COpenBLAS", "CKernels", "TensorIO"]),
         // Forward operators, PnP solvers, diagnostics, pipelines as files.
         .target(name: "Reconstruction",
                 dependencies: ["LPN", "TensorIO", "COpenBLAS", "CLAPACK", "CFFTW",
@@ -67,6 +70,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO"]),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
                     resources: [.copy("Fixtures")]),
         // Fixtures are read from the source tree (#filePath): pipeline files refer to models

@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 
 /// Evaluates the network ψ and its gradient ∇ψ on one C×H×W image, with the reverse pass
@@ -104,6 +105,10 @@ public final class LPNEngine {
     public func evaluate(_ image: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil,
                          scale: Float = 1, quadratic: Bool = true) -> Float {
         let config = model.configuration
+        // Softplus slopes of very negative pre-activations underflow: keep them off the slow
+        // subnormal path (lpn_flush_denormals).
+        let fpMode = lpn_flush_denormals()
+        defer { lpn_restore_fp_mode(fpMode) }
         for source in Self.skipSources {
             Downsample.apply(image, channels: channels, height: height, width: width, factor: source.rawValue,
                              into: skipInputs[source]!)
@@ -117,12 +122,9 @@ public final class LPNEngine {
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 convolve(skipInput(source, image), skip, sg, into: pre, accumulate: true)
             }
-            let pixels = g.outPixels
-            for (c, b) in stage.bias.enumerated() {
-                let row = pre + c * pixels
-                for i in 0..<pixels { row[i] += b }
+            stage.bias.withUnsafeBufferPointer { bias in
+                lpn_bias_softplus(pre, slopes[l], bias.baseAddress, g.outChannels, g.outPixels, config.beta)
             }
-            Softplus.apply(pre, slopes: slopes[l], count: g.outCount, beta: config.beta)
         }
         let last = model.stages.count - 1
         let finalGeometry = linearGeometries[last]
@@ -155,8 +157,7 @@ public final class LPNEngine {
         for l in stride(from: last, through: 0, by: -1) {
             let stage = model.stages[l]
             let g = linearGeometries[l]
-            let slope = slopes[l]
-            for i in 0..<g.outCount { upstream[i] *= slope[i] }
+            lpn_multiply(upstream, slopes[l], g.outCount)
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 let target = source == .input ? gradient : skipGradients[source]!
                 convolveAdjoint(upstream, skip, sg, into: target)

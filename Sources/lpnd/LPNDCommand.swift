@@ -1,6 +1,15 @@
 import ArgumentParser
+import Foundation
+import LPN
 
 @main
+enum Entry {
+    static func main() async {
+        OpenBLASCoreRestart.restartIfNeeded()
+        await LPNDCommand.main()
+    }
+}
+
 struct LPNDCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lpnd",

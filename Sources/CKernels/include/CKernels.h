@@ -1,0 +1,35 @@
+// Element-wise and small-convolution kernels of the LPN engine, compiled for several
+// instruction sets and chosen at run time from the CPU's features (AVX-512, AVX2+FMA, or the
+// portable baseline the Swift toolchain targets). Every variant computes the same formulas;
+// they differ only by rounding of fused multiply-adds.
+#ifndef LPND_CKERNELS_H
+#define LPND_CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// The instruction set the kernels run with: 0 baseline (SSE2), 1 AVX2+FMA, 2 AVX-512.
+int lpn_kernel_level(void);
+/// Its name: "sse2", "avx2" or "avx512".
+const char *lpn_kernel_level_name(void);
+/// Whether the CPU (and the OS) support AVX2 with FMA, and AVX-512 F/BW/DQ/VL.
+int lpn_cpu_has_avx2_fma(void);
+int lpn_cpu_has_avx512(void);
+
+/// values[c·pixels + i] ← σ(values + bias[c]) and slopes ← σ'(values + bias[c]), softplus of
+/// sharpness beta with PyTorch's threshold 20 (σ(t) = t where beta·t > 20). bias may be NULL.
+void lpn_bias_softplus(float *values, float *slopes, const float *bias,
+                       ptrdiff_t channels, ptrdiff_t pixels, float beta);
+/// The same at a given level (capped at the CPU's), so tests can compare every variant.
+void lpn_bias_softplus_at(int level, float *values, float *slopes, const float *bias,
+                          ptrdiff_t channels, ptrdiff_t pixels, float beta);
+
+/// values[i] ← values[i] · factors[i].
+void lpn_multiply(float *values, const float *factors, ptrdiff_t count);
+
+/// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous
+/// control word for lpn_restore_fp_mode.
+uint32_t lpn_flush_denormals(void);
+void lpn_restore_fp_mode(uint32_t mode);
+
+#endif
