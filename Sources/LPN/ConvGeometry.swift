@@ -1,3 +1,5 @@
+import CKernels
+
 /// Shape of one 2-D convolution with a square kernel on an H×W input: what im2col, sgemm and
 /// col2im need to agree on.
 public struct ConvGeometry: Sendable, Equatable {
@@ -38,4 +40,10 @@ public struct ConvGeometry: Sendable, Equatable {
     public var isFullWindow: Bool { padding == 0 && kernel == inHeight && kernel == inWidth }
     /// Multiply-adds of one forward application (one image).
     public var multiplyAdds: Int { outChannels * patchLength * outPixels }
+
+    /// The same shape for the C kernels (im2col, col2im).
+    var kernelShape: lpn_conv_shape {
+        lpn_conv_shape(channels: inChannels, height: inHeight, width: inWidth, kernel: kernel, stride: stride,
+                       padding: padding, out_height: outHeight, out_width: outWidth)
+    }
 }

@@ -195,7 +195,8 @@ public final class LPNEngine {
                             1, w.baseAddress, Int32(g.patchLength), input, 1, beta, output, 1)
                 return
             }
-            Im2Col.expand(input, g, into: columns)
+            var shape = g.kernelShape
+            lpn_im2col(input, &shape, columns)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
                         Int32(g.outChannels), Int32(g.outPixels), Int32(g.patchLength),
                         1, w.baseAddress, Int32(g.patchLength), columns, Int32(g.outPixels),
@@ -216,7 +217,8 @@ public final class LPNEngine {
                         Int32(g.patchLength), Int32(g.outPixels), Int32(g.outChannels),
                         1, w.baseAddress, Int32(g.patchLength), delta, Int32(g.outPixels),
                         0, columns, Int32(g.outPixels))
-            Im2Col.accumulate(columns, g, into: gradient)
+            var shape = g.kernelShape
+            lpn_col2im_add(columns, &shape, gradient)
         }
     }
 }

@@ -27,6 +27,19 @@ void lpn_bias_softplus_at(int level, float *values, float *slopes, const float *
 /// values[i] ← values[i] · factors[i].
 void lpn_multiply(float *values, const float *factors, ptrdiff_t count);
 
+/// A square-kernel convolution's input and output sizes (im2col.c).
+typedef struct {
+    ptrdiff_t channels, height, width;  // input
+    ptrdiff_t kernel, stride, padding;
+    ptrdiff_t out_height, out_width;
+} lpn_conv_shape;
+
+/// cols[(c·k + ky)·k + kx][oy·out_width + ox] = image[c][oy·s − p + ky][ox·s − p + kx], zero
+/// outside the image.
+void lpn_im2col(const float *image, const lpn_conv_shape *shape, float *cols);
+/// image += col2im(cols): the exact adjoint of lpn_im2col.
+void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, float *image);
+
 /// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous
 /// control word for lpn_restore_fp_mode.
 uint32_t lpn_flush_denormals(void);
