@@ -4,7 +4,8 @@
 //
 //     cols[(c·k + ky)·k + kx][oy·out_width + ox] = image[c][oy·s − p + ky][ox·s − p + kx]
 //
-// (zero outside the image). col2im adds every column entry back onto the pixel it was read
+// (zero outside the image), for a band of output rows [first_row, first_row + rows) at a time
+// (a band's columns stay in cache for the sgemm that reads or writes them). col2im adds every column entry back onto the pixel it was read
 // from, so it is exactly the adjoint of im2col: the input gradient of a convolution is
 // col2im(Wᵀ·δ). Compiled for AVX-512, AVX2 and the baseline; chosen at run time.
 #include "CKernels.h"
@@ -27,9 +28,10 @@ static inline __attribute__((always_inline)) void inside_columns(const lpn_conv_
 }
 
 static inline __attribute__((always_inline)) void im2col_body(const float *restrict image, const lpn_conv_shape *g,
+                                                              ptrdiff_t first_row, ptrdiff_t rows,
                                                               float *restrict cols) {
     const ptrdiff_t k = g->kernel, s = g->stride, p = g->padding, height = g->height, width = g->width;
-    const ptrdiff_t out_h = g->out_height, out_w = g->out_width, pixels = out_h * out_w;
+    const ptrdiff_t out_w = g->out_width, pixels = rows * out_w;
     for (ptrdiff_t c = 0; c < g->channels; c++) {
         const float *plane = image + c * height * width;
         for (ptrdiff_t ky = 0; ky < k; ky++) {
@@ -37,9 +39,9 @@ static inline __attribute__((always_inline)) void im2col_body(const float *restr
                 float *row = cols + ((c * k + ky) * k + kx) * pixels;
                 ptrdiff_t lo, hi;
                 inside_columns(g, kx, &lo, &hi);
-                for (ptrdiff_t oy = 0; oy < out_h; oy++) {
-                    const ptrdiff_t iy = oy * s - p + ky;
-                    float *dst = row + oy * out_w;
+                for (ptrdiff_t r = 0; r < rows; r++) {
+                    const ptrdiff_t iy = (first_row + r) * s - p + ky;
+                    float *dst = row + r * out_w;
                     if (iy < 0 || iy >= height) {
                         memset(dst, 0, (size_t)out_w * sizeof(float));
                         continue;
@@ -61,9 +63,10 @@ static inline __attribute__((always_inline)) void im2col_body(const float *restr
 }
 
 static inline __attribute__((always_inline)) void col2im_body(const float *restrict cols, const lpn_conv_shape *g,
+                                                              ptrdiff_t first_row, ptrdiff_t rows,
                                                               float *restrict image) {
     const ptrdiff_t k = g->kernel, s = g->stride, p = g->padding, height = g->height, width = g->width;
-    const ptrdiff_t out_h = g->out_height, out_w = g->out_width, pixels = out_h * out_w;
+    const ptrdiff_t out_h = g->out_height, out_w = g->out_width, pixels = rows * out_w;
     if (k == 3 && s == 2 && p == 1 && height == 2 * out_h && width == 2 * out_w) {
         // The three kx rows of one (c, ky) land on the interleaved pixels 2ox − 1, 2ox, 2ox + 1:
         // even pixel 2ox collects middle[ox], odd pixel 2ox + 1 collects right[ox] + left[ox + 1]
@@ -72,10 +75,10 @@ static inline __attribute__((always_inline)) void col2im_body(const float *restr
             float *plane = image + c * height * width;
             for (ptrdiff_t ky = 0; ky < 3; ky++) {
                 const float *base = cols + (c * 3 + ky) * 3 * pixels;
-                for (ptrdiff_t oy = 0; oy < out_h; oy++) {
-                    const ptrdiff_t iy = 2 * oy - 1 + ky;
+                for (ptrdiff_t r = 0; r < rows; r++) {
+                    const ptrdiff_t iy = 2 * (first_row + r) - 1 + ky;
                     if (iy < 0) continue;
-                    const float *restrict left = base + oy * out_w;
+                    const float *restrict left = base + r * out_w;
                     const float *restrict middle = left + pixels, *restrict right = middle + pixels;
                     float *restrict dst = plane + iy * width;
                     for (ptrdiff_t ox = 0; ox < out_w - 1; ox++) {
@@ -96,10 +99,10 @@ static inline __attribute__((always_inline)) void col2im_body(const float *restr
                 const float *row = cols + ((c * k + ky) * k + kx) * pixels;
                 ptrdiff_t lo, hi;
                 inside_columns(g, kx, &lo, &hi);
-                for (ptrdiff_t oy = 0; oy < out_h; oy++) {
-                    const ptrdiff_t iy = oy * s - p + ky;
+                for (ptrdiff_t r = 0; r < rows; r++) {
+                    const ptrdiff_t iy = (first_row + r) * s - p + ky;
                     if (iy < 0 || iy >= height) continue;
-                    const float *src = row + oy * out_w + lo;
+                    const float *src = row + r * out_w + lo;
                     float *dst = plane + iy * width + (lo * s - p + kx);
                     if (s == 1) {
                         for (ptrdiff_t i = 0; i < hi - lo; i++) dst[i] += src[i];
@@ -115,26 +118,26 @@ static inline __attribute__((always_inline)) void col2im_body(const float *restr
 #define LPN_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
 #define LPN_AVX2 __attribute__((target("avx2,fma")))
 
-LPN_AVX512 static void im2col_avx512(const float *image, const lpn_conv_shape *g, float *cols) { im2col_body(image, g, cols); }
-LPN_AVX2 static void im2col_avx2(const float *image, const lpn_conv_shape *g, float *cols) { im2col_body(image, g, cols); }
-static void im2col_baseline(const float *image, const lpn_conv_shape *g, float *cols) { im2col_body(image, g, cols); }
+LPN_AVX512 static void im2col_avx512(const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols) { im2col_body(image, g, f, n, cols); }
+LPN_AVX2 static void im2col_avx2(const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols) { im2col_body(image, g, f, n, cols); }
+static void im2col_baseline(const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols) { im2col_body(image, g, f, n, cols); }
 
-LPN_AVX512 static void col2im_avx512(const float *cols, const lpn_conv_shape *g, float *image) { col2im_body(cols, g, image); }
-LPN_AVX2 static void col2im_avx2(const float *cols, const lpn_conv_shape *g, float *image) { col2im_body(cols, g, image); }
-static void col2im_baseline(const float *cols, const lpn_conv_shape *g, float *image) { col2im_body(cols, g, image); }
+LPN_AVX512 static void col2im_avx512(const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image) { col2im_body(cols, g, f, n, image); }
+LPN_AVX2 static void col2im_avx2(const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image) { col2im_body(cols, g, f, n, image); }
+static void col2im_baseline(const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image) { col2im_body(cols, g, f, n, image); }
 
-void lpn_im2col(const float *image, const lpn_conv_shape *shape, float *cols) {
+void lpn_im2col(const float *image, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *cols) {
     switch (lpn_kernel_level()) {
-    case 2: im2col_avx512(image, shape, cols); break;
-    case 1: im2col_avx2(image, shape, cols); break;
-    default: im2col_baseline(image, shape, cols); break;
+    case 2: im2col_avx512(image, shape, first_row, rows, cols); break;
+    case 1: im2col_avx2(image, shape, first_row, rows, cols); break;
+    default: im2col_baseline(image, shape, first_row, rows, cols); break;
     }
 }
 
-void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, float *image) {
+void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *image) {
     switch (lpn_kernel_level()) {
-    case 2: col2im_avx512(cols, shape, image); break;
-    case 1: col2im_avx2(cols, shape, image); break;
-    default: col2im_baseline(cols, shape, image); break;
+    case 2: col2im_avx512(cols, shape, first_row, rows, image); break;
+    case 1: col2im_avx2(cols, shape, first_row, rows, image); break;
+    default: col2im_baseline(cols, shape, first_row, rows, image); break;
     }
 }

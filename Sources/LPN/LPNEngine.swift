@@ -66,8 +66,8 @@ public final class LPNEngine {
             activations.append(z); slopes.append(s)
             allocated += [z, s]
             largest = max(largest, g.outCount, g.inCount)
-            columnCount = max(columnCount, g.patchLength * g.outPixels)
-            if let sg { columnCount = max(columnCount, sg.patchLength * sg.outPixels) }
+            columnCount = max(columnCount, g.patchLength * Self.bandRows(g) * g.outWidth)
+            if let sg { columnCount = max(columnCount, sg.patchLength * Self.bandRows(sg) * sg.outWidth) }
         }
         for source in Self.skipSources {
             let count = channels * (h / source.rawValue) * (w / source.rawValue)
@@ -185,7 +185,17 @@ public final class LPNEngine {
         source == .input ? image : UnsafePointer(skipInputs[source]!)
     }
 
-    /// out (+)= W · im2col(input): one sgemm (one sgemv when the kernel covers the input).
+    /// Floats of im2col columns per band of output rows: a band's columns stay in L2 between
+    /// im2col (or col2im) and the sgemm, instead of a whole frame's streaming through memory.
+    static let columnBudget = 1 << 18
+
+    /// Output rows per band for geometry g.
+    private static func bandRows(_ g: ConvGeometry) -> Int {
+        max(1, min(g.outHeight, columnBudget / max(1, g.patchLength * g.outWidth)))
+    }
+
+    /// out (+)= W · im2col(input): one sgemm per band of output rows (one sgemv when the kernel
+    /// covers the input).
     private func convolve(_ input: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
                           into output: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let beta: Float = accumulate ? 1 : 0
@@ -196,15 +206,19 @@ public final class LPNEngine {
                 return
             }
             var shape = g.kernelShape
-            lpn_im2col(input, &shape, columns)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        Int32(g.outChannels), Int32(g.outPixels), Int32(g.patchLength),
-                        1, w.baseAddress, Int32(g.patchLength), columns, Int32(g.outPixels),
-                        beta, output, Int32(g.outPixels))
+            let band = Self.bandRows(g)
+            for first in stride(from: 0, to: g.outHeight, by: band) {
+                let rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
+                lpn_im2col(input, &shape, first, rows, columns)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(g.outChannels), Int32(pixels), Int32(g.patchLength),
+                            1, w.baseAddress, Int32(g.patchLength), columns, Int32(pixels),
+                            beta, output + first * g.outWidth, Int32(g.outPixels))
+            }
         }
     }
 
-    /// gradient += col2im(Wᵀ · δ): the adjoint of ``convolve``.
+    /// gradient += col2im(Wᵀ · δ): the adjoint of ``convolve``, band by band.
     private func convolveAdjoint(_ delta: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
                                  into gradient: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { w in
@@ -213,12 +227,16 @@ public final class LPNEngine {
                             1, w.baseAddress, Int32(g.patchLength), delta, 1, 1, gradient, 1)
                 return
             }
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                        Int32(g.patchLength), Int32(g.outPixels), Int32(g.outChannels),
-                        1, w.baseAddress, Int32(g.patchLength), delta, Int32(g.outPixels),
-                        0, columns, Int32(g.outPixels))
             var shape = g.kernelShape
-            lpn_col2im_add(columns, &shape, gradient)
+            let band = Self.bandRows(g)
+            for first in stride(from: 0, to: g.outHeight, by: band) {
+                let rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                            Int32(g.patchLength), Int32(pixels), Int32(g.outChannels),
+                            1, w.baseAddress, Int32(g.patchLength), delta + first * g.outWidth, Int32(g.outPixels),
+                            0, columns, Int32(pixels))
+                lpn_col2im_add(columns, &shape, first, rows, gradient)
+            }
         }
     }
 }

@@ -34,11 +34,11 @@ typedef struct {
     ptrdiff_t out_height, out_width;
 } lpn_conv_shape;
 
-/// cols[(c·k + ky)·k + kx][oy·out_width + ox] = image[c][oy·s − p + ky][ox·s − p + kx], zero
-/// outside the image.
-void lpn_im2col(const float *image, const lpn_conv_shape *shape, float *cols);
-/// image += col2im(cols): the exact adjoint of lpn_im2col.
-void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, float *image);
+/// cols[(c·k + ky)·k + kx][r·out_width + ox] = image[c][oy·s − p + ky][ox·s − p + kx] for the
+/// output rows oy = first_row + r, r < rows; zero outside the image.
+void lpn_im2col(const float *image, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *cols);
+/// image += col2im(cols) for the same band: the exact adjoint of lpn_im2col.
+void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *image);
 
 /// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous
 /// control word for lpn_restore_fp_mode.
