@@ -1,0 +1,95 @@
+import Foundation
+import TensorIO
+
+/// PnP-ADMM for min s‖y − Ax‖² + φ(x), in the reference order (docs/MATH.md §5):
+///     x ← (2s·AᵀA + ρI)⁻¹ (2s·Aᵀy + ρ(z − u))   (closed form or warm-started CG)
+///     u ← u + x − z
+///     z ← prox_φ(x + u)
+/// from z = x0, u = 0; returns x.
+public final class PnPADMM: IterativeSolver {
+    public let name = "admm"
+    public let op: LinearOperator
+    public let prior: ProximalPrior
+    public let rho: Float, dataWeight: Float
+    public let cgTolerance: Double, cgIterations: Int
+    /// Whether the x-step is closed form (else CG).
+    public let closedForm: Bool
+    let data: DataTerm
+    let x: FloatBuffer, z: FloatBuffer, u: FloatBuffer, zPrevious: FloatBuffer, xPrevious: FloatBuffer
+    let aty: FloatBuffer, work: FloatBuffer
+    let cg: ConjugateGradient
+    var iteration = 0
+
+    public var iterate: UnsafeMutablePointer<Float> { x.pointer }
+
+    public init(operator op: LinearOperator, prior: ProximalPrior, settings: SolverSettings) throws {
+        self.op = op
+        self.prior = prior
+        rho = Float(settings.rho)
+        dataWeight = Float(settings.dataWeight)
+        guard rho > 0, dataWeight > 0 else {
+            throw ReconstructionError.invalidArgument("ADMM needs rho > 0 and data_weight > 0")
+        }
+        cgTolerance = settings.cgTolerance
+        cgIterations = settings.cgIterations
+        switch settings.xStep {
+        case .cg: closedForm = false
+        case .auto: closedForm = op.prepareNormalSolve(dataWeight: 2 * dataWeight, shift: rho)
+        case .closedForm:
+            guard op.prepareNormalSolve(dataWeight: 2 * dataWeight, shift: rho) else {
+                throw ReconstructionError.invalidArgument("operator \(type(of: op)) has no closed-form x-step; use x_step: cg or auto")
+            }
+            closedForm = true
+        }
+        let n = op.imageCount
+        data = DataTerm(op: op)
+        x = FloatBuffer(n); z = FloatBuffer(n); u = FloatBuffer(n)
+        zPrevious = FloatBuffer(n); xPrevious = FloatBuffer(n); aty = FloatBuffer(n); work = FloatBuffer(n)
+        cg = ConjugateGradient(op: op)
+    }
+
+    public func start(measurement y: UnsafePointer<Float>, initial x0: UnsafePointer<Float>) {
+        data.load(y)
+        op.adjoint(y, aty.pointer)
+        x.copy(from: x0)
+        z.copy(from: x0)
+        u.fill(0)
+        prior.reset()
+        iteration = 0
+    }
+
+    public func currentResidual() -> Double { data.residual(x.pointer) }
+
+    public func step() -> IterationRecord {
+        let t0 = MonotonicClock.seconds()
+        let n = op.imageCount
+        let s2 = 2 * dataWeight
+        iteration += 1
+        xPrevious.copy(from: x)
+        // x-step: rhs = 2s Aᵀy + ρ(z − u)
+        let rhs = work.pointer
+        for i in 0..<n { rhs[i] = s2 * aty.pointer[i] + rho * (z.pointer[i] - u.pointer[i]) }
+        var inner: Int? = nil
+        if closedForm {
+            x.copy(from: rhs)
+            op.normalSolve(x.pointer)
+        } else {
+            inner = cg.solve(x.pointer, rhs: rhs, a: s2, b: rho, tolerance: cgTolerance, maxIterations: cgIterations)
+        }
+        // u-step
+        for i in 0..<n { u.pointer[i] += x.pointer[i] - z.pointer[i] }
+        // z-step
+        zPrevious.copy(from: z)
+        for i in 0..<n { work.pointer[i] = x.pointer[i] + u.pointer[i] }
+        let tProx = MonotonicClock.seconds()
+        prior.prox(work.pointer, z.pointer)
+        let proxSeconds = MonotonicClock.seconds() - tProx
+        let primal = Vec.distance(x.pointer, z.pointer, n)
+        let dual = Double(rho) * Vec.distance(z.pointer, zPrevious.pointer, n)
+        let change = Vec.relativeChange(x.pointer, from: xPrevious.pointer, n)
+        let residual = data.residual(x.pointer)
+        return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
+                               primalResidual: primal, dualResidual: dual, innerIterations: inner,
+                               seconds: MonotonicClock.seconds() - t0, proxSeconds: proxSeconds)
+    }
+}

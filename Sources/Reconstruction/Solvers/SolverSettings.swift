@@ -1,0 +1,35 @@
+import Foundation
+
+/// Settings shared by the solvers (the pipeline's `solver` section).
+public struct SolverSettings: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable { case admm, pgd, leastSquares = "least_squares", adjoint }
+    public enum XStep: String, Sendable, CaseIterable { case auto, cg, closedForm = "closed_form" }
+    public enum Initialization: String, Sendable, CaseIterable {
+        case adjoint, zeros, leastSquares = "least_squares"
+        /// The previous frame's result of the same reconstructor (streams of similar frames);
+        /// Aᵀy for the first frame.
+        case previous
+    }
+
+    public var kind: Kind = .admm
+    public var iterations = 30
+    /// Stop when ‖x_k − x_{k−1}‖/‖x_{k−1}‖ < tolerance (0: never; run all iterations).
+    public var tolerance = 1e-4
+    /// ADMM penalty ρ and data weight s of s‖y − Ax‖².
+    public var rho = 0.1
+    public var dataWeight = 1.0
+    public var xStep = XStep.auto
+    public var cgTolerance = 1e-5
+    public var cgIterations = 30
+    /// PGD step η = step / ‖A‖².
+    public var step = 1.0
+    /// PGD: clip each iterate to [0, 1] (real images).
+    public var clip = true
+    public var initialization = Initialization.adjoint
+    /// CG steps of the least-squares start.
+    public var initIterations = 10
+    /// Divergence: residual above factor × max(initial residual, 1), or non-finite values.
+    public var divergenceFactor = 1e3
+
+    public init() {}
+}
