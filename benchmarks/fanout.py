@@ -1,8 +1,12 @@
-"""Scale-out throughput: one upstream PUSH socket, 1 then 2 `lpnd run` instances PULLing from
-it (ingest mode: connect), a subscriber on every instance's PUB socket (docs/DEPLOY.md,
-"Scale-out"). Same frames, same run; prints frames/s of each and the ratio.
+"""Throughput on several cores: one upstream PUSH socket, `lpnd run` instances PULLing from it
+(ingest mode: connect), a subscriber on every instance's PUB socket. Same frames, same run;
+prints frames/s of each configuration and the ratios.
 
     python3 benchmarks/fanout.py --lpnd .build/release/lpnd [--pipeline pipelines/mri-4x.yaml] [--frames 16]
+        1 then 2 instances, one worker and one BLAS thread each (docs/DEPLOY.md, "Scale-out")
+    python3 benchmarks/fanout.py --compare workers [--frames 16]
+        one instance: 1 worker with 1 BLAS thread, 2 workers with 1 BLAS thread each, and
+        1 worker with blas_threads: auto (every core on one frame at a time)
 """
 import argparse
 import json
@@ -38,20 +42,20 @@ def measurements(lpnd, pipeline, count, tmp):
     return name, [out[i % len(out)] for i in range(count)]
 
 
-def run(lpnd, pipeline, name, frames, instances, tmp):
-    upstream = f"ipc://{tmp}/upstream-{instances}"
+def run(lpnd, pipeline, name, frames, instances, tmp, workers=1, blas="1"):
+    upstream = f"ipc://{tmp}/upstream-{instances}-{workers}-{blas}"
     ctx = zmq.Context.instance()
     push = ctx.socket(zmq.PUSH)
     push.bind(upstream)
     procs, subs = [], []
     for k in range(instances):
-        config = os.path.join(tmp, f"lpnd-{instances}-{k}.yaml")
-        publish = f"ipc://{tmp}/out-{instances}-{k}"
+        config = os.path.join(tmp, f"lpnd-{instances}-{workers}-{blas}-{k}.yaml")
+        publish = f"ipc://{tmp}/out-{instances}-{workers}-{blas}-{k}"
         with open(config, "w") as f:
-            f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\nblas_threads: 1\n"
+            f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\nblas_threads: {blas}\n"
                     f"pipelines:\n  - file: {os.path.abspath(pipeline)}\n"
                     f"    ingest: {{endpoint: {upstream}, mode: connect, high_water_mark: 1}}\n"
-                    f"    workers: 1\n    png: false\n")
+                    f"    workers: {workers}\n    png: false\n")
         procs.append(subprocess.Popen([lpnd, "run", "--config", config], stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
         sub = ctx.socket(zmq.SUB)
@@ -100,9 +104,21 @@ def main():
     parser.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
     parser.add_argument("--pipeline", default=os.path.join(ROOT, "pipelines", "mri-4x.yaml"))
     parser.add_argument("--frames", type=int, default=16)
+    parser.add_argument("--compare", choices=["instances", "workers"], default="instances")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="lpnd-fanout-")
     name, frames = measurements(args.lpnd, args.pipeline, args.frames, tmp)
+    if args.compare == "workers":
+        one, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, blas="1")
+        two, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=2, blas="1")
+        auto, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, blas="auto")
+        print(f"pipeline {name}, {len(frames)} frames, {os.cpu_count()} cores, one instance")
+        print(f"| configuration | frames/s | ratio to 1 worker |")
+        print(f"|---|---:|---:|")
+        print(f"| 1 worker, 1 BLAS thread | {one:.3f} | 1.00 |")
+        print(f"| 2 workers, 1 BLAS thread each | {two:.3f} | {two / one:.2f} |")
+        print(f"| 1 worker, blas_threads: auto ({os.cpu_count()}) | {auto:.3f} | {auto / one:.2f} |")
+        return 0
     one, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp)
     two, split = run(args.lpnd, args.pipeline, name, frames, 2, tmp)
     print(f"pipeline {name}, {len(frames)} frames, {os.cpu_count()} cores")

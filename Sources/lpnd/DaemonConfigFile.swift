@@ -17,7 +17,8 @@ struct DaemonConfigFile {
     var control: String?
     var drainTimeout: Double
     var lingerMs: Int32
-    var blasThreads: Int
+    /// OpenBLAS threads per process; nil: `auto` (``blasThreads(cores:)``).
+    var blasThreads: Int?
     var statsInterval: Double
     var curve: Daemon.Curve?
     /// The HTTP endpoint (/metrics, /healthz, /readyz); nil when `http: off`.
@@ -33,7 +34,7 @@ struct DaemonConfigFile {
         let control = try root.string("control")
         let drainTimeout = try root.double("drain_timeout", min: 0, max: 86_400) ?? 30
         let lingerMs = Int32(try root.int("linger_ms", range: 0...600_000) ?? 2000)
-        let blasThreads = try root.int("blas_threads", range: 1...256) ?? 1
+        let blasThreads = try parseBLASThreads(root.string("blas_threads") ?? "auto", root)
         let statsInterval = try root.double("stats_interval", min: 0, max: 86_400) ?? 30
         let curve = try root.section("curve").map { try loadCurve($0, directory: directory) }
         let http = try parseHTTP(root.string("http") ?? "127.0.0.1:9464", root)
@@ -81,6 +82,25 @@ struct DaemonConfigFile {
         if logLevel != new.logLevel { return "log_level" }
         if lingerMs != new.lingerMs { return "linger_ms" }
         return nil
+    }
+
+    /// `auto` (nil) or a thread count in 1…256.
+    static func parseBLASThreads(_ text: String, _ root: YAMLSection) throws -> Int? {
+        guard text != "auto" else { return nil }
+        guard let count = Int(text), (1...256).contains(count) else {
+            throw root.fail("blas_threads", "'\(text)' is not auto or an integer in 1…256")
+        }
+        return count
+    }
+
+    /// Reconstruction workers over all pipelines.
+    var totalWorkers: Int { pipelines.reduce(0) { $0 + $1.runtime.workers } }
+
+    /// OpenBLAS threads on a machine with `cores` cores: the configured count, or for `auto`
+    /// the cores shared out over the workers (⌊cores / Σ workers⌋, at least 1), so a lone
+    /// worker's frame uses every core and several workers do not oversubscribe them.
+    func blasThreads(cores: Int) -> Int {
+        blasThreads ?? max(1, cores / max(1, totalWorkers))
     }
 
     /// `host:port` (port 0: any free port), or `off`.

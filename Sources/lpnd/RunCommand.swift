@@ -153,11 +153,12 @@ final class EarlyStop: @unchecked Sendable {  // safe: `state` is only touched u
 enum DaemonLauncher {
     static func start(_ file: DaemonConfigFile, logger: Logger, metrics: MetricsFactory,
                       frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) throws -> Daemon {
-        openBLASSetThreads(file.blasThreads)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let threads = file.blasThreads * file.pipelines.reduce(0) { $0 + $1.runtime.workers }
-        if threads > cores {
-            logger.warning("\(file.path): blas_threads × workers over all pipelines = \(threads) exceeds the \(cores) cores; expect contention")
+        let blas = file.blasThreads(cores: cores)
+        openBLASSetThreads(blas)
+        logger.info("\(cores) cores: \(file.pipelines.count) pipeline(s), \(file.totalWorkers) worker(s), \(blas) BLAS thread(s) (blas_threads: \(file.blasThreads.map(String.init) ?? "auto")); \(OpenBLASCoreRestart.summary)")
+        if blas * file.totalWorkers > cores {
+            logger.warning("\(file.path): blas_threads × workers over all pipelines = \(blas * file.totalWorkers) exceeds the \(cores) cores; expect contention")
         }
         return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
                                                     drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
