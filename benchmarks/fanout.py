@@ -3,10 +3,10 @@
 prints frames/s of each configuration and the ratios.
 
     python3 benchmarks/fanout.py --lpnd .build/release/lpnd [--pipeline pipelines/mri-4x.yaml] [--frames 16]
-        1 then 2 instances, one worker and one BLAS thread each (docs/DEPLOY.md, "Scale-out")
+        1 then 2 instances, one worker and one thread each (docs/DEPLOY.md, "Scale-out")
     python3 benchmarks/fanout.py --compare workers [--frames 16]
-        one instance: 1 worker with 1 BLAS thread, 2 workers with 1 BLAS thread each, and
-        1 worker with blas_threads: auto (every core on one frame at a time)
+        one instance: 1 worker with 1 thread, 2 workers with 1 thread each, and
+        1 worker with frame_threads: auto (every core on one frame at a time)
 """
 import argparse
 import json
@@ -42,17 +42,17 @@ def measurements(lpnd, pipeline, count, tmp):
     return name, [out[i % len(out)] for i in range(count)]
 
 
-def run(lpnd, pipeline, name, frames, instances, tmp, workers=1, blas="1"):
-    upstream = f"ipc://{tmp}/upstream-{instances}-{workers}-{blas}"
+def run(lpnd, pipeline, name, frames, instances, tmp, workers=1, threads="1"):
+    upstream = f"ipc://{tmp}/upstream-{instances}-{workers}-{threads}"
     ctx = zmq.Context.instance()
     push = ctx.socket(zmq.PUSH)
     push.bind(upstream)
     procs, subs = [], []
     for k in range(instances):
-        config = os.path.join(tmp, f"lpnd-{instances}-{workers}-{blas}-{k}.yaml")
-        publish = f"ipc://{tmp}/out-{instances}-{workers}-{blas}-{k}"
+        config = os.path.join(tmp, f"lpnd-{instances}-{workers}-{threads}-{k}.yaml")
+        publish = f"ipc://{tmp}/out-{instances}-{workers}-{threads}-{k}"
         with open(config, "w") as f:
-            f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\nblas_threads: {blas}\n"
+            f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\nframe_threads: {threads}\n"
                     f"pipelines:\n  - file: {os.path.abspath(pipeline)}\n"
                     f"    ingest: {{endpoint: {upstream}, mode: connect, high_water_mark: 1}}\n"
                     f"    workers: {workers}\n    png: false\n")
@@ -109,15 +109,15 @@ def main():
     tmp = tempfile.mkdtemp(prefix="lpnd-fanout-")
     name, frames = measurements(args.lpnd, args.pipeline, args.frames, tmp)
     if args.compare == "workers":
-        one, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, blas="1")
-        two, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=2, blas="1")
-        auto, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, blas="auto")
+        one, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, threads="1")
+        two, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=2, threads="1")
+        auto, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, threads="auto")
         print(f"pipeline {name}, {len(frames)} frames, {os.cpu_count()} cores, one instance")
         print(f"| configuration | frames/s | ratio to 1 worker |")
         print(f"|---|---:|---:|")
-        print(f"| 1 worker, 1 BLAS thread | {one:.3f} | 1.00 |")
-        print(f"| 2 workers, 1 BLAS thread each | {two:.3f} | {two / one:.2f} |")
-        print(f"| 1 worker, blas_threads: auto ({os.cpu_count()}) | {auto:.3f} | {auto / one:.2f} |")
+        print(f"| 1 worker, 1 thread | {one:.3f} | 1.00 |")
+        print(f"| 2 workers, 1 thread each | {two:.3f} | {two / one:.2f} |")
+        print(f"| 1 worker, frame_threads: auto ({os.cpu_count()}) | {auto:.3f} | {auto / one:.2f} |")
         return 0
     one, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp)
     two, split = run(args.lpnd, args.pipeline, name, frames, 2, tmp)

@@ -10,8 +10,10 @@ uint32_t lpn_flush_denormals(void) {
     _mm_setcsr(mode | 0x8040u);  // FTZ (bit 15) and DAZ (bit 6)
     return mode;
 }
+uint32_t lpn_fp_mode(void) { return _mm_getcsr(); }
 void lpn_restore_fp_mode(uint32_t mode) { _mm_setcsr(mode); }
 #else
+uint32_t lpn_fp_mode(void) { return 0; }
 uint32_t lpn_flush_denormals(void) { return 0; }
 void lpn_restore_fp_mode(uint32_t mode) { (void)mode; }
 #endif

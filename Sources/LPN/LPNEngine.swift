@@ -17,7 +17,11 @@ import COpenBLAS
 ///
 /// An engine owns its work buffers, sized for one H×W (allocated once, reused for every
 /// call), so it is not thread-safe: give each worker thread its own engine over the same
-/// shared ``LPNModel``.
+/// shared ``LPNModel``. With `threads` > 1 one evaluation spreads its convolutions' bands of
+/// output rows and its element-wise passes over that many threads (each band writes its own
+/// output rows; the adjoint's col2im runs even and odd bands in two rounds, so bands that run
+/// at once never add into the same input rows, and one thread keeps the same order), so
+/// results are equal bit for bit whatever the thread count.
 public final class LPNEngine {
     public let model: LPNModel
     public let height: Int, width: Int
@@ -32,7 +36,10 @@ public final class LPNEngine {
     // Down-sampled inputs and their gradients, indexed by SkipSource.
     private var skipInputs: [SkipSource: UnsafeMutablePointer<Float>] = [:]
     private var skipGradients: [SkipSource: UnsafeMutablePointer<Float>] = [:]
-    private let columns: UnsafeMutablePointer<Float>
+    /// im2col columns, one buffer per thread.
+    private let columns: [UnsafeMutablePointer<Float>]
+    /// Threads one evaluation may use.
+    public let threads: Int
     private let gradientA: UnsafeMutablePointer<Float>
     private let gradientB: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
@@ -40,8 +47,9 @@ public final class LPNEngine {
 
     /// An engine for H×W images (default the model's N×N); H and W must be multiples of 8
     /// and at least N.
-    public init(model: LPNModel, height: Int? = nil, width: Int? = nil) {
+    public init(model: LPNModel, height: Int? = nil, width: Int? = nil, threads: Int = 1) {
         self.model = model
+        self.threads = max(1, threads)
         let config = model.configuration
         let n = config.size
         let h = height ?? n, w = width ?? n
@@ -75,10 +83,10 @@ public final class LPNEngine {
             skipInputs[source] = input; skipGradients[source] = gradient
             allocated += [input, gradient]
         }
-        columns = allocate(columnCount)
+        columns = (0..<self.threads).map { _ in allocate(columnCount) }
         gradientA = allocate(largest)
         gradientB = allocate(largest)
-        allocations = allocated + [columns, gradientA, gradientB]
+        allocations = allocated + columns + [gradientA, gradientB]
     }
 
     deinit {
@@ -122,8 +130,13 @@ public final class LPNEngine {
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 convolve(skipInput(source, image), skip, sg, into: pre, accumulate: true)
             }
+            let slope = slopes[l]
             stage.bias.withUnsafeBufferPointer { bias in
-                lpn_bias_softplus(pre, slopes[l], bias.baseAddress, g.outChannels, g.outPixels, config.beta)
+                let bias = bias.baseAddress!
+                parallel(g.outChannels) { range in
+                    lpn_bias_softplus(pre + range.lowerBound * g.outPixels, slope + range.lowerBound * g.outPixels,
+                                      bias + range.lowerBound, range.count, g.outPixels, config.beta)
+                }
             }
         }
         let last = model.stages.count - 1
@@ -157,7 +170,11 @@ public final class LPNEngine {
         for l in stride(from: last, through: 0, by: -1) {
             let stage = model.stages[l]
             let g = linearGeometries[l]
-            lpn_multiply(upstream, slopes[l], g.outCount)
+            let slope = slopes[l], delta = upstream
+            parallel(g.outChannels) { range in
+                let offset = range.lowerBound * g.outPixels
+                lpn_multiply(delta + offset, slope + offset, range.count * g.outPixels)
+            }
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 let target = source == .input ? gradient : skipGradients[source]!
                 convolveAdjoint(upstream, skip, sg, into: target)
@@ -194,48 +211,72 @@ public final class LPNEngine {
         max(1, min(g.outHeight, columnBudget / max(1, g.patchLength * g.outWidth)))
     }
 
+    /// Runs `body` on `count` items split into `threads` contiguous ranges, at once.
+    private func parallel(_ count: Int, _ body: (Range<Int>) -> Void) {
+        let parts = min(threads, count)
+        concurrently(parts) { part in body((count * part / parts)..<(count * (part + 1) / parts)) }
+    }
+
     /// out (+)= W · im2col(input): one sgemm per band of output rows (one sgemv when the kernel
-    /// covers the input).
+    /// covers the input); bands are shared out over the threads.
     private func convolve(_ input: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
                           into output: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let beta: Float = accumulate ? 1 : 0
         weight.withUnsafeBufferPointer { w in
+            let w = w.baseAddress!
             if g.isFullWindow {
                 cblas_sgemv(CblasRowMajor, CblasNoTrans, Int32(g.outChannels), Int32(g.patchLength),
-                            1, w.baseAddress, Int32(g.patchLength), input, 1, beta, output, 1)
+                            1, w, Int32(g.patchLength), input, 1, beta, output, 1)
                 return
             }
-            var shape = g.kernelShape
-            let band = Self.bandRows(g)
-            for first in stride(from: 0, to: g.outHeight, by: band) {
-                let rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
-                lpn_im2col(input, &shape, first, rows, columns)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                            Int32(g.outChannels), Int32(pixels), Int32(g.patchLength),
-                            1, w.baseAddress, Int32(g.patchLength), columns, Int32(pixels),
-                            beta, output + first * g.outWidth, Int32(g.outPixels))
+            let band = Self.bandRows(g), bands = (g.outHeight + band - 1) / band
+            let lanes = min(threads, bands)
+            let run: (Int) -> Void = { lane in
+                var shape = g.kernelShape
+                for b in stride(from: lane, to: bands, by: lanes) {
+                    let first = b * band, rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
+                    lpn_im2col(input, &shape, first, rows, self.columns[lane])
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                Int32(g.outChannels), Int32(pixels), Int32(g.patchLength),
+                                1, w, Int32(g.patchLength), self.columns[lane], Int32(pixels),
+                                beta, output + first * g.outWidth, Int32(g.outPixels))
+                }
             }
+            concurrently(lanes, run)
         }
     }
 
-    /// gradient += col2im(Wᵀ · δ): the adjoint of ``convolve``, band by band.
+    /// gradient += col2im(Wᵀ · δ): the adjoint of ``convolve``, band by band. With several
+    /// threads, even bands first and odd bands second: two bands apart never touch the same
+    /// input row when (rows + 1)·stride > kernel − 1; otherwise the bands run one at a time.
     private func convolveAdjoint(_ delta: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
                                  into gradient: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { w in
+            let w = w.baseAddress!
             if g.isFullWindow {
                 cblas_sgemv(CblasRowMajor, CblasTrans, Int32(g.outChannels), Int32(g.patchLength),
-                            1, w.baseAddress, Int32(g.patchLength), delta, 1, 1, gradient, 1)
+                            1, w, Int32(g.patchLength), delta, 1, 1, gradient, 1)
                 return
             }
-            var shape = g.kernelShape
-            let band = Self.bandRows(g)
-            for first in stride(from: 0, to: g.outHeight, by: band) {
-                let rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                            Int32(g.patchLength), Int32(pixels), Int32(g.outChannels),
-                            1, w.baseAddress, Int32(g.patchLength), delta + first * g.outWidth, Int32(g.outPixels),
-                            0, columns, Int32(pixels))
-                lpn_col2im_add(columns, &shape, first, rows, gradient)
+            let band = Self.bandRows(g), bands = (g.outHeight + band - 1) / band
+            // The even/odd order holds for one thread too, so sums are added in the same order
+            // (and results are equal bit for bit) whatever the thread count.
+            let disjoint = (band + 1) * g.stride > g.kernel - 1
+            let lanes = disjoint ? max(1, min(threads, bands / 2)) : 1
+            for round in 0..<(disjoint ? 2 : 1) {
+                let run: (Int) -> Void = { lane in
+                    var shape = g.kernelShape
+                    let start = disjoint ? round + 2 * lane : 0, step = disjoint ? 2 * lanes : 1
+                    for b in stride(from: start, to: bands, by: step) {
+                        let first = b * band, rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
+                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                                    Int32(g.patchLength), Int32(pixels), Int32(g.outChannels),
+                                    1, w, Int32(g.patchLength), delta + first * g.outWidth, Int32(g.outPixels),
+                                    0, self.columns[lane], Int32(pixels))
+                        lpn_col2im_add(self.columns[lane], &shape, first, rows, gradient)
+                    }
+                }
+                concurrently(lanes, run)
             }
         }
     }

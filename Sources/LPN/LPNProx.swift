@@ -12,10 +12,13 @@ public final class LPNProx {
     public let processing: FrameProcessing
     private let patches: PatchProx?
     private var frame: WholeFrameProx?
+    /// Threads one whole-frame evaluation may use (``LPNEngine``).
+    public let threads: Int
 
     /// `processing` nil: ``FrameProcessing/standard(for:)``.
-    public init(model: LPNModel, processing: FrameProcessing? = nil) throws {
+    public init(model: LPNModel, processing: FrameProcessing? = nil, threads: Int = 1) throws {
         self.model = model
+        self.threads = threads
         let processing = processing ?? .standard(for: model)
         self.processing = processing
         if case .patches(let stride, let weighting) = processing {
@@ -31,7 +34,7 @@ public final class LPNProx {
             throw LPNError.invalidInput("ψ of a whole frame needs whole-frame processing, not \(processing)")
         }
         if let frame, frame.height == height, frame.width == width { return frame }
-        let made = try WholeFrameProx(model: model, height: height, width: width, padding: padding)
+        let made = try WholeFrameProx(model: model, height: height, width: width, padding: padding, threads: threads)
         frame = made
         return made
     }

@@ -23,8 +23,8 @@ public final class WholeFrameProx {
     private var paddedInput: [Float]
     private var paddedGradient: [Float]
 
-    /// `padding` nil: the model's (``LPNConfiguration/framePadding``).
-    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding? = nil) throws {
+    /// `padding` nil: the model's (``LPNConfiguration/framePadding``); `threads`: the engine's.
+    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding? = nil, threads: Int = 1) throws {
         let padding = padding ?? model.configuration.framePadding
         let n = model.configuration.size
         guard height >= 1, width >= 1 else { throw LPNError.invalidInput("frame \(height)×\(width) is empty") }
@@ -43,7 +43,7 @@ public final class WholeFrameProx {
         guard paddedHeight >= n, paddedWidth >= n else {
             throw LPNError.invalidInput("frame \(height)×\(width) padded (\(padding.rawValue)) to \(paddedHeight)×\(paddedWidth) is smaller than the model's \(n)×\(n)")
         }
-        engine = LPNEngine(model: model, height: paddedHeight, width: paddedWidth)
+        engine = LPNEngine(model: model, height: paddedHeight, width: paddedWidth, threads: threads)
         let k = model.configuration.finalKernel
         let (pr, pc) = engine.positions
         scale = Float(pr * pc) / Float(min(k, pr) * min(k, pc))

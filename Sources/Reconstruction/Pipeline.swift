@@ -110,8 +110,9 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
 
     /// A reconstructor with its own operator instance, prior, solver and buffers (not
     /// thread-safe; one per worker thread). Safe to call from several threads at once.
-    public func makeReconstructor() throws -> Reconstructor {
-        try Reconstructor(pipeline: self)
+    /// `threads`: how many one frame's learned prox may use (its convolutions' bands).
+    public func makeReconstructor(threads: Int = 1) throws -> Reconstructor {
+        try Reconstructor(pipeline: self, threads: threads)
     }
 
     /// A fresh operator instance (own buffers and FFT plans).

@@ -25,7 +25,7 @@ public final class Reconstructor {
     private var previous: FloatBuffer?
     private let cancellation = CancellationFlag()
 
-    init(pipeline: Pipeline) throws {
+    init(pipeline: Pipeline, threads: Int = 1) throws {
         self.pipeline = pipeline
         op = pipeline.makeOperator()
         let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
@@ -33,7 +33,8 @@ public final class Reconstructor {
         case .none: prior = IdentityPrior(count: op.imageCount)
         case .tv(let lambda, let iterations): prior = TVPrior(lambda: Float(lambda), iterations: iterations, height: h, width: w)
         case .lpn(let model, _, let processing, let strength):
-            prior = try LPNPrior(model: model, processing: processing, height: h, width: w, strength: Float(strength))
+            prior = try LPNPrior(model: model, processing: processing, height: h, width: w, strength: Float(strength),
+                                 threads: threads)
         }
         let settings = pipeline.solver
         switch settings.kind {

@@ -17,8 +17,8 @@ struct DaemonConfigFile {
     var control: String?
     var drainTimeout: Double
     var lingerMs: Int32
-    /// OpenBLAS threads per process; nil: `auto` (``blasThreads(cores:)``).
-    var blasThreads: Int?
+    /// Threads one frame may use; nil: `auto` (``frameThreads(cores:)``).
+    var frameThreads: Int?
     var statsInterval: Double
     var curve: Daemon.Curve?
     /// The HTTP endpoint (/metrics, /healthz, /readyz); nil when `http: off`.
@@ -34,7 +34,12 @@ struct DaemonConfigFile {
         let control = try root.string("control")
         let drainTimeout = try root.double("drain_timeout", min: 0, max: 86_400) ?? 30
         let lingerMs = Int32(try root.int("linger_ms", range: 0...600_000) ?? 2000)
-        let blasThreads = try parseBLASThreads(root.string("blas_threads") ?? "auto", root)
+        // `blas_threads` is this key's older name (it set OpenBLAS's threads).
+        if root.has("frame_threads") && root.has("blas_threads") {
+            throw root.fail("blas_threads", "is the older name of 'frame_threads'; keep one of them")
+        }
+        let threadsKey = root.has("blas_threads") ? "blas_threads" : "frame_threads"
+        let frameThreads = try parseFrameThreads(root.string(threadsKey) ?? "auto", key: threadsKey, root)
         let statsInterval = try root.double("stats_interval", min: 0, max: 86_400) ?? 30
         let curve = try root.section("curve").map { try loadCurve($0, directory: directory) }
         let http = try parseHTTP(root.string("http") ?? "127.0.0.1:9464", root)
@@ -64,7 +69,7 @@ struct DaemonConfigFile {
         }
         try root.finish()
         return DaemonConfigFile(path: path, publish: publish, control: control, drainTimeout: drainTimeout,
-                                lingerMs: lingerMs, blasThreads: blasThreads, statsInterval: statsInterval,
+                                lingerMs: lingerMs, frameThreads: frameThreads, statsInterval: statsInterval,
                                 curve: curve, http: http, stallTimeout: stallTimeout, logLevel: logLevel, pipelines: entries)
     }
 
@@ -76,7 +81,7 @@ struct DaemonConfigFile {
         if http?.host != new.http?.host || http?.port != new.http?.port { return "http" }
         if curve?.server.secretKey != new.curve?.server.secretKey || curve?.clients != new.curve?.clients { return "curve" }
         if drainTimeout != new.drainTimeout { return "drain_timeout" }
-        if blasThreads != new.blasThreads { return "blas_threads" }
+        if frameThreads != new.frameThreads { return "frame_threads" }
         if statsInterval != new.statsInterval { return "stats_interval" }
         if stallTimeout != new.stallTimeout { return "stall_timeout" }
         if logLevel != new.logLevel { return "log_level" }
@@ -85,10 +90,10 @@ struct DaemonConfigFile {
     }
 
     /// `auto` (nil) or a thread count in 1…256.
-    static func parseBLASThreads(_ text: String, _ root: YAMLSection) throws -> Int? {
+    static func parseFrameThreads(_ text: String, key: String, _ root: YAMLSection) throws -> Int? {
         guard text != "auto" else { return nil }
         guard let count = Int(text), (1...256).contains(count) else {
-            throw root.fail("blas_threads", "'\(text)' is not auto or an integer in 1…256")
+            throw root.fail(key, "'\(text)' is not auto or an integer in 1…256")
         }
         return count
     }
@@ -96,11 +101,11 @@ struct DaemonConfigFile {
     /// Reconstruction workers over all pipelines.
     var totalWorkers: Int { pipelines.reduce(0) { $0 + $1.runtime.workers } }
 
-    /// OpenBLAS threads on a machine with `cores` cores: the configured count, or for `auto`
-    /// the cores shared out over the workers (⌊cores / Σ workers⌋, at least 1), so a lone
+    /// Threads one frame may use on a machine with `cores` cores: the configured count, or for
+    /// `auto` the cores shared out over the workers (⌊cores / Σ workers⌋, at least 1), so a lone
     /// worker's frame uses every core and several workers do not oversubscribe them.
-    func blasThreads(cores: Int) -> Int {
-        blasThreads ?? max(1, cores / max(1, totalWorkers))
+    func frameThreads(cores: Int) -> Int {
+        frameThreads ?? max(1, cores / max(1, totalWorkers))
     }
 
     /// `host:port` (port 0: any free port), or `off`.

@@ -6,6 +6,8 @@ import TensorIO
 /// Puts a reconstruction ``Pipeline`` behind the daemon's ``PipelineBackend`` seam.
 struct ReconstructionBackend: PipelineBackend {
     let pipeline: Pipeline
+    /// Threads each worker's frame may use (``Pipeline/makeReconstructor(threads:)``).
+    var threads = 1
 
     var interface: PipelineInterface {
         PipelineInterface(name: pipeline.name, measurementShape: pipeline.measurementShape,
@@ -14,7 +16,7 @@ struct ReconstructionBackend: PipelineBackend {
     }
 
     func makeProcessor() throws -> any FrameProcessor {
-        ReconstructionProcessor(pipeline: pipeline, reconstructor: try pipeline.makeReconstructor())
+        ReconstructionProcessor(pipeline: pipeline, reconstructor: try pipeline.makeReconstructor(threads: threads))
     }
 }
 

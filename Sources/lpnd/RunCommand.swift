@@ -154,25 +154,28 @@ enum DaemonLauncher {
     static func start(_ file: DaemonConfigFile, logger: Logger, metrics: MetricsFactory,
                       frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) throws -> Daemon {
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let blas = file.blasThreads(cores: cores)
-        openBLASSetThreads(blas)
-        logger.info("\(cores) cores: \(file.pipelines.count) pipeline(s), \(file.totalWorkers) worker(s), \(blas) BLAS thread(s) (blas_threads: \(file.blasThreads.map(String.init) ?? "auto")); \(OpenBLASCoreRestart.summary)")
-        if blas * file.totalWorkers > cores {
-            logger.warning("\(file.path): blas_threads × workers over all pipelines = \(blas * file.totalWorkers) exceeds the \(cores) cores; expect contention")
+        let threads = file.frameThreads(cores: cores)
+        // The learned prox spreads its own work over a frame's threads; OpenBLAS keeps one, so
+        // its threads never stack on top of the engine's.
+        openBLASSetThreads(1)
+        logger.info("\(cores) cores: \(file.pipelines.count) pipeline(s), \(file.totalWorkers) worker(s), \(threads) thread(s) per frame (frame_threads: \(file.frameThreads.map(String.init) ?? "auto")); \(OpenBLASCoreRestart.summary)")
+        if threads * file.totalWorkers > cores {
+            logger.warning("\(file.path): frame_threads × workers over all pipelines = \(threads * file.totalWorkers) exceeds the \(cores) cores; expect contention")
         }
         return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
                                                     drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
                                                     curve: file.curve, logger: logger, metrics: metrics,
                                                     frameObserver: frameObserver),
-                          pipelines: try pipelineSpecs(file))
+                          pipelines: try pipelineSpecs(file, threads: threads))
     }
 
     /// Every pipeline file loaded (models included), or an error naming the file and key.
-    static func pipelineSpecs(_ file: DaemonConfigFile) throws -> [Daemon.PipelineSpec] {
+    static func pipelineSpecs(_ file: DaemonConfigFile, threads: Int) throws -> [Daemon.PipelineSpec] {
         try file.pipelines.enumerated().map { index, entry in
             do {
                 let pipeline = try Pipeline.load(path: entry.file)
-                return Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: pipeline), configuration: entry.runtime)
+                return Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: pipeline, threads: threads),
+                                           configuration: entry.runtime)
             } catch {
                 throw ValidationErrorText("\(file.path): key 'pipelines[\(index)].file': \(error)")
             }

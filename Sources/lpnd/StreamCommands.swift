@@ -80,12 +80,14 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         openBLASSetThreads(1)
+        // As lpnd run's frame_threads: auto, the cores shared out over the workers.
+        let frameThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers))
         let loaded = try Pipeline.load(path: pipeline)
         let observer = LockedValue<LiveView?>(nil)
         let daemon = try Daemon(
             settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60, logger: .errorsOnly,
                                       frameObserver: { observer.get()?.observe($0) }),
-            pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded),
+            pipelines: [Daemon.PipelineSpec(backend: ReconstructionBackend(pipeline: loaded, threads: frameThreads),
                                             configuration: PipelineRuntimeConfiguration(endpoint: "tcp://127.0.0.1:*", workers: workers))])
         let runtime = daemon.pipelines[0]
         print("lpnd demo: pipeline '\(loaded.name)' (\(pipeline)), ingest \(runtime.endpoint), publish \(daemon.publisher.endpoint)")

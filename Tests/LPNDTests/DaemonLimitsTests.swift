@@ -81,13 +81,14 @@ import Testing
         #expect(bindStatus == 69, "\(bindLog)")
         #expect(bindLog.contains(busy) && bindLog.contains("'publish'") && bindLog.contains(taken), "\(bindLog)")
         #expect(!bindLog.contains("Usage"), "\(bindLog)")
-        // Before the sockets, the start-up line: blas_threads auto shares the cores out over the workers.
+        // Before the sockets, the start-up line: frame_threads auto shares the cores out over the workers.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        #expect(bindLog.contains("\(cores) cores: 1 pipeline(s), 1 worker(s), \(cores) BLAS thread(s) (blas_threads: auto)"),
+        #expect(bindLog.contains("\(cores) cores: 1 pipeline(s), 1 worker(s), \(cores) thread(s) per frame (frame_threads: auto)"),
                 "\(bindLog)")
         squatter.close(linger: 0)
 
-        // blas_threads neither auto nor 1…256: configuration error naming the key and value.
+        // frame_threads (here by its older name) neither auto nor 1…256: configuration error
+        // naming the key and value.
         let threads = dir + "/threads.yaml"
         try "publish: ipc://\(dir)/o3\nblas_threads: many\npipelines:\n  - file: \(DaemonProcessTests.pipelinePath)\n    ingest: {endpoint: ipc://\(dir)/i3}\n"
             .write(toFile: threads, atomically: true, encoding: .utf8)

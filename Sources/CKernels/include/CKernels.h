@@ -43,6 +43,9 @@ void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, ptrdiff_t fi
 /// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous
 /// control word for lpn_restore_fp_mode.
 uint32_t lpn_flush_denormals(void);
+/// The calling thread's floating-point control word, and setting it (x86 MXCSR; 0 and a
+/// no-op elsewhere).
+uint32_t lpn_fp_mode(void);
 void lpn_restore_fp_mode(uint32_t mode);
 
 #endif

@@ -58,9 +58,10 @@ public final class LPNPrior: ProximalPrior {
     private let scratch: FloatBuffer
     private var checkFrame: WholeFrameProx?
 
+    /// `threads`: how many one whole-frame prox may use (``LPNEngine``).
     public init(model: LPNModel, processing: FrameProcessing? = nil, height: Int, width: Int,
-                strength: Float = 1) throws {
-        prox = try LPNProx(model: model, processing: processing)
+                strength: Float = 1, threads: Int = 1) throws {
+        prox = try LPNProx(model: model, processing: processing, threads: threads)
         try prox.validate(height: height, width: width)
         if prox.processing.isExact { _ = try prox.wholeFrame(height: height, width: width) }
         self.height = height

@@ -48,7 +48,8 @@ struct ReloadService: Service {
             return "reload rejected, generation \(daemon.stats.generation) keeps serving: \(configPath): key '\(key)' changed; that needs a restart"
         }
         let specs: [Daemon.PipelineSpec]
-        do { specs = try DaemonLauncher.pipelineSpecs(file) } catch {
+        let threads = file.frameThreads(cores: ProcessInfo.processInfo.activeProcessorCount)
+        do { specs = try DaemonLauncher.pipelineSpecs(file, threads: threads) } catch {
             return "reload rejected, generation \(daemon.stats.generation) keeps serving: \(error)"
         }
         switch daemon.reload(specs) {
