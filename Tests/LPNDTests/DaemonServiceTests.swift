@@ -82,16 +82,17 @@ import Testing
 
     @Test func watchdogPingsStopWhileAReconstructionIsStuckAndResume() throws {
         let notify = NotifySocket()
-        // Watchdog period 0.4 s (pings every 0.2 s); a frame of the LPN pipeline takes longer
-        // than the 1 s stall timeout, so it counts as stuck while it runs.
+        // Watchdog period 0.4 s (pings every 0.2 s); a frame of the stalling pipeline takes
+        // seconds, longer than the 1 s stall timeout, so it counts as stuck while it runs.
+        let stalling = DaemonProcessTests.root + "/Fixtures/stalling-tv.yaml"
         let daemon = try DaemonProcessTests.startDaemon(
-            pipeline: DaemonStopTests.lpnPipeline, extra: "stall_timeout: 1",
+            pipeline: stalling, extra: "stall_timeout: 1",
             environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"])
         #expect(notify.waitFor { $0.hasPrefix("READY=1") } != nil)
         #expect(notify.waitFor { $0.hasPrefix("WATCHDOG=1") } != nil, "pings while idle")
         let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
         #expect(try peer.handshake())
-        let input = try DaemonProcessTests.measurements(1, pipeline: DaemonStopTests.lpnPipeline)[0]
+        let input = try DaemonProcessTests.measurements(1, pipeline: stalling)[0]
         try peer.sender.send(input.parts)
         #expect(notify.waitFor { $0.contains("STATUS=stalled") && !$0.contains("WATCHDOG=1") } != nil, "pings stop while stuck")
         #expect(try peer.collect(2, timeout: 60).count == 2)
