@@ -9,11 +9,12 @@
 // from, so it is exactly the adjoint of im2col: the input gradient of a convolution is
 // col2im(Wᵀ·δ). Compiled for AVX-512, AVX2 and the baseline; chosen at run time.
 #include "CKernels.h"
+#include "multiversion.h"
 
 #include <string.h>
 
 /// Output columns [lo, hi) whose input column ox·s − p + kx lies inside the image.
-static inline __attribute__((always_inline)) void inside_columns(const lpn_conv_shape *g, ptrdiff_t kx,
+static inline LPN_BODY void inside_columns(const lpn_conv_shape *g, ptrdiff_t kx,
                                                                  ptrdiff_t *lo, ptrdiff_t *hi) {
     ptrdiff_t s = g->stride, p = g->padding, out = g->out_width;
     ptrdiff_t l = (p - kx + s - 1) / s;
@@ -27,7 +28,7 @@ static inline __attribute__((always_inline)) void inside_columns(const lpn_conv_
     *hi = h;
 }
 
-static inline __attribute__((always_inline)) void im2col_body(const float *restrict image, const lpn_conv_shape *g,
+static inline LPN_BODY void im2col_body(const float *restrict image, const lpn_conv_shape *g,
                                                               ptrdiff_t first_row, ptrdiff_t rows,
                                                               float *restrict cols) {
     const ptrdiff_t k = g->kernel, s = g->stride, p = g->padding, height = g->height, width = g->width;
@@ -62,7 +63,7 @@ static inline __attribute__((always_inline)) void im2col_body(const float *restr
     }
 }
 
-static inline __attribute__((always_inline)) void col2im_body(const float *restrict cols, const lpn_conv_shape *g,
+static inline LPN_BODY void col2im_body(const float *restrict cols, const lpn_conv_shape *g,
                                                               ptrdiff_t first_row, ptrdiff_t rows,
                                                               float *restrict image) {
     const ptrdiff_t k = g->kernel, s = g->stride, p = g->padding, height = g->height, width = g->width;
@@ -115,29 +116,15 @@ static inline __attribute__((always_inline)) void col2im_body(const float *restr
     }
 }
 
-#define LPN_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
-#define LPN_AVX2 __attribute__((target("avx2,fma")))
-
-LPN_AVX512 static void im2col_avx512(const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols) { im2col_body(image, g, f, n, cols); }
-LPN_AVX2 static void im2col_avx2(const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols) { im2col_body(image, g, f, n, cols); }
-static void im2col_baseline(const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols) { im2col_body(image, g, f, n, cols); }
-
-LPN_AVX512 static void col2im_avx512(const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image) { col2im_body(cols, g, f, n, image); }
-LPN_AVX2 static void col2im_avx2(const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image) { col2im_body(cols, g, f, n, image); }
-static void col2im_baseline(const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image) { col2im_body(cols, g, f, n, image); }
+LPN_MULTIVERSION(im2col, (const float *image, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *cols),
+                 (image, g, f, n, cols))
+LPN_MULTIVERSION(col2im, (const float *cols, const lpn_conv_shape *g, ptrdiff_t f, ptrdiff_t n, float *image),
+                 (cols, g, f, n, image))
 
 void lpn_im2col(const float *image, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *cols) {
-    switch (lpn_kernel_level()) {
-    case 2: im2col_avx512(image, shape, first_row, rows, cols); break;
-    case 1: im2col_avx2(image, shape, first_row, rows, cols); break;
-    default: im2col_baseline(image, shape, first_row, rows, cols); break;
-    }
+    LPN_DISPATCH(lpn_kernel_level(), im2col, (image, shape, first_row, rows, cols))
 }
 
 void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *image) {
-    switch (lpn_kernel_level()) {
-    case 2: col2im_avx512(cols, shape, first_row, rows, image); break;
-    case 1: col2im_avx2(cols, shape, first_row, rows, image); break;
-    default: col2im_baseline(cols, shape, first_row, rows, image); break;
-    }
+    LPN_DISPATCH(lpn_kernel_level(), col2im, (cols, shape, first_row, rows, image))
 }

@@ -9,10 +9,11 @@
 // its odd series (|u/(2 + u)| ≤ 1/3). Branch-free, so one loop body compiles to 16-wide
 // AVX-512, 8-wide AVX2+FMA or 4-wide SSE2 code; the variant is chosen at run time.
 #include "CKernels.h"
+#include "multiversion.h"
 
 #include <string.h>
 
-static inline __attribute__((always_inline)) float exp_non_positive(float m) {
+static inline LPN_BODY float exp_non_positive(float m) {
     float x = m > -87.0f ? m : -87.0f;
     // Round x·log₂e to the nearest integer with the 1.5·2²³ shifter (exact for |n| < 2²²).
     const float shifter = 12582912.0f;
@@ -35,7 +36,7 @@ static inline __attribute__((always_inline)) float exp_non_positive(float m) {
     return p * scale;
 }
 
-static inline __attribute__((always_inline)) float log1p_unit(float u) {
+static inline LPN_BODY float log1p_unit(float u) {
     float s = u / (2.0f + u);
     float s2 = s * s;
     float p = 1.0f / 15;
@@ -49,51 +50,34 @@ static inline __attribute__((always_inline)) float log1p_unit(float u) {
     return 2.0f * s * p;
 }
 
-#define BIAS_SOFTPLUS_BODY                                                              \
-    for (ptrdiff_t c = 0; c < channels; c++) {                                          \
-        const float b = bias ? bias[c] : 0.0f;                                          \
-        float *restrict v = values + c * pixels;                                        \
-        float *restrict s = slopes + c * pixels;                                        \
-        for (ptrdiff_t i = 0; i < pixels; i++) {                                        \
-            float a = v[i] + b;                                                         \
-            float t = a * beta;                                                         \
-            float neg_abs = t < 0 ? t : -t;                                             \
-            float e = exp_non_positive(neg_abs);                                        \
-            float value = ((t > 0 ? t : 0.0f) + log1p_unit(e)) * inverse_beta;          \
-            float slope = (t < 0 ? e : 1.0f) / (1.0f + e);                              \
-            v[i] = t > 20.0f ? a : value;                                               \
-            s[i] = t > 20.0f ? 1.0f : slope;                                            \
-        }                                                                               \
+static inline LPN_BODY void bias_softplus_body(float *values, float *slopes, const float *bias,
+                                              ptrdiff_t channels, ptrdiff_t pixels, float beta) {
+    const float inverse_beta = 1.0f / beta;
+    for (ptrdiff_t c = 0; c < channels; c++) {
+        const float b = bias ? bias[c] : 0.0f;
+        float *restrict v = values + c * pixels;
+        float *restrict s = slopes + c * pixels;
+        for (ptrdiff_t i = 0; i < pixels; i++) {
+            float a = v[i] + b;
+            float t = a * beta;
+            float neg_abs = t < 0 ? t : -t;
+            float e = exp_non_positive(neg_abs);
+            float value = ((t > 0 ? t : 0.0f) + log1p_unit(e)) * inverse_beta;
+            float slope = (t < 0 ? e : 1.0f) / (1.0f + e);
+            v[i] = t > 20.0f ? a : value;
+            s[i] = t > 20.0f ? 1.0f : slope;
+        }
     }
-
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
-static void bias_softplus_avx512(float *values, float *slopes, const float *bias,
-                                 ptrdiff_t channels, ptrdiff_t pixels, float beta) {
-    const float inverse_beta = 1.0f / beta;
-    BIAS_SOFTPLUS_BODY
 }
 
-__attribute__((target("avx2,fma")))
-static void bias_softplus_avx2(float *values, float *slopes, const float *bias,
-                               ptrdiff_t channels, ptrdiff_t pixels, float beta) {
-    const float inverse_beta = 1.0f / beta;
-    BIAS_SOFTPLUS_BODY
-}
-
-static void bias_softplus_baseline(float *values, float *slopes, const float *bias,
-                                   ptrdiff_t channels, ptrdiff_t pixels, float beta) {
-    const float inverse_beta = 1.0f / beta;
-    BIAS_SOFTPLUS_BODY
-}
+LPN_MULTIVERSION(bias_softplus,
+                 (float *values, float *slopes, const float *bias, ptrdiff_t channels, ptrdiff_t pixels, float beta),
+                 (values, slopes, bias, channels, pixels, beta))
 
 void lpn_bias_softplus_at(int level, float *values, float *slopes, const float *bias,
                           ptrdiff_t channels, ptrdiff_t pixels, float beta) {
     if (level > lpn_kernel_level()) level = lpn_kernel_level();
-    switch (level) {
-    case 2: bias_softplus_avx512(values, slopes, bias, channels, pixels, beta); break;
-    case 1: bias_softplus_avx2(values, slopes, bias, channels, pixels, beta); break;
-    default: bias_softplus_baseline(values, slopes, bias, channels, pixels, beta); break;
-    }
+    LPN_DISPATCH(level, bias_softplus, (values, slopes, bias, channels, pixels, beta))
 }
 
 void lpn_bias_softplus(float *values, float *slopes, const float *bias,
@@ -101,19 +85,12 @@ void lpn_bias_softplus(float *values, float *slopes, const float *bias,
     lpn_bias_softplus_at(lpn_kernel_level(), values, slopes, bias, channels, pixels, beta);
 }
 
-#define MULTIPLY_BODY \
+static inline LPN_BODY void multiply_body(float *restrict values, const float *restrict factors, ptrdiff_t count) {
     for (ptrdiff_t i = 0; i < count; i++) values[i] *= factors[i];
+}
 
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
-static void multiply_avx512(float *restrict values, const float *restrict factors, ptrdiff_t count) { MULTIPLY_BODY }
-__attribute__((target("avx2,fma")))
-static void multiply_avx2(float *restrict values, const float *restrict factors, ptrdiff_t count) { MULTIPLY_BODY }
-static void multiply_baseline(float *restrict values, const float *restrict factors, ptrdiff_t count) { MULTIPLY_BODY }
+LPN_MULTIVERSION(multiply, (float *values, const float *factors, ptrdiff_t count), (values, factors, count))
 
 void lpn_multiply(float *values, const float *factors, ptrdiff_t count) {
-    switch (lpn_kernel_level()) {
-    case 2: multiply_avx512(values, factors, count); break;
-    case 1: multiply_avx2(values, factors, count); break;
-    default: multiply_baseline(values, factors, count); break;
-    }
+    LPN_DISPATCH(lpn_kernel_level(), multiply, (values, factors, count))
 }

@@ -133,7 +133,7 @@ public final class LPNEngine {
             let slope = slopes[l]
             stage.bias.withUnsafeBufferPointer { bias in
                 let bias = bias.baseAddress!
-                parallel(g.outChannels) { range in
+                parallel(g.outChannels, itemSize: g.outPixels) { range in
                     lpn_bias_softplus(pre + range.lowerBound * g.outPixels, slope + range.lowerBound * g.outPixels,
                                       bias + range.lowerBound, range.count, g.outPixels, config.beta)
                 }
@@ -171,7 +171,7 @@ public final class LPNEngine {
             let stage = model.stages[l]
             let g = linearGeometries[l]
             let slope = slopes[l], delta = upstream
-            parallel(g.outChannels) { range in
+            parallel(g.outChannels, itemSize: g.outPixels) { range in
                 let offset = range.lowerBound * g.outPixels
                 lpn_multiply(delta + offset, slope + offset, range.count * g.outPixels)
             }
@@ -211,9 +211,14 @@ public final class LPNEngine {
         max(1, min(g.outHeight, columnBudget / max(1, g.patchLength * g.outWidth)))
     }
 
-    /// Runs `body` on `count` items split into `threads` contiguous ranges, at once.
-    private func parallel(_ count: Int, _ body: (Range<Int>) -> Void) {
-        let parts = min(threads, count)
+    /// Element-wise work below this many values runs on the calling thread: handing it to
+    /// another thread would cost more than it saves.
+    static let parallelMinimum = 1 << 14
+
+    /// Runs `body` on `count` items of `itemSize` values each, split into up to `threads`
+    /// contiguous ranges, at once.
+    private func parallel(_ count: Int, itemSize: Int, _ body: (Range<Int>) -> Void) {
+        let parts = count * itemSize < Self.parallelMinimum ? 1 : min(threads, count)
         concurrently(parts) { part in body((count * part / parts)..<(count * (part + 1) / parts)) }
     }
 

@@ -20,6 +20,8 @@ public final class Reconstructor {
     public let solver: IterativeSolver?
     private let y: FloatBuffer, x0: FloatBuffer
     private let initCG: LeastSquaresCG?
+    /// The residual of the direct `adjoint` solver's result (nil for the iterative ones).
+    private let directData: DataTerm?
     private var phiEvaluator: LearnedPrior?
     /// The last frame's (unclipped) result, for `init: previous`.
     private var previous: FloatBuffer?
@@ -43,13 +45,15 @@ public final class Reconstructor {
         case .leastSquares: solver = LeastSquaresCG(operator: op)
         case .adjoint: solver = nil
         }
+        directData = solver == nil ? DataTerm(op: op) : nil
         initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
         if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
             var padding: FramePadding? = nil
             if case .whole(let p) = processing { padding = p }
-            phiEvaluator = try LearnedPrior(model: model, padding: padding, maxIterations: pipeline.phiIterations)
+            phiEvaluator = try LearnedPrior(model: model, padding: padding, maxIterations: pipeline.phiIterations,
+                                            threads: threads)
         }
     }
 
@@ -136,7 +140,7 @@ public final class Reconstructor {
             result.copy(from: x0)
             diagnostics.stopReason = .direct
             diagnostics.converged = true
-            let data = DataTerm(op: op)
+            let data = directData!
             data.load(y.pointer)
             diagnostics.finalResidual = data.residual(result.pointer)
         }

@@ -18,17 +18,17 @@ struct BenchProx: ParsableCommand {
     @Option(help: "Image size (the random model's N; must equal a model file's N).") var size: Int = 128
     @Option(help: "Images per call.") var batch: Int = 1
     @Option(help: "Timed repetitions (median reported).") var repetitions: Int = 20
-    @Option(help: "OpenBLAS threads.") var threads: Int = 1
+    @Option(help: FrameThreads.help) var threads: Int = 1
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        BLASThreads.set(threads)
+        let threads = FrameThreads.take(threads)
         let lpn = try model.map { try LPNModel(path: $0) }
             ?? RandomLPN.make(hidden: hidden, size: size, inChannels: 1, seed: 7)
         let n = lpn.configuration.size
         guard n == size else { throw ValidationError("--size \(size) differs from the model's N = \(n)") }
         // The model itself on N×N images (no padding), as PyTorch runs it.
-        let prox = try LPNProx(model: lpn, processing: .whole(padding: .unpadded))
+        let prox = try LPNProx(model: lpn, processing: .whole(padding: .unpadded), threads: threads)
         let c = lpn.configuration.inChannels
         var generator = SplitMix64(seed: 1)
         let x = Tensor(shape: [batch, c, n, n], data: (0..<(batch * c * n * n)).map { _ in Float(generator.nextUnit()) })

@@ -102,10 +102,9 @@ struct DaemonConfigFile {
     var totalWorkers: Int { pipelines.reduce(0) { $0 + $1.runtime.workers } }
 
     /// Threads one frame may use on a machine with `cores` cores: the configured count, or for
-    /// `auto` the cores shared out over the workers (⌊cores / Σ workers⌋, at least 1), so a lone
-    /// worker's frame uses every core and several workers do not oversubscribe them.
-    func frameThreads(cores: Int) -> Int {
-        frameThreads ?? max(1, cores / max(1, totalWorkers))
+    /// `auto` ``FrameThreads/automatic(workers:cores:)`` over all pipelines' workers.
+    func frameThreads(cores: Int = ProcessInfo.processInfo.activeProcessorCount) -> Int {
+        frameThreads ?? FrameThreads.automatic(workers: totalWorkers, cores: cores)
     }
 
     /// `host:port` (port 0: any free port), or `off`.

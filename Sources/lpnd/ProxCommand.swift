@@ -37,12 +37,12 @@ struct ProxCommand: ParsableCommand {
     @Option(help: "Output .npy or .png.") var output: String
     @OptionGroup var frame: FrameProcessingOptions
     @Option(help: "Bit depth of PNG output (8 or 16).") var pngBits: Int = 8
-    @Option(help: "OpenBLAS threads.") var threads: Int = 1
+    @Option(help: FrameThreads.help) var threads: Int = 1
 
     func run() throws {
-        BLASThreads.set(threads)
+        let threads = FrameThreads.take(threads)
         let lpn = try LPNModel(path: model)
-        let prox = try LPNProx(model: lpn, processing: frame.resolve(for: lpn))
+        let prox = try LPNProx(model: lpn, processing: frame.resolve(for: lpn), threads: threads)
         let x = try TensorFiles.read(input)
         let y = try prox.apply(x)
         try TensorFiles.write(y, to: output, pngBits: pngBits)
@@ -65,12 +65,13 @@ struct PriorCommand: ParsableCommand {
     @Option(help: "Whole-frame padding: zero, reflect, circular or none (default: the model's).") var padding: FramePadding?
     @Option(help: "Relative residual at which the inversion stops.") var tolerance: Double = 1e-5
     @Option(help: "Iteration limit of the inversion.") var maxIterations: Int = 500
-    @Option(help: "OpenBLAS threads.") var threads: Int = 1
+    @Option(help: FrameThreads.help) var threads: Int = 1
 
     func run() throws {
-        BLASThreads.set(threads)
+        let threads = FrameThreads.take(threads)
         let lpn = try LPNModel(path: model)
-        let prior = try LearnedPrior(model: lpn, padding: padding, tolerance: tolerance, maxIterations: maxIterations)
+        let prior = try LearnedPrior(model: lpn, padding: padding, tolerance: tolerance, maxIterations: maxIterations,
+                                     threads: threads)
         let results = try prior.evaluate(try TensorFiles.read(input))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -96,17 +97,17 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Where to write the calibrated model (default: over --model).") var output: String?
     @Option(help: "The model's default whole-frame padding, stored with the calibration (default: the model's current one).")
     var padding: FramePadding?
-    @Option(help: "OpenBLAS threads.") var threads: Int = 1
+    @Option(help: FrameThreads.help) var threads: Int = 1
 
     func run() throws {
-        BLASThreads.set(threads)
+        let threads = FrameThreads.take(threads)
         let lpn = try LPNModel(path: model)
         var x = try TensorFiles.read(images)
         if x.shape.count == 3 { x = Tensor(shape: [x.shape[0], 1, x.shape[1], x.shape[2]], data: x.data) }
         let (batch, c, h, w) = try lpn.configuration.batchShape(of: x.shape)
         if let (i, v) = x.firstNonFinite { throw ValidationError("\(images): value \(v) at flat index \(i) is not finite") }
         let padding = padding ?? lpn.configuration.framePadding
-        let frame = try WholeFrameProx(model: lpn, height: h, width: w, padding: padding)
+        let frame = try WholeFrameProx(model: lpn, height: h, width: w, padding: padding, threads: threads)
         var scratch = [Float](repeating: 0, count: c * h * w)
         let measured = x.data.withUnsafeBufferPointer { src in
             scratch.withUnsafeMutableBufferPointer { f in

@@ -47,14 +47,14 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "Diagnostics output (.json).") var diagnostics: String?
     @Option(help: "Ground-truth image (.png or .npy) for PSNR/SSIM.") var reference: String?
     @Option(help: "Bit depth of PNG output (8 or 16).") var pngBits: Int = 8
-    @Option(help: "Threads for the frame (the learned prox's convolutions; OpenBLAS keeps one).") var threads: Int = 1
+    @Option(help: FrameThreads.help) var threads: Int = 1
 
     func run() throws {
-        BLASThreads.set(1)
+        let threads = FrameThreads.take(threads)
         let p = try Pipeline.load(path: pipeline)
         let measurement = try MeasurementFile.read(path: input)
         let ref = try reference.map(readImage)
-        let reconstructor = try p.makeReconstructor(threads: max(1, threads))
+        let reconstructor = try p.makeReconstructor(threads: threads)
         let result = try reconstructor.reconstruct(measurement, reference: ref)
         try TensorFiles.write(result.image, to: output, pngBits: pngBits)
         if let diagnostics {

@@ -154,10 +154,7 @@ enum DaemonLauncher {
     static func start(_ file: DaemonConfigFile, logger: Logger, metrics: MetricsFactory,
                       frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) throws -> Daemon {
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let threads = file.frameThreads(cores: cores)
-        // The learned prox spreads its own work over a frame's threads; OpenBLAS keeps one, so
-        // its threads never stack on top of the engine's.
-        openBLASSetThreads(1)
+        let threads = FrameThreads.take(file.frameThreads(cores: cores))
         logger.info("\(cores) cores: \(file.pipelines.count) pipeline(s), \(file.totalWorkers) worker(s), \(threads) thread(s) per frame (frame_threads: \(file.frameThreads.map(String.init) ?? "auto")); \(OpenBLASCoreRestart.summary)")
         if threads * file.totalWorkers > cores {
             logger.warning("\(file.path): frame_threads × workers over all pipelines = \(threads * file.totalWorkers) exceeds the \(cores) cores; expect contention")

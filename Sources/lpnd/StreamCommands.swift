@@ -79,9 +79,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "The live view's address (host:port, port 0: any free port), or off.") var http: String = "127.0.0.1:9464"
 
     func run() async throws {
-        openBLASSetThreads(1)
-        // As lpnd run's frame_threads: auto, the cores shared out over the workers.
-        let frameThreads = max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, workers))
+        let frameThreads = FrameThreads.take(FrameThreads.automatic(workers: workers))  // as lpnd run's auto
         let loaded = try Pipeline.load(path: pipeline)
         let observer = LockedValue<LiveView?>(nil)
         let daemon = try Daemon(

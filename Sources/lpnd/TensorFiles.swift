@@ -20,8 +20,3 @@ enum TensorFiles {
         }
     }
 }
-
-/// BLAS threads: chosen once per process, before any work.
-enum BLASThreads {
-    static func set(_ count: Int) { openBLASSetThreads(count) }
-}

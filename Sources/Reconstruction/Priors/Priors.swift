@@ -93,7 +93,8 @@ public final class LPNPrior: ProximalPrior {
         } else {
             // The padding modes but none accept every size; the init validated the frame.
             frame = try! WholeFrameProx(model: prox.model, height: height, width: width,
-                                        padding: prox.model.configuration.framePadding == .unpadded ? .zero : nil)
+                                        padding: prox.model.configuration.framePadding == .unpadded ? .zero : nil,
+                                        threads: prox.threads)
             checkFrame = frame
         }
         return PriorStatistics.measure(x, frame: frame, scratch: scratch.pointer)

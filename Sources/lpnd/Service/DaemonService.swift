@@ -48,8 +48,7 @@ struct ReloadService: Service {
             return "reload rejected, generation \(daemon.stats.generation) keeps serving: \(configPath): key '\(key)' changed; that needs a restart"
         }
         let specs: [Daemon.PipelineSpec]
-        let threads = file.frameThreads(cores: ProcessInfo.processInfo.activeProcessorCount)
-        do { specs = try DaemonLauncher.pipelineSpecs(file, threads: threads) } catch {
+        do { specs = try DaemonLauncher.pipelineSpecs(file, threads: file.frameThreads()) } catch {
             return "reload rejected, generation \(daemon.stats.generation) keeps serving: \(error)"
         }
         switch daemon.reload(specs) {
