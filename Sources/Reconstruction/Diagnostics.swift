@@ -69,6 +69,9 @@ public struct FrameDiagnostics: Codable, Sendable {
     public var convergenceWarning: String?
     /// Warnings raised for this frame (empty when all is well): docs/PROTOCOL.md.
     public var flags: [FrameFlag] = []
+    /// Multi-coil MRI with `normalize`: the k-space was divided by this (the image is in units
+    /// of it; multiply to return to the scanner's scale).
+    public var intensityScale: Double?
 
     public init(pipeline: String, solver: String, prior: String) {
         self.pipeline = pipeline

@@ -25,6 +25,12 @@ public enum OperatorExport {
             "measurement_dtype": pipeline.measurementType.rawValue,
             "noise_model": "y = A x + s·n, n ~ N(0, I) on every stored real value (complex: re and im; mri: sampled locations only)",
         ]
+        if let k = pipeline.kspace {
+            description["kspace_layout"] = k.layout == .centered
+                ? "centered (BART fftc): y_wire = fftshift((-1)^(kx+ky) * y) per coil; mask.npy is unshifted"
+                : "unshifted"
+            description["readout_oversampling"] = k.readoutOversampling
+        }
         switch pipeline.operatorSpec {
         case .denseCS(let m, let seed, let file):
             try write("matrix.npy", Tensor(shape: [m.rows, m.columns], data: m.values))
@@ -43,6 +49,17 @@ public enum OperatorExport {
             description["formula"] = "y = mask * np.fft.fft2(x, norm='ortho')  (unshifted k-space: index [0,0] is DC; phase-encode lines are rows)"
             description["parameters"] = ["acceleration": opt(r), "center_fraction": opt(c), "seed": opt(seed.map { Int($0) }),
                                          "mask_file": opt(file), "sampled_lines": mask.lines, "sampling_rate": mask.samplingRate]
+        case .multiCoilMRI(let spec):
+            try write("mask.npy", Tensor(shape: [h, w], data: spec.mask.values))
+            let maps = spec.maps ?? pipeline.coilSimulation.maps(coils: spec.coils, height: h, width: w)
+            try NPY.writeComplex(shape: [spec.coils, h, w], values: maps.values,
+                                 path: (directory as NSString).appendingPathComponent("coil_maps.npy"))
+            files.append("coil_maps.npy")
+            description["formula"] = "y[c] = mask * np.fft.fft2(coil_maps[c] * x, norm='ortho')  (unshifted k-space; coil_maps: the given maps, or the simulation's true maps when estimated per frame)"
+            description["parameters"] = ["coils": spec.coils, "acceleration": opt(spec.acceleration), "center_fraction": opt(spec.centerFraction),
+                                         "seed": opt(spec.seed.map { Int($0) }), "mask_file": opt(spec.maskFile),
+                                         "coil_maps": spec.mapsFile ?? "estimate", "normalize": spec.normalize,
+                                         "sampled_lines": spec.mask.lines, "sampling_rate": spec.mask.samplingRate]
         case .blur(let k):
             try write("kernel.npy", Tensor(shape: [k.size, k.size], data: k.values))
             description["formula"] = "y = scipy.signal.convolve2d(x, kernel, mode='full')"

@@ -7,6 +7,7 @@ public enum OperatorSpec: Sendable {
     case denseCS(DenseMatrix, seed: UInt64?, matrixFile: String?)
     case randomConvolution(RandomConvolutionData, rate: Double, seed: UInt64)
     case mri(MRIMask, acceleration: Double?, centerFraction: Double?, seed: UInt64?, maskFile: String?)
+    case multiCoilMRI(MultiCoilSpec)
     case blur(BlurKernel)
     case identity
 
@@ -14,7 +15,7 @@ public enum OperatorSpec: Sendable {
         switch self {
         case .denseCS: return "dense_cs"
         case .randomConvolution: return "random_convolution"
-        case .mri: return "mri"
+        case .mri, .multiCoilMRI: return "mri"
         case .blur: return "blur"
         case .identity: return "identity"
         }
@@ -26,10 +27,26 @@ public enum OperatorSpec: Sendable {
         case .denseCS(let m, _, _): return DenseGaussianOperator(matrix: m, imageShape: imageShape)
         case .randomConvolution(let d, _, _): return RandomConvolutionOperator(data: d, imageShape: imageShape)
         case .mri(let mask, _, _, _, _): return MRIOperator(mask: mask, imageType: imageType)
+        case .multiCoilMRI(let spec):
+            return MultiCoilMRIOperator(coils: spec.coils, mask: spec.mask, source: spec.maps.map { .given($0) } ?? .estimate,
+                                        normalize: spec.normalize, imageType: imageType)
         case .blur(let k): return BlurOperator(kernel: k, imageShape: imageShape)
         case .identity: return IdentityOperator(imageShape: imageShape)
         }
     }
+}
+
+/// A multi-coil MRI operator as declared (`operator.coils` present): docs/PIPELINES.md.
+public struct MultiCoilSpec: Sendable {
+    public var coils: Int
+    /// The pipeline's mask (unshifted); frames that carry their sampled rows (MRD) replace it.
+    public var mask: MRIMask
+    /// Given maps (`coil_maps: FILE`), or nil: estimated per frame.
+    public var maps: CoilMaps?
+    public var mapsFile: String?
+    /// Scale each frame so its low-resolution image peaks at 1 (`normalize`).
+    public var normalize: Bool
+    public var acceleration: Double?, centerFraction: Double?, seed: UInt64?, maskFile: String?
 }
 
 /// The regulariser of a pipeline.
@@ -64,15 +81,23 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     public let clipOutput: Bool
     public let computePhi: Bool
     public let phiIterations: Int
+    /// The measurement as sent (wire shape: k-space layout and readout oversampling included).
     public let measurementShape: [Int]
     public let measurementType: SampleType
+    /// MRI pipelines: how k-space arrives (coils, layout, readout oversampling); nil otherwise.
+    public let kspace: KSpaceFormat?
+    /// Where the pipeline's frames come from: lpnd measurement messages or MRD acquisitions.
+    public let input: InputKind
+    /// Simulation of multi-coil data: coil maps, noise correlation, object phase.
+    public let coilSimulation: CoilSimulation
 
     private let lock = NSLock()
     private var cachedNormSquared: Double?
 
     init(file: String, name: String, description: String?, imageShape: [Int], imageType: SampleType,
          operatorSpec: OperatorSpec, prior: PriorSpec, solver: SolverSettings, simulationNoise: Double,
-         simulationSeed: UInt64, clipOutput: Bool, computePhi: Bool, phiIterations: Int) {
+         simulationSeed: UInt64, clipOutput: Bool, computePhi: Bool, phiIterations: Int,
+         kspace: KSpaceFormat?, input: InputKind, coilSimulation: CoilSimulation) {
         self.file = file
         self.name = name
         self.description = description
@@ -86,9 +111,20 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         self.clipOutput = clipOutput
         self.computePhi = computePhi
         self.phiIterations = phiIterations
+        self.kspace = kspace
+        self.input = input
+        self.coilSimulation = coilSimulation
         let probe = operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType)
-        measurementShape = probe.measurementShape
+        measurementShape = kspace?.wireShape ?? probe.measurementShape
         measurementType = probe.measurementType
+    }
+
+    /// Where a pipeline's frames come from (`input`).
+    public enum InputKind: String, Sendable, CaseIterable {
+        /// lpnd measurement messages (docs/PROTOCOL.md §1).
+        case lpnd
+        /// MRD (ISMRMRD) acquisitions, one readout line per message, assembled into frames.
+        case mrd
     }
 
     /// Loads and validates a pipeline file; errors name the file (and line), the key and the
@@ -121,7 +157,10 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     }
 
     /// y = A x + noise·n, n ~ N(0, I) from `seed` (complex: independent on re and im of
-    /// every stored value; MRI: only sampled k-space locations get noise).
+    /// every stored value; MRI: only sampled k-space locations get noise). Multi-coil: the
+    /// image gets a smooth phase and the coils simulated maps, and the noise is correlated
+    /// across coils (``CoilSimulation``). MRI measurements come in the pipeline's k-space
+    /// format (layout, readout oversampling).
     public func simulate(image: Tensor, noise: Float, seed: UInt64) throws -> Measurement {
         let expected = imageType == .complex64 ? imageShape + [2] : imageShape
         var values = image.data
@@ -141,19 +180,32 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         guard noise >= 0, noise.isFinite else {
             throw ReconstructionError.invalidArgument("noise must be ≥ 0, got \(noise)")
         }
-        let op = makeOperator()
-        var y = op.forward(values)
-        if noise > 0 {
-            var rng = SplitMix64(seed: seed)
-            if case .mri(let mask, _, _, _, _) = operatorSpec {
+        var y: [Float]
+        switch operatorSpec {
+        case .multiCoilMRI(let spec):
+            y = coilSimulation.simulate(image: values, imageType: imageType, spec: spec, noise: noise, seed: seed)
+        case .mri(let mask, _, _, _, _):
+            y = makeOperator().forward(values)
+            if noise > 0 {
+                var rng = SplitMix64(seed: seed)
                 for i in 0..<mask.values.count where mask.values[i] != 0 {
                     y[2 * i] += noise * Float(rng.nextGaussian())
                     y[2 * i + 1] += noise * Float(rng.nextGaussian())
                 }
-            } else {
+            }
+        default:
+            y = makeOperator().forward(values)
+            if noise > 0 {
+                var rng = SplitMix64(seed: seed)
                 for i in 0..<y.count { y[i] += noise * Float(rng.nextGaussian()) }
             }
         }
-        return Measurement(shape: op.measurementShape, type: op.measurementType, values: y)
+        if let kspace, !kspace.isIdentity {
+            let converter = kspace.makeConverter()
+            var wire = [Float](repeating: 0, count: converter.wireCount)
+            y.withUnsafeBufferPointer { yp in wire.withUnsafeMutableBufferPointer { converter.fromOperator(yp.baseAddress!, $0.baseAddress!) } }
+            y = wire
+        }
+        return Measurement(shape: measurementShape, type: measurementType, values: y)
     }
 }

@@ -19,6 +19,9 @@ public final class Reconstructor {
     /// nil for the direct `adjoint` solver.
     public let solver: IterativeSolver?
     private let y: FloatBuffer, x0: FloatBuffer
+    /// MRI pipelines whose wire k-space differs from the operator's (layout, oversampling).
+    private let converter: KSpaceConverter?
+    private let wire: FloatBuffer?
     private let initCG: LeastSquaresCG?
     /// The residual of the direct `adjoint` solver's result (nil for the iterative ones).
     private let directData: DataTerm?
@@ -49,6 +52,14 @@ public final class Reconstructor {
         initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
+        if let kspace = pipeline.kspace, !kspace.isIdentity {
+            let c = kspace.makeConverter()
+            converter = c
+            wire = FloatBuffer(c.wireCount)
+        } else {
+            converter = nil
+            wire = nil
+        }
         if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
             var padding: FramePadding? = nil
             if case .whole(let p) = processing { padding = p }
@@ -72,11 +83,13 @@ public final class Reconstructor {
         guard measurement.type == pipeline.measurementType else {
             throw ReconstructionError.typeMismatch(expected: pipeline.measurementType, got: measurement.type)
         }
-        guard measurement.shape == pipeline.measurementShape else {
+        // BART files drop singleton dimensions: [H, W] is accepted for [1, H, W].
+        guard measurement.shape.filter({ $0 != 1 }) == pipeline.measurementShape.filter({ $0 != 1 }) else {
             throw ReconstructionError.shapeMismatch(expected: pipeline.measurementShape, got: measurement.shape, what: "the measurement")
         }
-        guard measurement.values.count == op.measurementCount else {
-            throw ReconstructionError.shapeMismatch(expected: [op.measurementCount], got: [measurement.values.count],
+        let wireCount = converter?.wireCount ?? op.measurementCount
+        guard measurement.values.count == wireCount else {
+            throw ReconstructionError.shapeMismatch(expected: [wireCount], got: [measurement.values.count],
                                                     what: "the measurement's value count (floats)")
         }
         if let (i, v) = measurement.values.withUnsafeBufferPointer({ firstNonFinite($0) }) {
@@ -91,10 +104,27 @@ public final class Reconstructor {
                 throw ReconstructionError.shapeMismatch(expected: expected, got: reference.shape, what: "the reference image")
             }
         }
-        measurement.values.withUnsafeBufferPointer { y.copy(from: $0.baseAddress!) }
+        if let converter, let wire {
+            measurement.values.withUnsafeBufferPointer { wire.copy(from: $0.baseAddress!) }
+            converter.toOperator(wire.pointer, y.pointer)
+        } else {
+            measurement.values.withUnsafeBufferPointer { y.copy(from: $0.baseAddress!) }
+        }
+        // Multi-coil MRI: this frame's mask, coil maps and intensity scale.
+        var intensityScale: Double? = nil
+        if let multiCoil = op as? MultiCoilMRIOperator {
+            let format = pipeline.kspace!
+            if let rows = measurement.sampledRows, let bad = rows.first(where: { $0 < 0 || $0 >= format.height }) {
+                throw ReconstructionError.invalidArgument("sampled row \(bad) is outside 0..<\(format.height)")
+            }
+            let rows = measurement.sampledRows.map { Set($0.map(format.operatorRow)) }
+            let scale = try multiCoil.calibrate(kspace: y.pointer, sampledRows: rows)
+            if multiCoil.normalize { intensityScale = scale }
+        }
 
         let settings = pipeline.solver
         var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
+        diagnostics.intensityScale = intensityScale
         // Start: Aᵀy, zeros, or a few CG steps of least squares.
         let tInit = MonotonicClock.seconds()
         switch settings.initialization {

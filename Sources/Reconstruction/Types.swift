@@ -15,11 +15,15 @@ public struct Measurement: Sendable, Equatable {
     public var shape: [Int]
     public var type: SampleType
     public var values: [Float]
+    /// MRI frames assembled from readout lines (MRD): the phase-encode rows (in the wire's
+    /// k-space layout) that were acquired; they replace the pipeline's mask for this frame.
+    public var sampledRows: [Int]?
 
-    public init(shape: [Int], type: SampleType, values: [Float]) {
+    public init(shape: [Int], type: SampleType, values: [Float], sampledRows: [Int]? = nil) {
         self.shape = shape
         self.type = type
         self.values = values
+        self.sampledRows = sampledRows
     }
 
     /// Number of samples (complex pairs count once).

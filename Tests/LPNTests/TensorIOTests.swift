@@ -21,6 +21,36 @@ import Testing
         #expect(throws: TensorIOError.self) { _ = try NPY.decode(truncated) }
     }
 
+    /// A Fortran-order complex array (as numpy writes `np.asfortranarray(a)`) reads in C order.
+    @Test func npyReadsFortranOrderComplex() throws {
+        // a[i, j] = i + 10j + 1 + i·(i − j), shape [2, 3]; column-major payload.
+        var values: [Float] = []
+        for j in 0..<3 { for i in 0..<2 { values += [Float(i + 10 * j + 1), Float(i - j)] } }
+        var text = "{'descr': '<c8', 'fortran_order': True, 'shape': (2, 3), }"
+        text += String(repeating: " ", count: 63 - (10 + text.utf8.count) % 64) + "\n"
+        let bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(text.utf8.count), 0] + Array(text.utf8)
+            + values.withUnsafeBytes { Array($0) }
+        let array = try NPY.decodeArray(bytes)
+        #expect(array.isComplex && array.shape == [2, 3])
+        for i in 0..<2 {
+            for j in 0..<3 {
+                #expect(array.values[2 * (i * 3 + j)] == Float(i + 10 * j + 1))
+                #expect(array.values[2 * (i * 3 + j) + 1] == Float(i - j))
+            }
+        }
+    }
+
+    /// BART's .cfl/.hdr: dimensions reversed (singletons dropped), bytes unchanged.
+    @Test func bartFilesRoundTrip() throws {
+        let stem = Fixtures.scratch() + "/k"
+        let values = randomImage(2 * 4 * 6 * 5, seed: 8, range: -1...1)
+        try BARTFile.write(shape: [4, 6, 5], values: values, path: stem + ".cfl", dims: [5, 6, 1, 4])
+        let header = try String(contentsOfFile: stem + ".hdr", encoding: .utf8)
+        #expect(header.hasPrefix("# Dimensions\n5 6 1 4 1"))
+        let back = try BARTFile.read(path: stem)
+        #expect(back.shape == [4, 6, 5] && back.values == values && back.isComplex)
+    }
+
     @Test(arguments: [8, 16])
     func pngRoundTripsWithinQuantisation(bits: Int) throws {
         let path = Fixtures.scratch() + "/t.png"

@@ -1,0 +1,138 @@
+import Foundation
+import TensorIO
+
+/// Multi-coil Cartesian MRI, the SENSE model: y_c = M ⊙ F(S_c ⊙ x) for coils c = 1…C, with F
+/// the orthonormal 2-D FFT (unshifted), M a 0/1 mask and S the coil maps (``CoilMaps``,
+/// Σ_c|S_c|² = 1). Measurements [C, H, W] complex64, zero where not sampled.
+///
+///     Aᴴy = Σ_c S_c* ⊙ F⁻¹(M ⊙ y_c)          (Re(·) for a real image)
+///     AᴴA = Σ_c S_c* F⁻¹ M F S_c              (= I under full sampling: no closed form with
+///                                              a mask, so the ADMM x-step runs CG)
+///
+/// Per frame (``calibrate(kspace:sampledRows:)``) the operator takes the frame's sampled rows
+/// as its mask (streams whose pattern varies, e.g. MRD), estimates the maps from the frame's
+/// calibration block (``CoilMapEstimator``) or phase-references given maps, and scales the
+/// k-space so the low-resolution image peaks at 1 when `normalize` is set (docs/MATH.md §6).
+public final class MultiCoilMRIOperator: LinearOperator {
+    /// Where the maps come from.
+    public enum MapSource: Sendable {
+        /// Estimated from each frame's own calibration block.
+        case estimate
+        /// Given (pipeline file), phase-referenced per frame for a real image.
+        case given(CoilMaps)
+    }
+
+    public let coils: Int
+    public let imageShape: [Int]
+    public let imageType: SampleType
+    public var measurementShape: [Int] { [coils] + imageShape }
+    public let measurementType = SampleType.complex64
+    public private(set) var mask: MRIMask
+    public private(set) var maps: CoilMaps
+    public let source: MapSource
+    public let normalize: Bool
+    private let fft: FFTPlan
+    private lazy var estimator = CoilMapEstimator(coils: coils, height: imageShape[0], width: imageShape[1])
+
+    public init(coils: Int, mask: MRIMask, source: MapSource, normalize: Bool = false, imageType: SampleType = .float32) {
+        self.coils = coils
+        self.mask = mask
+        self.source = source
+        self.normalize = normalize
+        self.imageType = imageType
+        imageShape = [mask.height, mask.width]
+        switch source {
+        case .estimate: maps = .uniform(coils: coils, height: mask.height, width: mask.width)
+        case .given(let m): maps = m
+        }
+        fft = FFTPlan(dimensions: imageShape)
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+        let n = fft.count, b = fft.buffer, complex = imageType == .complex64
+        mask.values.withUnsafeBufferPointer { m in
+            maps.values.withUnsafeBufferPointer { s in
+                for c in 0..<coils {
+                    let sc = s.baseAddress! + 2 * c * n
+                    for i in 0..<n {
+                        let xr = x[complex ? 2 * i : i], xi: Float = complex ? x[2 * i + 1] : 0
+                        b[2 * i] = sc[2 * i] * xr - sc[2 * i + 1] * xi
+                        b[2 * i + 1] = sc[2 * i] * xi + sc[2 * i + 1] * xr
+                    }
+                    fft.forward()
+                    let yc = y + 2 * c * n
+                    for i in 0..<n { yc[2 * i] = m[i] * b[2 * i]; yc[2 * i + 1] = m[i] * b[2 * i + 1] }
+                }
+            }
+        }
+    }
+
+    public func adjoint(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
+        let n = fft.count, b = fft.buffer, complex = imageType == .complex64
+        x.update(repeating: 0, count: complex ? 2 * n : n)
+        mask.values.withUnsafeBufferPointer { m in
+            maps.values.withUnsafeBufferPointer { s in
+                for c in 0..<coils {
+                    let yc = y + 2 * c * n
+                    for i in 0..<n { b[2 * i] = m[i] * yc[2 * i]; b[2 * i + 1] = m[i] * yc[2 * i + 1] }
+                    fft.inverse()
+                    let sc = s.baseAddress! + 2 * c * n
+                    for i in 0..<n {
+                        // conj(S) · b
+                        let re = sc[2 * i] * b[2 * i] + sc[2 * i + 1] * b[2 * i + 1]
+                        if complex {
+                            x[2 * i] += re
+                            x[2 * i + 1] += sc[2 * i] * b[2 * i + 1] - sc[2 * i + 1] * b[2 * i]
+                        } else {
+                            x[i] += re
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Prepares the operator for one frame of unshifted k-space `y` [C, H, W] and returns the
+    /// intensity scale s the k-space was divided by (1 without `normalize`):
+    /// 1. mask := the frame's sampled rows (when given; else the pipeline's mask stays);
+    /// 2. maps := estimated from the calibration block, or the given maps phase-referenced to
+    ///    the frame's low-resolution image (real images);
+    /// 3. y := y / s, s = the peak of the low-resolution image |Sᴴℓ| (when `normalize`).
+    /// Throws ``ReconstructionError/invalidArgument(_:)`` when the frame has too few central rows.
+    public func calibrate(kspace y: UnsafeMutablePointer<Float>, sampledRows: Set<Int>?) throws -> Double {
+        let h = imageShape[0], w = imageShape[1], n = h * w
+        if let sampledRows {
+            var values = [Float](repeating: 0, count: n)
+            for r in sampledRows where r >= 0 && r < h { for c in 0..<w { values[r * w + c] = 1 } }
+            mask = MRIMask(height: h, width: w, values: values)
+        }
+        let rows = sampledRows ?? Set(mask.lines)
+        let needsCalibration: Bool
+        switch source {
+        case .estimate: needsCalibration = true
+        case .given: needsCalibration = imageType == .float32 || normalize
+        }
+        guard needsCalibration else { return 1 }
+        let (estimated, lowRes) = try estimator.estimate(kspace: UnsafePointer(y), sampledRows: rows)
+        switch source {
+        case .estimate: maps = estimated
+        case .given(let given):
+            maps = given
+            if imageType == .float32 { maps = given.phaseReferenced(to: lowRes) }
+        }
+        guard normalize else { return 1 }
+        var peak: Float = 0
+        for p in 0..<n {
+            var re: Float = 0, im: Float = 0
+            for c in 0..<coils {
+                let sr = maps.values[2 * (c * n + p)], si = maps.values[2 * (c * n + p) + 1]
+                let lr = lowRes[2 * (c * n + p)], li = lowRes[2 * (c * n + p) + 1]
+                re += sr * lr + si * li; im += sr * li - si * lr
+            }
+            peak = max(peak, (re * re + im * im).squareRoot())
+        }
+        guard peak > 0 else { return 1 }
+        for i in 0..<(2 * coils * n) { y[i] /= peak }
+        return Double(peak)
+    }
+}
