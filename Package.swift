@@ -19,7 +19,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libzmq3-dev, libpng-dev, libfftw3-dev).
+        // System libraries (Debian: libopenblas-dev, libzmq3-dev, libpng-dev, libfftw3-dev,
+        // libismrmrd-dev; scripts/install-deps.sh installs them).
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZeroMQ", providers: [.apt(["libzmq3-dev"])]),
@@ -33,6 +34,10 @@ let package = Package(
         // The engine's vector kernels: one C source per kernel, compiled for AVX-512, AVX2+FMA
         // and the baseline, chosen at run time (the Swift toolchain targets baseline x86-64).
         .target(name: "CKernels"),
+        // MRD/ISMRMRD HDF5 files through Debian's libismrmrd (libismrmrd-dev), for `lpnd send --mrd`;
+        // HDF5's include path (libismrmrd's dataset header needs it) comes from pkg-config.
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "CMRD", dependencies: ["CHDF5"], linkerSettings: [.linkedLibrary("ismrmrd")]),
         .target(name: "LPN", dependencies: ["COpenBLAS", "CKernels", "TensorIO"]),
         // Forward operators, PnP solvers, diagnostics, pipelines as files.
         .target(name: "Reconstruction",
@@ -49,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "lpnd",
             dependencies: [
-                "LPN", "TensorIO", "Reconstruction", "Streaming",
+                "LPN", "TensorIO", "Reconstruction", "Streaming", "CMRD",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

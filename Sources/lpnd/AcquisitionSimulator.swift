@@ -19,6 +19,8 @@ struct AcquisitionSimulator {
     var seed: UInt64 = 1
     var imageDirectory: String?
     var curve: CurveClient?
+    /// The daemon's PUB endpoint: wait for its confirmation that every frame was read.
+    var confirm: String?
 
     struct Report {
         var sent: Int
@@ -53,6 +55,7 @@ struct AcquisitionSimulator {
         let messages: [(Reconstruction.Measurement, Tensor)] = try pictures.enumerated().map { i, image in
             (try pipeline.simulate(image: image, noise: noiseLevel, seed: seed &+ 1000 &+ UInt64(i)), image)
         }
+        let check = try confirm.map { try DeliveryCheck(context: context, publish: $0, stream: stream, curve: curve) }
         let socket = try ZMQSocket(context: context, kind: publish ? .pub : .push)
         defer { socket.close(linger: 5000) }
         try curve?.apply(to: socket)
@@ -74,6 +77,9 @@ struct AcquisitionSimulator {
                                                             reference: attachReference ? image.data : nil)
             bytes += parts.reduce(0) { $0 + $1.count }
             try socket.send(parts)
+        }
+        if let check, try !check.confirm(through: socket) {
+            throw ValidationErrorText("the daemon did not confirm delivery on \(confirm!) within 30 s (no pong for stream '\(stream)')")
         }
         return Report(sent: count, seconds: Date().timeIntervalSince(start), bytes: bytes)
     }

@@ -10,9 +10,14 @@ struct ReconstructionBackend: PipelineBackend {
     var threads = 1
 
     var interface: PipelineInterface {
-        PipelineInterface(name: pipeline.name, measurementShape: pipeline.measurementShape,
-                          measurementDType: pipeline.measurementType == .complex64 ? .complex64 : .float32,
-                          imageShape: pipeline.imageShape)
+        var mrd: MRDExpectation? = nil
+        if pipeline.input == .mrd, let k = pipeline.kspace {
+            mrd = MRDExpectation(coils: k.planes, height: k.height, width: k.width, readoutLength: k.readoutLength,
+                                 minimumCentralRows: CoilMapEstimator.minimumCalibrationRows)
+        }
+        return PipelineInterface(name: pipeline.name, measurementShape: pipeline.measurementShape,
+                                 measurementDType: pipeline.measurementType == .complex64 ? .complex64 : .float32,
+                                 imageShape: pipeline.imageShape, mrd: mrd)
     }
 
     func makeProcessor() throws -> any FrameProcessor {
@@ -35,7 +40,7 @@ final class ReconstructionProcessor: FrameProcessor {
     func process(_ frame: InboundFrame) throws -> ProcessedFrame {
         let measurement = Reconstruction.Measurement(shape: frame.header.shape,
                                       type: frame.header.dtype == .complex64 ? .complex64 : .float32,
-                                      values: frame.measurement)
+                                      values: frame.measurement, sampledRows: frame.sampledRows)
         let reference = frame.reference.map { Tensor(shape: pipeline.imageShape, data: $0) }
         let result: ReconstructionResult
         do {

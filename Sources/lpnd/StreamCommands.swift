@@ -22,13 +22,28 @@ struct SendCommand: ParsableCommand {
     @Option(help: "Stream id.") var stream: String = "s0"
     @Option(help: "Measurement noise σ (default: the pipeline's simulation noise).") var noise: Float?
     @Option(help: "Seed of phantoms and noise.") var seed: UInt64 = 1
+    @Option(help: "Stream this MRD/ISMRMRD HDF5 file line by line instead (the pipeline needs input: mrd).") var mrd: String?
+    @Option(help: "The MRD file's group.") var dataset: String = "dataset"
+    @Option(help: "The daemon's PUB endpoint: wait until the daemon confirms it has read every message (a ping's pong) before exiting.") var publish: String?
     @OptionGroup var curve: CurveOptions
 
     func run() throws {
+        if let mrd {
+            let loaded = try Pipeline.load(path: pipeline)
+            guard loaded.input == .mrd else {
+                throw ValidationErrorText("--mrd: pipeline '\(loaded.name)' (\(pipeline)) does not take MRD input (add input: mrd)")
+            }
+            let sender = MRDFileSender(path: mrd, group: dataset, pipeline: loaded.name, stream: stream, endpoint: endpoint,
+                                       bind: bind, pubSocket: pub, curve: try curve.load(), publish: publish)
+            let report = try sender.run()
+            print(String(format: "sent %d MRD acquisitions (+ header, close) in %.2f s, %.2f MB/s", report.acquisitions,
+                         report.seconds, Double(report.bytes) / max(report.seconds, 1e-9) / 1e6))
+            return
+        }
         let simulator = AcquisitionSimulator(
             pipeline: try Pipeline.load(path: pipeline), endpoint: endpoint, bind: bind, publish: pub, stream: stream,
             count: count, rate: rate, attachReference: reference, noise: noise, seed: seed, imageDirectory: images,
-            curve: try curve.load())
+            curve: try curve.load(), confirm: publish)
         let report = try simulator.run()
         print(String(format: "sent %d frames in %.2f s: %.1f frames/s, %.2f MB/s", report.sent, report.seconds,
                      report.framesPerSecond, Double(report.bytes) / report.seconds / 1e6))

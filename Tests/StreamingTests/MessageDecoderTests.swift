@@ -187,6 +187,7 @@ import Testing
             let got: String? = switch decoder.decode(message.parts, receivedAt: 0) {
             case .success(.frame): nil
             case .success(.ping): "ping"
+            case .success(.mrd): "mrd"
             case .failure(let r): r.event.code.rawValue
             }
             if got != message.expected && mismatches.count < 10 {

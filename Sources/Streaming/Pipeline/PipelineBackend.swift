@@ -4,8 +4,11 @@ public struct PipelineInterface: Sendable, Equatable {
     public var measurementShape: [Int]
     public var measurementDType: WireDType
     public var imageShape: [Int]
+    /// MRD input: the frames its streams must make (nil: lpnd measurement messages).
+    public var mrd: MRDExpectation?
 
-    public init(name: String, measurementShape: [Int], measurementDType: WireDType, imageShape: [Int]) {
+    public init(name: String, measurementShape: [Int], measurementDType: WireDType, imageShape: [Int], mrd: MRDExpectation? = nil) {
+        self.mrd = mrd
         self.name = name
         self.measurementShape = measurementShape
         self.measurementDType = measurementDType
@@ -17,7 +20,9 @@ public struct PipelineInterface: Sendable, Equatable {
 
     /// The largest part a valid message has: the header limit, the measurement or the
     /// reference image. The ingest socket refuses larger parts (ZMQ_MAXMSGSIZE).
-    public var maxPartBytes: Int { max(WireProtocol.maxHeaderBytes, measurementFloats * 4, imageCount * 4) }
+    public var maxPartBytes: Int {
+        max(WireProtocol.maxHeaderBytes, measurementFloats * 4, imageCount * 4, mrd?.maxPartBytes ?? 0)
+    }
 }
 
 /// A decoded, validated measurement on its way to a reconstruction worker.
@@ -29,8 +34,11 @@ public struct InboundFrame: Sendable {
     public var reference: [Float]?
     /// Monotonic receive time (seconds).
     public var receivedAt: Double
+    /// MRD frames: the phase-encode rows acquired (centred k-space indices).
+    public var sampledRows: [Int]?
 
-    public init(header: MeasurementHeader, measurement: [Float], reference: [Float]?, receivedAt: Double) {
+    public init(header: MeasurementHeader, measurement: [Float], reference: [Float]?, receivedAt: Double, sampledRows: [Int]? = nil) {
+        self.sampledRows = sampledRows
         self.header = header
         self.measurement = measurement
         self.reference = reference

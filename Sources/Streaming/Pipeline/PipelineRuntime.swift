@@ -59,6 +59,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private let ledger = FrameLedger()
     private let metrics: PipelineMetrics
     private var decodeStage: BoundedStage<RawMessage>!
+    /// MRD input: assembles acquisitions into frames; used only by the decode stage's one worker.
+    private var mrdAssembler: MRDFrameAssembler?
     private var reconstructStage: BoundedStage<FrameLedger.Entry>!
     private var reorderer: Reorderer<Outcome>!
     private var encodeStage: BoundedStage<Outcome>!
@@ -96,11 +98,13 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
                                         workers: configuration.workers) { [unowned self] worker, entry in
             self.complete(self.reconstruct(entry, worker: worker))
         }
+        mrdAssembler = interface.mrd.map { MRDFrameAssembler(pipeline: name, expectation: $0) }
         decodeStage = BoundedStage(name: "\(name).decode", capacity: configuration.inbox) { [unowned self] _, raw in
-            guard let entry = self.decode(raw) else { return }
-            // Lossless hand-over: waits while the workers are saturated.
-            if !self.reconstructStage.submit(entry) {
-                self.complete(.failure(entry, self.event(for: entry, .drainTimeout, "the daemon stopped before this frame reached a worker")))
+            for entry in self.decode(raw) {
+                // Lossless hand-over: waits while the workers are saturated.
+                if !self.reconstructStage.submit(entry) {
+                    self.complete(.failure(entry, self.event(for: entry, .drainTimeout, "the daemon stopped before this frame reached a worker")))
+                }
             }
         }
         try startIngest(context: context, security: security)
@@ -163,21 +167,35 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         }
     }
 
-    // MARK: 2. Decode: RawMessage → entry (or a rejection or a pong, published at once)
+    // MARK: 2. Decode: RawMessage → entries (or a rejection or a pong, published at once)
 
-    private func decode(_ raw: RawMessage) -> FrameLedger.Entry? {
+    /// One entry per frame: a measurement message is one; an MRD acquisition completes at most
+    /// one, an MRD message that abandons an open frame may also publish an error event.
+    private func decode(_ raw: RawMessage) -> [FrameLedger.Entry] {
         switch decoder.decode(raw.parts, receivedAt: raw.receivedAt) {
         case .failure(let rejection):
             var event = rejection.event
             event.generation = currentGeneration
             publishError(event)
-            return nil
+            return []
         case .success(.ping(let ping)):
             publisher.publish(encoder.pong(ping, generation: currentGeneration))
             metrics.ping()
-            return nil
+            return []
         case .success(.frame(let frame)):
-            return ledger.enter(frame, generation: currentGeneration)
+            return [ledger.enter(frame, generation: currentGeneration)]
+        case .success(.mrd(let stream, let message)):
+            guard let mrdAssembler else { return [] }  // the decoder rejects MRD for other pipelines
+            var entries: [FrameLedger.Entry] = []
+            for output in mrdAssembler.accept(stream: stream, message: message, receivedAt: raw.receivedAt) {
+                switch output {
+                case .frame(let frame): entries.append(ledger.enter(frame, generation: currentGeneration))
+                case .error(var event):
+                    event.generation = currentGeneration
+                    publishError(event)
+                }
+            }
+            return entries
         }
     }
 

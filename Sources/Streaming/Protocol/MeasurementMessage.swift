@@ -32,4 +32,11 @@ extension WireProtocol {
     public static func pingMessage(stream: String = "probe", seq: UInt64 = 0) -> [[UInt8]] {
         [Array("{\"lpnd\":\(version),\"type\":\"ping\",\"stream\":\"\(stream)\",\"seq\":\(seq)}".utf8)]
     }
+
+    /// An MRD message for an `input: mrd` pipeline (docs/PROTOCOL.md §8): the envelope and one
+    /// MRD message body (``MRDMessage``'s writer).
+    public static func mrdMessage(stream: String, pipeline: String, body: [UInt8]) throws -> [[UInt8]] {
+        let envelope: [String: Any] = ["lpnd": version, "type": "mrd", "stream": stream, "pipeline": pipeline]
+        return [[UInt8](try JSONSerialization.data(withJSONObject: envelope, options: [.sortedKeys])), body]
+    }
 }

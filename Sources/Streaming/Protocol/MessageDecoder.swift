@@ -28,6 +28,8 @@ public struct MessageDecoder: Sendable {
     public enum Decoded: Sendable {
         case frame(InboundFrame)
         case ping(Ping)
+        /// An MRD message of an `input: mrd` pipeline (docs/PROTOCOL.md §8), for frame assembly.
+        case mrd(stream: String, message: MRDMessage)
     }
 
     /// What is known of a message that failed, for its error event.
@@ -69,8 +71,13 @@ public struct MessageDecoder: Sendable {
             return .success(.ping(ping))
         case "measurement":
             guard parts.count >= 2 else { return reject(.malformedMessage, "a measurement has 2 or 3 parts, got 1") }
+            guard interface.mrd == nil else {
+                return reject(.malformedHeader, "pipeline '\(interface.name)' takes MRD input: send type 'mrd' messages (docs/PROTOCOL.md §8)")
+            }
+        case "mrd":
+            return decodeMRD(object, parts, reject)
         default:
-            return reject(.malformedHeader, "header type \(Self.quote(type)) is neither 'measurement' nor 'ping'")
+            return reject(.malformedHeader, "header type \(Self.quote(type)) is not 'measurement', 'mrd' or 'ping'")
         }
         if let problem = Self.typeProblem(object, keys: Self.measurementKeys) { return reject(.malformedHeader, problem) }
 
@@ -124,6 +131,25 @@ public struct MessageDecoder: Sendable {
             pipeline: pipeline, shape: interface.measurementShape, dtype: interface.measurementDType,
             reference: wantsReference)
         return .success(.frame(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt)))
+    }
+
+    /// An MRD message: envelope {lpnd, type: "mrd", stream, pipeline} and one MRD message part.
+    private func decodeMRD(_ object: StrictJSON, _ parts: [[UInt8]],
+                           _ reject: (ErrorCode, String) -> Result<Decoded, Rejection>) -> Result<Decoded, Rejection> {
+        guard parts.count == 2 else { return reject(.malformedMessage, "an mrd message has 2 parts (envelope, MRD message), got \(parts.count)") }
+        if let problem = Self.typeProblem(object, keys: ["stream", "pipeline"]) { return reject(.malformedHeader, problem) }
+        let streamID = object["stream"]!.stringValue!, pipeline = object["pipeline"]!.stringValue!
+        guard WireProtocol.isValidStreamID(streamID) else { return reject(.malformedHeader, Self.streamProblem(streamID)) }
+        guard pipeline == interface.name else {
+            return reject(.unknownPipeline, "pipeline \(Self.quote(pipeline)) is not served on this endpoint (it serves '\(interface.name)')")
+        }
+        guard interface.mrd != nil else {
+            return reject(.malformedHeader, "pipeline '\(interface.name)' takes measurement messages, not MRD (its file has no 'input: mrd')")
+        }
+        switch MRDMessage.decode(parts[1]) {
+        case .failure(let problem): return reject(.malformedMessage, problem.description)
+        case .success(let message): return .success(.mrd(stream: streamID, message: message))
+        }
     }
 
     /// The stream and seq of a message, when its header is readable and they are valid; for

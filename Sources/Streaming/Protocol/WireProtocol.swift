@@ -50,6 +50,12 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case reconstructionFailed = "reconstruction_failed"
     case dropped
     case drainTimeout = "drain_timeout"
+    /// MRD input (docs/PROTOCOL.md §8): a missing, malformed or mismatched XML header.
+    case mrdHeader = "mrd_header"
+    /// MRD input: an acquisition that does not fit the pipeline (channels, samples, line index).
+    case mrdAcquisition = "mrd_acquisition"
+    /// MRD input: a frame that ended (or was abandoned) without the lines it needs.
+    case mrdIncomplete = "mrd_incomplete"
     case `internal`
 }
 
