@@ -1,7 +1,7 @@
 import Foundation
 
 /// Coil sensitivities from a frame's own fully sampled k-space centre, by the eigenvector
-/// method of Walsh et al. (MRM 2000) on low-resolution coil images (docs/MATH.md §6):
+/// method of Walsh et al. (MRM 2000) on low-resolution coil images (docs/MATH.md §7):
 ///
 ///     calibration block  the widest run of sampled phase-encode rows around DC (±r rows),
 ///                        with a Hann taper in ky over it and in kx over ±r·W/H

@@ -3,7 +3,7 @@ import TensorIO
 
 /// Coil sensitivity maps S: [C, H, W] complex, interleaved (re, im). lpnd's maps are
 /// normalised so that Σ_c |S_c(r)|² = 1 at every pixel (where a map is known), which makes
-/// the SENSE operator's normal matrix the identity under full sampling (docs/MATH.md §6).
+/// the SENSE operator's normal matrix the identity under full sampling (docs/MATH.md §7).
 public struct CoilMaps: Sendable, Equatable {
     public let coils: Int, height: Int, width: Int
     public var values: [Float]
@@ -46,7 +46,7 @@ public struct CoilMaps: Sendable, Equatable {
 
     /// The maps multiplied per pixel by the phase of Sᴴℓ, ℓ the low-resolution coil images
     /// [C, H, W]: the image they define, Sᴴ(coil images), is then real and non-negative
-    /// where the object's phase is smooth (docs/MATH.md §6).
+    /// where the object's phase is smooth (docs/MATH.md §7).
     public func phaseReferenced(to l: [Float]) -> CoilMaps {
         var out = self
         let n = height * width
@@ -70,7 +70,7 @@ public struct CoilMaps: Sendable, Equatable {
     }
 
     /// Synthetic maps of `coils` receive coils evenly spaced on a ring around the field of view
-    /// (docs/MATH.md §6): coil c at angle 2πc/C + a seeded offset, radius 1.4 in units of the
+    /// (docs/MATH.md §7): coil c at angle 2πc/C + a seeded offset, radius 1.4 in units of the
     /// half field of view, magnitude exp(−d²/(2·0.9²)) with d the distance to the coil, and a
     /// smooth phase that rises by up to π/2 across the image (a linear ramp in a seeded
     /// direction plus a coil offset); normalised to Σ|S_c|² = 1.

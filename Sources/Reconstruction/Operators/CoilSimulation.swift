@@ -1,7 +1,7 @@
 import Foundation
 import TensorIO
 
-/// How `lpnd simulate` makes multi-coil k-space without a scanner (docs/MATH.md §6):
+/// How `lpnd simulate` makes multi-coil k-space without a scanner (docs/MATH.md §7):
 ///
 ///     image      x·exp(iθ), θ a smooth object phase of peak `phase` radians:
 ///                θ = phase·(u·cos a + v·sin a + (u² + v²) − 1)/2 over u, v ∈ [−1, 1], a seeded

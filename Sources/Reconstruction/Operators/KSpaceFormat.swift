@@ -5,7 +5,7 @@ import Foundation
 /// - `unshifted`: index (0, 0) is DC, as `numpy.fft.fft2(x, norm="ortho")` (lpnd's operators).
 /// - `centered`: DC at (H/2, W/2), the scanner, ISMRMRD and BART layout, defined as BART's
 ///   `fftc`: y_c = fftshift(F(ifftshift(x))). For even sides this is
-///   y_c[(k + H/2) mod H, (l + W/2) mod W] = (−1)^(k+l) · y_u[k, l] (docs/MATH.md §6).
+///   y_c[(k + H/2) mod H, (l + W/2) mod W] = (−1)^(k+l) · y_u[k, l] (docs/MATH.md §7).
 public enum KSpaceLayout: String, Sendable, CaseIterable {
     case unshifted, centered
 }

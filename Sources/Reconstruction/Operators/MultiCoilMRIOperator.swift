@@ -12,7 +12,7 @@ import TensorIO
 /// Per frame (``calibrate(kspace:sampledRows:)``) the operator takes the frame's sampled rows
 /// as its mask (streams whose pattern varies, e.g. MRD), estimates the maps from the frame's
 /// calibration block (``CoilMapEstimator``) or phase-references given maps, and scales the
-/// k-space so the low-resolution image peaks at 1 when `normalize` is set (docs/MATH.md §6).
+/// k-space so the low-resolution image peaks at 1 when `normalize` is set (docs/MATH.md §7).
 public final class MultiCoilMRIOperator: LinearOperator {
     /// Where the maps come from.
     public enum MapSource: Sendable {
