@@ -10,7 +10,7 @@ python3 - "$WORK" <<'PY'
 import sys, numpy as np
 sys.path.insert(0, "training")
 from data import Source
-for n in (64, 128):
+for n in (64, 128, 256):
     np.save(f"{sys.argv[1]}/phantom{n}.npy", Source("phantom", n).heldout(1, seed=0)[0, 0])
 PY
 for p in pipelines/*.yaml; do
