@@ -28,7 +28,9 @@ public final class CoilMapEstimator {
     public static let minimumCalibrationRows = 6
     private let plan: FFTPlan
     private var lowRes: [Float]
+    /// The packed upper triangle of each pixel's coil covariance, for one band of rows.
     private var covariance: [Float]
+    private var horizontal: [Float]
 
     public init(coils: Int, height: Int, width: Int, window: Int = 3) {
         self.coils = coils
@@ -37,7 +39,8 @@ public final class CoilMapEstimator {
         self.window = window
         plan = FFTPlan(dimensions: [height, width])
         lowRes = [Float](repeating: 0, count: 2 * coils * height * width)
-        covariance = [Float](repeating: 0, count: 2 * coils * coils * height * width)
+        covariance = [Float](repeating: 0, count: 2 * (coils * (coils + 1) / 2) * Self.band * width)
+        horizontal = [Float](repeating: 0, count: 2 * (Self.band + 2 * window) * width)
     }
 
     /// Rows ±r around DC that are all sampled (unshifted indices), as r; 0 when DC is missing.
@@ -77,33 +80,47 @@ public final class CoilMapEstimator {
             plan.inverse()
             lowRes.withUnsafeMutableBufferPointer { (($0.baseAddress! + 2 * coil * n)).update(from: b, count: 2 * n) }
         }
-        boxCovariance()
         var maps = [Float](repeating: 0, count: 2 * c * n)
         var v = [Float](repeating: 0, count: 2 * c), next = v
-        for p in 0..<n {
-            // Power iteration from the pixel's own coil vector.
-            for k in 0..<c { v[2 * k] = lowRes[2 * (k * n + p)]; v[2 * k + 1] = lowRes[2 * (k * n + p) + 1] }
-            var norm = vectorNorm(v)
-            if norm == 0 { v[0] = 1; norm = 1 }
-            for i in 0..<v.count { v[i] /= norm }
-            for _ in 0..<8 {
-                for row in 0..<c {
-                    var re: Float = 0, im: Float = 0
-                    for col in 0..<c {
-                        let e = 2 * ((row * c + col) * n + p)
-                        let ar = covariance[e], ai = covariance[e + 1], xr = v[2 * col], xi = v[2 * col + 1]
-                        re += ar * xr - ai * xi; im += ar * xi + ai * xr
+        // Bands of rows: the covariance of one band at a time keeps memory at O(C²·W·band).
+        for start in stride(from: 0, to: h, by: Self.band) {
+            let end = min(h, start + Self.band)
+            bandCovariance(rows: start..<end)
+            for p in (start * w)..<(end * w) {
+                let local = p - start * w
+                // Power iteration from the pixel's own coil vector.
+                for k in 0..<c { v[2 * k] = lowRes[2 * (k * n + p)]; v[2 * k + 1] = lowRes[2 * (k * n + p) + 1] }
+                var norm = vectorNorm(v)
+                if norm == 0 { v[0] = 1; norm = 1 }
+                for i in 0..<v.count { v[i] /= norm }
+                for _ in 0..<8 {
+                    for row in 0..<c {
+                        var re: Float = 0, im: Float = 0
+                        for col in 0..<c {
+                            // R is Hermitian: the upper triangle is stored, R[col][row] = conj(R[row][col]).
+                            let e = 2 * (Self.pair(min(row, col), max(row, col), c) * bandPixels + local)
+                            let ar = covariance[e], ai = row <= col ? covariance[e + 1] : -covariance[e + 1]
+                            let xr = v[2 * col], xi = v[2 * col + 1]
+                            re += ar * xr - ai * xi; im += ar * xi + ai * xr
+                        }
+                        next[2 * row] = re; next[2 * row + 1] = im
                     }
-                    next[2 * row] = re; next[2 * row + 1] = im
+                    let m = vectorNorm(next)
+                    guard m > 0 else { break }
+                    for i in 0..<v.count { v[i] = next[i] / m }
                 }
-                let m = vectorNorm(next)
-                guard m > 0 else { break }
-                for i in 0..<v.count { v[i] = next[i] / m }
+                for k in 0..<c { maps[2 * (k * n + p)] = v[2 * k]; maps[2 * (k * n + p) + 1] = v[2 * k + 1] }
             }
-            for k in 0..<c { maps[2 * (k * n + p)] = v[2 * k]; maps[2 * (k * n + p) + 1] = v[2 * k + 1] }
         }
         return (CoilMaps(coils: c, height: h, width: w, values: maps).phaseReferenced(to: lowRes), lowRes)
     }
+
+    /// Rows per covariance band.
+    static let band = 8
+    private var bandPixels: Int { Self.band * width }
+
+    /// Index of the pair (a ≤ b) in the packed upper triangle of a C×C matrix.
+    static func pair(_ a: Int, _ b: Int, _ c: Int) -> Int { a * c - a * (a - 1) / 2 + (b - a) }
 
     private func vectorNorm(_ v: [Float]) -> Float {
         var s: Float = 0
@@ -111,36 +128,35 @@ public final class CoilMapEstimator {
         return s.squareRoot()
     }
 
-    /// covariance[(a·C + b), p] = Σ over the (2·window+1)² box around p of ℓ_a ℓ_b* (edges
-    /// clamp the box), as separable box sums.
-    private func boxCovariance() {
+    /// covariance[pair(a, b), p] = Σ over the (2·window+1)² box around pixel p of ℓ_a ℓ_b*
+    /// (a ≤ b; edges clamp the box) for the pixels of `rows`, as separable box sums.
+    private func bandCovariance(rows: Range<Int>) {
         let h = height, w = width, n = h * w, c = coils, half = window
-        var product = [Float](repeating: 0, count: 2 * n), rows = product
+        let lo = max(0, rows.lowerBound - half), hi = min(h, rows.upperBound + half)
         for a in 0..<c {
-            for bIndex in 0..<c {
-                for p in 0..<n {
-                    let ar = lowRes[2 * (a * n + p)], ai = lowRes[2 * (a * n + p) + 1]
-                    let br = lowRes[2 * (bIndex * n + p)], bi = lowRes[2 * (bIndex * n + p) + 1]
-                    product[2 * p] = ar * br + ai * bi; product[2 * p + 1] = ai * br - ar * bi
-                }
-                // Horizontal then vertical box sums.
-                for row in 0..<h {
+            for bIndex in a..<c {
+                // Horizontal sums of ℓ_a ℓ_b* over the rows the band's boxes reach.
+                for row in lo..<hi {
                     for col in 0..<w {
                         var re: Float = 0, im: Float = 0
                         for q in max(0, col - half)...min(w - 1, col + half) {
-                            re += product[2 * (row * w + q)]; im += product[2 * (row * w + q) + 1]
+                            let i = row * w + q
+                            let ar = lowRes[2 * (a * n + i)], ai = lowRes[2 * (a * n + i) + 1]
+                            let br = lowRes[2 * (bIndex * n + i)], bi = lowRes[2 * (bIndex * n + i) + 1]
+                            re += ar * br + ai * bi; im += ai * br - ar * bi
                         }
-                        rows[2 * (row * w + col)] = re; rows[2 * (row * w + col) + 1] = im
+                        horizontal[2 * ((row - lo) * w + col)] = re; horizontal[2 * ((row - lo) * w + col) + 1] = im
                     }
                 }
-                let base = 2 * (a * c + bIndex) * n
-                for row in 0..<h {
+                let base = 2 * Self.pair(a, bIndex, c) * bandPixels
+                for row in rows {
                     for col in 0..<w {
                         var re: Float = 0, im: Float = 0
                         for q in max(0, row - half)...min(h - 1, row + half) {
-                            re += rows[2 * (q * w + col)]; im += rows[2 * (q * w + col) + 1]
+                            re += horizontal[2 * ((q - lo) * w + col)]; im += horizontal[2 * ((q - lo) * w + col) + 1]
                         }
-                        covariance[base + 2 * (row * w + col)] = re; covariance[base + 2 * (row * w + col) + 1] = im
+                        let i = base + 2 * ((row - rows.lowerBound) * w + col)
+                        covariance[i] = re; covariance[i + 1] = im
                     }
                 }
             }
