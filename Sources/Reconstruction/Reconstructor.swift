@@ -112,6 +112,7 @@ public final class Reconstructor {
         }
         // Multi-coil MRI: this frame's mask, coil maps and intensity scale.
         var intensityScale: Double? = nil
+        let tCalibration = MonotonicClock.seconds()
         if let multiCoil = op as? MultiCoilMRIOperator {
             let format = pipeline.kspace!
             if let rows = measurement.sampledRows, let bad = rows.first(where: { $0 < 0 || $0 >= format.height }) {
@@ -123,8 +124,10 @@ public final class Reconstructor {
         }
 
         let settings = pipeline.solver
+        let tInitStart = MonotonicClock.seconds()
         var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
         diagnostics.intensityScale = intensityScale
+        if op is MultiCoilMRIOperator { diagnostics.stageSeconds["calibration"] = tInitStart - tCalibration }
         // Start: Aᵀy, zeros, or a few CG steps of least squares.
         let tInit = MonotonicClock.seconds()
         switch settings.initialization {
