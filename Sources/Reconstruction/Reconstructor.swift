@@ -21,7 +21,6 @@ public final class Reconstructor {
     private let y: FloatBuffer, x0: FloatBuffer
     /// MRI pipelines whose wire k-space differs from the operator's (layout, oversampling).
     private let converter: KSpaceConverter?
-    private let wire: FloatBuffer?
     private let initCG: LeastSquaresCG?
     /// The residual of the direct `adjoint` solver's result (nil for the iterative ones).
     private let directData: DataTerm?
@@ -52,14 +51,7 @@ public final class Reconstructor {
         initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
-        if let kspace = pipeline.kspace, !kspace.isIdentity {
-            let c = kspace.makeConverter()
-            converter = c
-            wire = FloatBuffer(c.wireCount)
-        } else {
-            converter = nil
-            wire = nil
-        }
+        converter = pipeline.kspace.flatMap { $0.isIdentity ? nil : $0.makeConverter() }
         if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
             var padding: FramePadding? = nil
             if case .whole(let p) = processing { padding = p }
@@ -104,16 +96,15 @@ public final class Reconstructor {
                 throw ReconstructionError.shapeMismatch(expected: expected, got: reference.shape, what: "the reference image")
             }
         }
-        if let converter, let wire {
-            measurement.values.withUnsafeBufferPointer { wire.copy(from: $0.baseAddress!) }
-            converter.toOperator(wire.pointer, y.pointer)
+        if let converter {
+            measurement.values.withUnsafeBufferPointer { converter.toOperator($0.baseAddress!, y.pointer) }
         } else {
             measurement.values.withUnsafeBufferPointer { y.copy(from: $0.baseAddress!) }
         }
         // Multi-coil MRI: this frame's mask, coil maps and intensity scale.
-        var intensityScale: Double? = nil
-        let tCalibration = MonotonicClock.seconds()
+        var intensityScale: Double? = nil, calibrationSeconds: Double? = nil
         if let multiCoil = op as? MultiCoilMRIOperator {
+            let tCalibration = MonotonicClock.seconds()
             let format = pipeline.kspace!
             if let rows = measurement.sampledRows, let bad = rows.first(where: { $0 < 0 || $0 >= format.height }) {
                 throw ReconstructionError.invalidArgument("sampled row \(bad) is outside 0..<\(format.height)")
@@ -121,13 +112,13 @@ public final class Reconstructor {
             let rows = measurement.sampledRows.map { Set($0.map(format.operatorRow)) }
             let scale = try multiCoil.calibrate(kspace: y.pointer, sampledRows: rows)
             if multiCoil.normalize { intensityScale = scale }
+            calibrationSeconds = MonotonicClock.seconds() - tCalibration
         }
 
         let settings = pipeline.solver
-        let tInitStart = MonotonicClock.seconds()
         var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
         diagnostics.intensityScale = intensityScale
-        if op is MultiCoilMRIOperator { diagnostics.stageSeconds["calibration"] = tInitStart - tCalibration }
+        diagnostics.stageSeconds["calibration"] = calibrationSeconds
         // Start: Aᵀy, zeros, or a few CG steps of least squares.
         let tInit = MonotonicClock.seconds()
         switch settings.initialization {

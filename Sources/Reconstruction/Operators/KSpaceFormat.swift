@@ -46,11 +46,6 @@ public struct KSpaceFormat: Sendable, Equatable {
         layout == .centered ? (wireRow + height - height / 2) % height : wireRow
     }
 
-    /// Wire row of an operator row.
-    public func wireRow(_ operatorRow: Int) -> Int {
-        layout == .centered ? (operatorRow + height / 2) % height : operatorRow
-    }
-
     /// A converter (own FFT plans; one per thread).
     public func makeConverter() -> KSpaceConverter { KSpaceConverter(format: self) }
 }
