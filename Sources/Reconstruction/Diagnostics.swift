@@ -72,6 +72,9 @@ public struct FrameDiagnostics: Codable, Sendable {
     /// Multi-coil MRI with `normalize`: the k-space was divided by this (the image is in units
     /// of it; multiply to return to the scanner's scale).
     public var intensityScale: Double?
+    /// Single-coil MRI, real image: the imaginary energy fraction of the symmetric k-space
+    /// (``MRIOperator/imaginaryEnergyFraction(_:)``).
+    public var imaginaryFraction: Double?
 
     public init(pipeline: String, solver: String, prior: String) {
         self.pipeline = pipeline
@@ -102,6 +105,13 @@ public enum FrameFlag: String, Codable, Sendable, CaseIterable {
     case outsidePrior = "outside_prior"
     /// The ADMM primal residual (or the relative change) grows or oscillates.
     case notConverging = "not_converging"
+    /// Single-coil MRI with a real image: more than ``phaseLimit`` of the symmetric k-space's
+    /// energy is imaginary, so the object has a phase the real image discards (use a
+    /// multi-coil operator, `coils: 1` for one coil, whose maps carry the phase).
+    case phaseDiscarded = "phase_discarded"
+
+    /// The imaginary energy fraction above which ``phaseDiscarded`` is raised.
+    public static let phaseLimit = 0.02
 }
 
 /// ``PriorStatistics`` of x̂ with the model's calibrated range.

@@ -119,6 +119,11 @@ public final class Reconstructor {
         var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
         diagnostics.intensityScale = intensityScale
         diagnostics.stageSeconds["calibration"] = calibrationSeconds
+        if let single = op as? MRIOperator, single.imageType == .float32 {
+            let fraction = single.imaginaryEnergyFraction(y.pointer)
+            diagnostics.imaginaryFraction = fraction
+            if fraction > FrameFlag.phaseLimit { diagnostics.flags.append(.phaseDiscarded) }
+        }
         // Start: Aᵀy, zeros, or a few CG steps of least squares.
         let tInit = MonotonicClock.seconds()
         switch settings.initialization {

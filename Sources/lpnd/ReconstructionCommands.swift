@@ -83,6 +83,9 @@ struct ReconstructCommand: ParsableCommand {
                 func range(_ r: [Double]?) -> String { r.map { String(format: "[%.4g, %.4g]", $0[0], $0[1]) } ?? "-" }
                 func value(_ v: Double) -> String { String(format: "%.4g", v) }
                 return "outside_prior: φ \(value(c.phi)) per pixel (training range \(range(c.phiRange))), displacement \(value(c.displacement)) (training range \(range(c.displacementRange))): the model does not recognise this image"
+            case .phaseDiscarded:
+                return String(format: "phase_discarded: %.0f %% of the k-space centre's energy is imaginary: the object has a phase a real image discards (use operator.coils: 1, whose map carries the phase)",
+                              100 * (d.imaginaryFraction ?? 0))
             }
         }
     }

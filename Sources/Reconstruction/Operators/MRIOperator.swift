@@ -62,6 +62,24 @@ public final class MRIOperator: LinearOperator {
         storeImage(r)
     }
 
+    /// How much of the data a real image cannot explain: ‖Im z‖²/‖z‖² for z = F⁻¹(M' ⊙ y),
+    /// M' the locations sampled together with their mirror (M(k) = M(−k) = 1). On that
+    /// symmetric set a real image's k-space is Hermitian, so z is real up to noise; an object
+    /// with phase puts energy into Im z, which a real-image reconstruction discards.
+    public func imaginaryEnergyFraction(_ y: UnsafePointer<Float>) -> Double {
+        let n = fft.count, b = fft.buffer
+        mask.symmetrized.withUnsafeBufferPointer { m in
+            for i in 0..<n {
+                let keep: Float = m[i] == 1 ? 1 : 0
+                b[2 * i] = keep * y[2 * i]; b[2 * i + 1] = keep * y[2 * i + 1]
+            }
+        }
+        fft.inverse()
+        var re = 0.0, im = 0.0
+        for i in 0..<n { re += Double(b[2 * i] * b[2 * i]); im += Double(b[2 * i + 1] * b[2 * i + 1]) }
+        return re + im > 0 ? im / (re + im) : 0
+    }
+
     private func storeImage(_ x: UnsafeMutablePointer<Float>) {
         let b = fft.buffer
         if imageType == .float32 {
