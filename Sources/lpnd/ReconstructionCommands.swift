@@ -18,8 +18,8 @@ struct SimulateCommand: ParsableCommand {
         discussion: "Writes .npy: float32, or complex64 for MRI. Noise and seed default to the pipeline's `simulation` section.")
 
     @Option(help: "Pipeline file (.yaml).") var pipeline: String
-    @Option(help: "Image: .png (grayscale) or .npy [H,W] float32 in [0,1].") var input: String
-    @Option(help: "Measurement output (.npy).") var output: String
+    @Option(help: "Image: .png (grayscale), .npy [H,W] float32 in [0,1], or BART .cfl (magnitude).") var input: String
+    @Option(help: "Measurement output: .npy, or BART .cfl/.hdr (complex k-space; multi-coil as BART's (X, Y, 1, C)).") var output: String
     @Option(help: "Noise standard deviation (default: the pipeline's simulation.noise).") var noise: Float?
     @Option(help: "Noise seed (default: the pipeline's simulation.seed).") var seed: UInt64?
 
@@ -42,10 +42,10 @@ struct ReconstructCommand: ParsableCommand {
             """)
 
     @Option(help: "Pipeline file (.yaml).") var pipeline: String
-    @Option(help: "Measurement (.npy, float32 or complex64).") var input: String
-    @Option(help: "Image output: .npy or .png.") var output: String
+    @Option(help: "Measurement: .npy (float32 or complex64, C or Fortran order) or BART .cfl/.hdr.") var input: String
+    @Option(help: "Image output: .npy, .png or BART .cfl.") var output: String
     @Option(help: "Diagnostics output (.json).") var diagnostics: String?
-    @Option(help: "Ground-truth image (.png or .npy) for PSNR/SSIM.") var reference: String?
+    @Option(help: "Ground-truth image (.png, .npy or BART .cfl) for PSNR/SSIM.") var reference: String?
     @Option(help: "Bit depth of PNG output (8 or 16).") var pngBits: Int = 8
     @Option(help: FrameThreads.help) var threads: Int = 1
 
