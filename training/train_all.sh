@@ -10,6 +10,7 @@
 #   natural-s05   natural fine-tuned at noise 0.05 on more photos, augmented        (~45 min)
 #   mri-s05       phantom fine-tuned on MNI152 slices (real MR anatomy), noise 0.05 (~40 min)
 #   mri-s02       the same at noise 0.02                                           (~40 min)
+#   mri-s05-long  mri-s05 continued: 4000 more proximal-matching steps              (~70 min)
 #
 # then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
 # MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
@@ -18,7 +19,7 @@ set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 LPND=${LPND:-.build/release/lpnd}
-MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02"}
+MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02 mri-s05-long"}
 
 # train NAME DATA NOISE ARGS...: one resumable run, skipped when already finished
 train() {
@@ -59,6 +60,7 @@ for m in $MODELS; do
     natural-s05)  lower natural-s05 natural 0.05 reflect natural 300 1000 0.25 ;;
     mri-s05)      finetune mri-s05 mri 0.05 zero phantom 300 1000 ;;
     mri-s02)      lower mri-s02 mri 0.02 zero phantom 300 1000 0.04 ;;
+    mri-s05-long) finetune mri-s05-long mri 0.05 zero mri-s05 0 4000 --lr-pm 1e-4 ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
 done
