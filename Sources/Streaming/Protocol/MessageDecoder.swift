@@ -5,7 +5,8 @@
 ///     header ≤ 64 KiB, JSON  malformed_header     (StrictJSON: types kept apart, depth ≤ 32)
 ///     lpnd present           malformed_header
 ///     lpnd == integer 1      unsupported_version
-///     type                   malformed_header     ("measurement", or "ping" with one part)
+///     type                   malformed_header     ("measurement", "ping" with one part, or "mrd":
+///                                                  then decodeMRD's checks, docs/PROTOCOL.md §8)
 ///     key types              malformed_header     (stream, seq, timestamp, pipeline, shape,
 ///                                                  dtype, byte_order, reference)
 ///     stream id              malformed_header
