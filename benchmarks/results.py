@@ -85,7 +85,7 @@ METHOD_KEYS = ["lpn-admm", "lpn-admm-patches", "lpn-pgd", "tv", "ls"]
 MODELS_DIR = [os.path.join(ROOT, "models")]
 
 # Each domain's models, by training noise level (docs/MODELS.md); the tuning picks among them.
-FAMILIES = {"phantom": ["phantom"], "natural": ["natural", "natural-s05"], "mri": ["mri-s05", "mri-s02"]}
+FAMILIES = {"phantom": ["phantom"], "natural": ["natural", "natural-s05"], "mri": ["mri-s05-long"]}
 
 # BART pics on the MRI rows (benchmarks/bart.py): regularizer letter per column, λ tuned alike.
 BART_METHODS = {"BART pics ℓ1-wavelet": "W", "BART pics TV": "T"}
