@@ -8,7 +8,13 @@ import Testing
 /// out as an error event. Needs Debian's ismrmrd-tools (`make test` installs it).
 @Suite(.serialized) struct MRDProcessTests {
     static let pipeline = DaemonProcessTests.root + "/Fixtures/mrd-tv.yaml"
-    static let generator = "/usr/bin/ismrmrd_generate_cartesian_shepp_logan"
+    /// ismrmrd-tools' phantom generator, found on PATH.
+    static let generator: String = {
+        let name = "ismrmrd_generate_cartesian_shepp_logan"
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin"
+        return path.split(separator: ":").map { "\($0)/\(name)" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) } ?? name
+    }()
 
     static func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
@@ -31,7 +37,7 @@ import Testing
 
     @Test func mrdFileStreamsLineByLineIntoFrames() throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.generator),
-                     "\(Self.generator) is missing: apt-get install ismrmrd-tools (make test does)")
+                     "ismrmrd_generate_cartesian_shepp_logan is not on PATH: apt-get install ismrmrd-tools (make test does)")
         let dir = NSTemporaryDirectory() + "lpnd-mrd-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Self.generate(dir + "/scan.h5", coils: 4)
