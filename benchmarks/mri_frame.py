@@ -51,8 +51,8 @@ def pipelines(size):
             "TV-ADMM": tv,
         },
         "brain": {
-            "LPN-ADMM (mri-s02, mri-brain-4x settings)":
-                admm(dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s02.safetensors")), 0.625, 30,
+            "LPN-ADMM (mri-s05-long, mri-brain-4x settings)":
+                admm(dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s05-long.safetensors")), 0.1, 30,
                      x_step="closed_form"),
             "TV-ADMM": tv,
         },
