@@ -7,7 +7,7 @@ import Dispatch
 ///
 /// The body may capture buffers that are not Sendable: the caller gives each part disjoint
 /// memory to write, and nothing outlives the call.
-func concurrently(_ parts: Int, _ body: (Int) -> Void) {
+public func concurrently(_ parts: Int, _ body: (Int) -> Void) {
     guard parts > 1 else {
         if parts == 1 { body(0) }
         return

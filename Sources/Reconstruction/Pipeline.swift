@@ -22,14 +22,15 @@ public enum OperatorSpec: Sendable {
     }
 
     /// A fresh operator instance (own buffers and FFT plans) over the shared data.
-    public func makeOperator(imageShape: [Int], imageType: SampleType) -> LinearOperator {
+    /// `threads`: how many threads one application may use (multi-coil MRI shares its coils out).
+    public func makeOperator(imageShape: [Int], imageType: SampleType, threads: Int = 1) -> LinearOperator {
         switch self {
         case .denseCS(let m, _, _): return DenseGaussianOperator(matrix: m, imageShape: imageShape)
         case .randomConvolution(let d, _, _): return RandomConvolutionOperator(data: d, imageShape: imageShape)
         case .mri(let mask, _, _, _, _): return MRIOperator(mask: mask, imageType: imageType)
         case .multiCoilMRI(let spec):
             return MultiCoilMRIOperator(coils: spec.coils, mask: spec.mask, source: spec.maps.map { .given($0) } ?? .estimate,
-                                        normalize: spec.normalize, imageType: imageType)
+                                        normalize: spec.normalize, imageType: imageType, threads: threads)
         case .blur(let k): return BlurOperator(kernel: k, imageShape: imageShape)
         case .identity: return IdentityOperator(imageShape: imageShape)
         }
@@ -151,9 +152,9 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         try Reconstructor(pipeline: self, threads: threads)
     }
 
-    /// A fresh operator instance (own buffers and FFT plans).
-    public func makeOperator() -> LinearOperator {
-        operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType)
+    /// A fresh operator instance (own buffers and FFT plans); `threads` as the frame's.
+    public func makeOperator(threads: Int = 1) -> LinearOperator {
+        operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType, threads: threads)
     }
 
     /// y = A x + noise·n, n ~ N(0, I) from `seed` (complex: independent on re and im of

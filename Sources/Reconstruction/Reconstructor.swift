@@ -31,7 +31,7 @@ public final class Reconstructor {
 
     init(pipeline: Pipeline, threads: Int = 1) throws {
         self.pipeline = pipeline
-        op = pipeline.makeOperator()
+        op = pipeline.makeOperator(threads: threads)
         let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
         switch pipeline.prior {
         case .none: prior = IdentityPrior(count: op.imageCount)

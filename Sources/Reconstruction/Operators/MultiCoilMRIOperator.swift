@@ -1,4 +1,5 @@
 import Foundation
+import LPN
 import TensorIO
 
 /// Multi-coil Cartesian MRI, the SENSE model: y_c = M ⊙ F(S_c ⊙ x) for coils c = 1…C, with F
@@ -31,10 +32,18 @@ public final class MultiCoilMRIOperator: LinearOperator {
     public private(set) var maps: CoilMaps
     public let source: MapSource
     public let normalize: Bool
-    private let fft: FFTPlan
+    /// Threads one application may use: the coils are shared out (the frame's threads).
+    public let threads: Int
+    /// One FFT plan per part (a part is a contiguous group of coils).
+    private let plans: [FFTPlan]
+    /// The adjoint's per-coil images F⁻¹(M ⊙ y_c), [C, H, W] complex.
+    private let coilImages: UnsafeMutablePointer<Float>
     private lazy var estimator = CoilMapEstimator(coils: coils, height: imageShape[0], width: imageShape[1])
 
-    public init(coils: Int, mask: MRIMask, source: MapSource, normalize: Bool = false, imageType: SampleType = .float32) {
+    /// `threads` > 1 shares the coils' FFTs out over that many threads; results are
+    /// bit-identical for any count (the adjoint sums the coils in order at every pixel).
+    public init(coils: Int, mask: MRIMask, source: MapSource, normalize: Bool = false, imageType: SampleType = .float32,
+                threads: Int = 1) {
         self.coils = coils
         self.mask = mask
         self.source = source
@@ -45,47 +54,68 @@ public final class MultiCoilMRIOperator: LinearOperator {
         case .estimate: maps = .uniform(coils: coils, height: mask.height, width: mask.width)
         case .given(let m): maps = m
         }
-        fft = FFTPlan(dimensions: imageShape)
+        self.threads = max(1, threads)
+        plans = (0..<min(self.threads, coils)).map { _ in FFTPlan(dimensions: [mask.height, mask.width]) }
+        coilImages = .allocate(capacity: 2 * coils * mask.height * mask.width)
+        coilImages.initialize(repeating: 0, count: 2 * coils * mask.height * mask.width)
+    }
+
+    deinit { coilImages.deallocate() }
+
+    /// The coils of part `part` of `plans.count`.
+    private func coilRange(_ part: Int) -> Range<Int> {
+        (coils * part / plans.count)..<(coils * (part + 1) / plans.count)
     }
 
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let n = fft.count, b = fft.buffer, complex = imageType == .complex64
-        mask.values.withUnsafeBufferPointer { m in
-            maps.values.withUnsafeBufferPointer { s in
-                for c in 0..<coils {
-                    let sc = s.baseAddress! + 2 * c * n
-                    for i in 0..<n {
-                        let xr = x[complex ? 2 * i : i], xi: Float = complex ? x[2 * i + 1] : 0
-                        b[2 * i] = sc[2 * i] * xr - sc[2 * i + 1] * xi
-                        b[2 * i + 1] = sc[2 * i] * xi + sc[2 * i + 1] * xr
+        let n = imageShape[0] * imageShape[1], complex = imageType == .complex64
+        mask.values.withUnsafeBufferPointer { maskValues in
+            maps.values.withUnsafeBufferPointer { mapValues in
+                let m = maskValues.baseAddress!, s = mapValues.baseAddress!
+                concurrently(plans.count) { part in
+                    let plan = plans[part], b = plan.buffer
+                    for c in coilRange(part) {
+                        let sc = s + 2 * c * n
+                        for i in 0..<n {
+                            let xr = x[complex ? 2 * i : i], xi: Float = complex ? x[2 * i + 1] : 0
+                            b[2 * i] = sc[2 * i] * xr - sc[2 * i + 1] * xi
+                            b[2 * i + 1] = sc[2 * i] * xi + sc[2 * i + 1] * xr
+                        }
+                        plan.forward()
+                        let yc = y + 2 * c * n
+                        for i in 0..<n { yc[2 * i] = m[i] * b[2 * i]; yc[2 * i + 1] = m[i] * b[2 * i + 1] }
                     }
-                    fft.forward()
-                    let yc = y + 2 * c * n
-                    for i in 0..<n { yc[2 * i] = m[i] * b[2 * i]; yc[2 * i + 1] = m[i] * b[2 * i + 1] }
                 }
             }
         }
     }
 
     public func adjoint(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
-        let n = fft.count, b = fft.buffer, complex = imageType == .complex64
-        x.update(repeating: 0, count: complex ? 2 * n : n)
-        mask.values.withUnsafeBufferPointer { m in
-            maps.values.withUnsafeBufferPointer { s in
-                for c in 0..<coils {
-                    let yc = y + 2 * c * n
-                    for i in 0..<n { b[2 * i] = m[i] * yc[2 * i]; b[2 * i + 1] = m[i] * yc[2 * i + 1] }
-                    fft.inverse()
-                    let sc = s.baseAddress! + 2 * c * n
-                    for i in 0..<n {
-                        // conj(S) · b
-                        let re = sc[2 * i] * b[2 * i] + sc[2 * i + 1] * b[2 * i + 1]
-                        if complex {
-                            x[2 * i] += re
-                            x[2 * i + 1] += sc[2 * i] * b[2 * i + 1] - sc[2 * i + 1] * b[2 * i]
-                        } else {
-                            x[i] += re
+        let n = imageShape[0] * imageShape[1], complex = imageType == .complex64, images = coilImages
+        mask.values.withUnsafeBufferPointer { maskValues in
+            maps.values.withUnsafeBufferPointer { mapValues in
+                let m = maskValues.baseAddress!, s = mapValues.baseAddress!
+                // Each coil's image F⁻¹(M ⊙ y_c), coils shared out over the parts.
+                concurrently(plans.count) { part in
+                    let plan = plans[part], b = plan.buffer
+                    for c in coilRange(part) {
+                        let yc = y + 2 * c * n
+                        for i in 0..<n { b[2 * i] = m[i] * yc[2 * i]; b[2 * i + 1] = m[i] * yc[2 * i + 1] }
+                        plan.inverse()
+                        (images + 2 * c * n).update(from: b, count: 2 * n)
+                    }
+                }
+                // x = Σ_c conj(S_c) ⊙ image_c, coils summed in order at every pixel; pixels shared out.
+                concurrently(plans.count) { part in
+                    for i in (n * part / plans.count)..<(n * (part + 1) / plans.count) {
+                        var re: Float = 0, im: Float = 0
+                        for c in 0..<coils {
+                            let sr = s[2 * (c * n + i)], si = s[2 * (c * n + i) + 1]
+                            let br = images[2 * (c * n + i)], bi = images[2 * (c * n + i) + 1]
+                            re += sr * br + si * bi
+                            im += sr * bi - si * br
                         }
+                        if complex { x[2 * i] = re; x[2 * i + 1] = im } else { x[i] = re }
                     }
                 }
             }

@@ -15,6 +15,17 @@ import Testing
         }
     }
 
+    /// Coils shared out over threads give the same bits as one thread.
+    @Test func threadsGiveIdenticalResults() {
+        for type in [SampleType.float32, .complex64] {
+            let one = MultiCoilMRIOperator(coils: 4, mask: Self.mask, source: .given(Self.maps), imageType: type)
+            let three = MultiCoilMRIOperator(coils: 4, mask: Self.mask, source: .given(Self.maps), imageType: type, threads: 3)
+            let x = randomVector(one.imageCount, seed: 30), y = randomVector(one.measurementCount, seed: 31)
+            #expect(one.forward(x) == three.forward(x))
+            #expect(one.adjoint(y) == three.adjoint(y))
+        }
+    }
+
     /// Σ|S_c|² = 1, so under full sampling AᴴA = I.
     @Test func fullSamplingNormalIsIdentity() {
         let full = MRIMask(height: 24, width: 20, values: [Float](repeating: 1, count: 480))
