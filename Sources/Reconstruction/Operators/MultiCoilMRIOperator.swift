@@ -67,24 +67,28 @@ public final class MultiCoilMRIOperator: LinearOperator {
         (coils * part / plans.count)..<(coils * (part + 1) / plans.count)
     }
 
+    /// The mask (M per pixel) and the maps (interleaved) as raw pointers, for one application.
+    private func withMaskAndMaps(_ body: (UnsafePointer<Float>, UnsafePointer<Float>) -> Void) {
+        mask.values.withUnsafeBufferPointer { m in
+            maps.values.withUnsafeBufferPointer { s in body(m.baseAddress!, s.baseAddress!) }
+        }
+    }
+
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let n = imageShape[0] * imageShape[1], complex = imageType == .complex64
-        mask.values.withUnsafeBufferPointer { maskValues in
-            maps.values.withUnsafeBufferPointer { mapValues in
-                let m = maskValues.baseAddress!, s = mapValues.baseAddress!
-                concurrently(plans.count) { part in
-                    let plan = plans[part], b = plan.buffer
-                    for c in coilRange(part) {
-                        let sc = s + 2 * c * n
-                        for i in 0..<n {
-                            let xr = x[complex ? 2 * i : i], xi: Float = complex ? x[2 * i + 1] : 0
-                            b[2 * i] = sc[2 * i] * xr - sc[2 * i + 1] * xi
-                            b[2 * i + 1] = sc[2 * i] * xi + sc[2 * i + 1] * xr
-                        }
-                        plan.forward()
-                        let yc = y + 2 * c * n
-                        for i in 0..<n { yc[2 * i] = m[i] * b[2 * i]; yc[2 * i + 1] = m[i] * b[2 * i + 1] }
+        withMaskAndMaps { m, s in
+            concurrently(plans.count) { part in
+                let plan = plans[part], b = plan.buffer
+                for c in coilRange(part) {
+                    let sc = s + 2 * c * n
+                    for i in 0..<n {
+                        let xr = x[complex ? 2 * i : i], xi: Float = complex ? x[2 * i + 1] : 0
+                        b[2 * i] = sc[2 * i] * xr - sc[2 * i + 1] * xi
+                        b[2 * i + 1] = sc[2 * i] * xi + sc[2 * i + 1] * xr
                     }
+                    plan.forward()
+                    let yc = y + 2 * c * n
+                    for i in 0..<n { yc[2 * i] = m[i] * b[2 * i]; yc[2 * i + 1] = m[i] * b[2 * i + 1] }
                 }
             }
         }
@@ -92,31 +96,28 @@ public final class MultiCoilMRIOperator: LinearOperator {
 
     public func adjoint(_ y: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>) {
         let n = imageShape[0] * imageShape[1], complex = imageType == .complex64, images = coilImages
-        mask.values.withUnsafeBufferPointer { maskValues in
-            maps.values.withUnsafeBufferPointer { mapValues in
-                let m = maskValues.baseAddress!, s = mapValues.baseAddress!
-                // Each coil's image F⁻¹(M ⊙ y_c), coils shared out over the parts.
-                concurrently(plans.count) { part in
-                    let plan = plans[part], b = plan.buffer
-                    for c in coilRange(part) {
-                        let yc = y + 2 * c * n
-                        for i in 0..<n { b[2 * i] = m[i] * yc[2 * i]; b[2 * i + 1] = m[i] * yc[2 * i + 1] }
-                        plan.inverse()
-                        (images + 2 * c * n).update(from: b, count: 2 * n)
-                    }
+        withMaskAndMaps { m, s in
+            // Each coil's image F⁻¹(M ⊙ y_c), coils shared out over the parts.
+            concurrently(plans.count) { part in
+                let plan = plans[part], b = plan.buffer
+                for c in coilRange(part) {
+                    let yc = y + 2 * c * n
+                    for i in 0..<n { b[2 * i] = m[i] * yc[2 * i]; b[2 * i + 1] = m[i] * yc[2 * i + 1] }
+                    plan.inverse()
+                    (images + 2 * c * n).update(from: b, count: 2 * n)
                 }
-                // x = Σ_c conj(S_c) ⊙ image_c, coils summed in order at every pixel; pixels shared out.
-                concurrently(plans.count) { part in
-                    for i in (n * part / plans.count)..<(n * (part + 1) / plans.count) {
-                        var re: Float = 0, im: Float = 0
-                        for c in 0..<coils {
-                            let sr = s[2 * (c * n + i)], si = s[2 * (c * n + i) + 1]
-                            let br = images[2 * (c * n + i)], bi = images[2 * (c * n + i) + 1]
-                            re += sr * br + si * bi
-                            im += sr * bi - si * br
-                        }
-                        if complex { x[2 * i] = re; x[2 * i + 1] = im } else { x[i] = re }
+            }
+            // x = Σ_c conj(S_c) ⊙ image_c, coils summed in order at every pixel; pixels shared out.
+            concurrently(plans.count) { part in
+                for i in (n * part / plans.count)..<(n * (part + 1) / plans.count) {
+                    var re: Float = 0, im: Float = 0
+                    for c in 0..<coils {
+                        let sr = s[2 * (c * n + i)], si = s[2 * (c * n + i) + 1]
+                        let br = images[2 * (c * n + i)], bi = images[2 * (c * n + i) + 1]
+                        re += sr * br + si * bi
+                        im += sr * bi - si * br
                     }
+                    if complex { x[2 * i] = re; x[2 * i + 1] = im } else { x[i] = re }
                 }
             }
         }
