@@ -35,7 +35,7 @@ public enum MRDMessage: Sendable {
     public static func decode(_ bytes: [UInt8]) -> Result<MRDMessage, Problem> {
         guard bytes.count >= 2 else { return .failure(Problem(description: "an MRD message needs at least its 2-byte id, got \(bytes.count) bytes")) }
         let id = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
-        let body = Array(bytes[2...])
+        let body = bytes[2...]  // a view: no copy of the line's samples
         switch id {
         case headerID:
             guard body.count >= 4 else { return .failure(Problem(description: "MRD header message: missing its uint32 length")) }
@@ -44,7 +44,7 @@ public enum MRDMessage: Sendable {
             guard body.count == 4 + length else {
                 return .failure(Problem(description: "MRD header message: length field says \(length) bytes, \(body.count - 4) follow"))
             }
-            var text = Array(body[4...])
+            var text = Array(body.dropFirst(4))
             while text.last == 0 { text.removeLast() }
             guard let xml = String(validating: text, as: UTF8.self) else {
                 return .failure(Problem(description: "MRD header is not valid UTF-8"))
@@ -110,7 +110,7 @@ public struct MRDAcquisition: Sendable {
     public func has(_ flag: Flag) -> Bool { flags & (1 << UInt64(flag.rawValue - 1)) != 0 }
     public var isImaging: Bool { !Self.nonImaging.contains { has($0) } }
 
-    static func decode(_ body: [UInt8]) -> Result<MRDAcquisition, MRDMessage.Problem> {
+    static func decode(_ body: ArraySlice<UInt8>) -> Result<MRDAcquisition, MRDMessage.Problem> {
         guard body.count >= headerBytes else {
             return .failure(.init(description: "MRD acquisition: \(body.count) bytes, the header alone has \(headerBytes)"))
         }
@@ -133,8 +133,8 @@ public struct MRDAcquisition: Sendable {
     }
 }
 
-extension Array where Element == UInt8 {
-    /// A little-endian integer at a byte offset (unaligned).
+extension ArraySlice where Element == UInt8 {
+    /// A little-endian integer at a byte offset from the slice's start (unaligned).
     func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
     }
