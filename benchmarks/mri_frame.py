@@ -36,24 +36,29 @@ OPERATOR = dict(type="mri", acceleration=4, center_fraction=0.08, seed=1)
 
 
 def pipelines(size):
-    """(frame kind, model) → {method: pipeline dict}; JSON is YAML."""
-    def admm(prior, rho, iterations, **solver):
+    """(frame kind, model) → {method: pipeline dict}; JSON is YAML. The LPN rows use the shipped
+    pipelines' settings (pipelines/mri-4x.yaml, mri-brain-4x.yaml: iterations, ρ, tolerance)."""
+    def admm(prior, rho, iterations, tolerance=1e-4, **solver):
         return dict(image=dict(shape=[size, size]), operator=OPERATOR, prior=prior,
-                    solver=dict(type="admm", rho=rho, iterations=iterations, data_weight=1.0, tolerance=1e-4,
+                    solver=dict(type="admm", rho=rho, iterations=iterations, data_weight=1.0, tolerance=tolerance,
                                 init="adjoint", **solver),
                     simulation=dict(noise=0.01, seed=0), output=dict(clip=True))
     tv = admm(dict(type="tv", **{"lambda": 0.05}, iterations=20), 0.1, 60)
+    brain = dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s05-long.safetensors"))
     return {
         "phantom": {
             "LPN-ADMM (phantom model, mri-4x settings)":
                 admm(dict(type="lpn", model=os.path.join(ROOT, "models", "phantom.safetensors")), 0.04, 20,
-                     x_step="closed_form"),
+                     tolerance=1e-3, x_step="closed_form"),
             "TV-ADMM": tv,
         },
         "brain": {
-            "LPN-ADMM (mri-s05-long, mri-brain-4x settings)":
-                admm(dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s05-long.safetensors")), 0.1, 30,
-                     x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, mri-brain-4x settings, tolerance 5e-3)":
+                admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, ρ 0.1, tolerance 1e-2)":
+                admm(brain, 0.1, 30, tolerance=1e-2, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, ρ 0.1, 30 iterations, no early stop)":
+                admm(brain, 0.1, 30, tolerance=0, x_step="closed_form"),
             "TV-ADMM": tv,
         },
     }

@@ -6,6 +6,10 @@ import TensorIO
 ///     u ← u + x − z
 ///     z ← prox_φ(x + u)
 /// from z = x0, u = 0; returns x.
+///
+/// Its relative change is max(‖xₖ − xₖ₋₁‖/‖xₖ₋₁‖, ‖zₖ − zₖ₋₁‖/‖zₖ₋₁‖): x alone can stand still
+/// while z has not moved yet (the first step from a least-squares start returns that start), so
+/// `tolerance` stops ADMM only once both the data step and the prior step have settled.
 public final class PnPADMM: IterativeSolver {
     public let name = "admm"
     public let op: LinearOperator
@@ -86,7 +90,8 @@ public final class PnPADMM: IterativeSolver {
         let proxSeconds = MonotonicClock.seconds() - tProx
         let primal = Vec.distance(x.pointer, z.pointer, n)
         let dual = Double(rho) * Vec.distance(z.pointer, zPrevious.pointer, n)
-        let change = Vec.relativeChange(x.pointer, from: xPrevious.pointer, n)
+        let change = max(Vec.relativeChange(x.pointer, from: xPrevious.pointer, n),
+                         Vec.relativeChange(z.pointer, from: zPrevious.pointer, n))
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
                                primalResidual: primal, dualResidual: dual, innerIterations: inner,

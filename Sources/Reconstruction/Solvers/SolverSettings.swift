@@ -13,7 +13,7 @@ public struct SolverSettings: Sendable, Equatable {
 
     public var kind: Kind = .admm
     public var iterations = 30
-    /// Stop when ‖x_k − x_{k−1}‖/‖x_{k−1}‖ < tolerance (0: never; run all iterations).
+    /// Stop when ‖x_k − x_{k−1}‖/‖x_{k−1}‖ < tolerance (ADMM: and the same for z; 0: never).
     public var tolerance = 1e-4
     /// ADMM penalty ρ and data weight s of s‖y − Ax‖².
     public var rho = 0.1
