@@ -48,7 +48,12 @@ enum Vec {
 
     /// ‖a − b‖/‖b‖ (1 when b = 0 and a ≠ b: a start from zero counts as a full change).
     static func relativeChange(_ a: UnsafePointer<Float>, from b: UnsafePointer<Float>, _ n: Int) -> Double {
-        let d = distance(a, b, n), r = norm(b, n)
+        relativeChange(distance: distance(a, b, n), from: b, n)
+    }
+
+    /// d/‖b‖ for a distance d = ‖a − b‖ already computed (same convention at b = 0).
+    static func relativeChange(distance d: Double, from b: UnsafePointer<Float>, _ n: Int) -> Double {
+        let r = norm(b, n)
         return r > 0 ? d / r : (d > 0 ? 1 : 0)
     }
 

@@ -89,9 +89,10 @@ public final class PnPADMM: IterativeSolver {
         prior.prox(work.pointer, z.pointer)
         let proxSeconds = MonotonicClock.seconds() - tProx
         let primal = Vec.distance(x.pointer, z.pointer, n)
-        let dual = Double(rho) * Vec.distance(z.pointer, zPrevious.pointer, n)
+        let zStep = Vec.distance(z.pointer, zPrevious.pointer, n)
+        let dual = Double(rho) * zStep
         let change = max(Vec.relativeChange(x.pointer, from: xPrevious.pointer, n),
-                         Vec.relativeChange(z.pointer, from: zPrevious.pointer, n))
+                         Vec.relativeChange(distance: zStep, from: zPrevious.pointer, n))
         let residual = data.residual(x.pointer)
         return IterationRecord(iteration: iteration, relativeChange: change, dataResidual: residual,
                                primalResidual: primal, dualResidual: dual, innerIterations: inner,
