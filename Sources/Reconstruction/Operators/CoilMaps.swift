@@ -44,26 +44,41 @@ public struct CoilMaps: Sendable, Equatable {
         }
     }
 
+    /// (Sᴴv)(p) = Σ_c conj(S_c(p))·v_c(p): coil images v [C, H, W] (interleaved complex)
+    /// combined at pixel p with maps s (same layout), the coils added in order.
+    @inline(__always)
+    static func combine(maps s: UnsafePointer<Float>, _ v: UnsafePointer<Float>, coils: Int, pixels n: Int,
+                        at p: Int) -> (re: Float, im: Float) {
+        var re: Float = 0, im: Float = 0
+        for c in 0..<coils {
+            let sr = s[2 * (c * n + p)], si = s[2 * (c * n + p) + 1]
+            let vr = v[2 * (c * n + p)], vi = v[2 * (c * n + p) + 1]
+            re += sr * vr + si * vi
+            im += sr * vi - si * vr
+        }
+        return (re, im)
+    }
+
     /// The maps multiplied per pixel by the phase of Sᴴℓ, ℓ the low-resolution coil images
     /// [C, H, W]: the image they define, Sᴴ(coil images), is then real and non-negative
     /// where the object's phase is smooth (docs/MATH.md §7).
     public func phaseReferenced(to l: [Float]) -> CoilMaps {
         var out = self
         let n = height * width
-        for p in 0..<n {
-            var re: Float = 0, im: Float = 0
-            for c in 0..<coils {
-                let sr = values[2 * (c * n + p)], si = values[2 * (c * n + p) + 1]
-                re += sr * l[2 * (c * n + p)] + si * l[2 * (c * n + p) + 1]
-                im += sr * l[2 * (c * n + p) + 1] - si * l[2 * (c * n + p)]
-            }
-            let m = (re * re + im * im).squareRoot()
-            guard m > 0 else { continue }
-            let cr = re / m, ci = im / m
-            for c in 0..<coils {
-                let sr = values[2 * (c * n + p)], si = values[2 * (c * n + p) + 1]
-                out.values[2 * (c * n + p)] = sr * cr - si * ci
-                out.values[2 * (c * n + p) + 1] = sr * ci + si * cr
+        values.withUnsafeBufferPointer { sb in
+            l.withUnsafeBufferPointer { lb in
+                let s = sb.baseAddress!
+                for p in 0..<n {
+                    let (re, im) = Self.combine(maps: s, lb.baseAddress!, coils: coils, pixels: n, at: p)
+                    let m = (re * re + im * im).squareRoot()
+                    guard m > 0 else { continue }
+                    let cr = re / m, ci = im / m
+                    for c in 0..<coils {
+                        let sr = s[2 * (c * n + p)], si = s[2 * (c * n + p) + 1]
+                        out.values[2 * (c * n + p)] = sr * cr - si * ci
+                        out.values[2 * (c * n + p) + 1] = sr * ci + si * cr
+                    }
+                }
             }
         }
         return out

@@ -110,13 +110,7 @@ public final class MultiCoilMRIOperator: LinearOperator {
             // x = Σ_c conj(S_c) ⊙ image_c, coils summed in order at every pixel; pixels shared out.
             concurrently(plans.count) { part in
                 for i in (n * part / plans.count)..<(n * (part + 1) / plans.count) {
-                    var re: Float = 0, im: Float = 0
-                    for c in 0..<coils {
-                        let sr = s[2 * (c * n + i)], si = s[2 * (c * n + i) + 1]
-                        let br = images[2 * (c * n + i)], bi = images[2 * (c * n + i) + 1]
-                        re += sr * br + si * bi
-                        im += sr * bi - si * br
-                    }
+                    let (re, im) = CoilMaps.combine(maps: s, images, coils: coils, pixels: n, at: i)
                     if complex { x[2 * i] = re; x[2 * i + 1] = im } else { x[i] = re }
                 }
             }
@@ -153,14 +147,13 @@ public final class MultiCoilMRIOperator: LinearOperator {
         }
         guard normalize else { return 1 }
         var peak: Float = 0
-        for p in 0..<n {
-            var re: Float = 0, im: Float = 0
-            for c in 0..<coils {
-                let sr = maps.values[2 * (c * n + p)], si = maps.values[2 * (c * n + p) + 1]
-                let lr = lowRes[2 * (c * n + p)], li = lowRes[2 * (c * n + p) + 1]
-                re += sr * lr + si * li; im += sr * li - si * lr
+        withMaskAndMaps { _, s in
+            lowRes.withUnsafeBufferPointer { l in
+                for p in 0..<n {
+                    let (re, im) = CoilMaps.combine(maps: s, l.baseAddress!, coils: coils, pixels: n, at: p)
+                    peak = max(peak, (re * re + im * im).squareRoot())
+                }
             }
-            peak = max(peak, (re * re + im * im).squareRoot())
         }
         guard peak > 0 else { return 1 }
         for i in 0..<(2 * coils * n) { y[i] /= peak }
