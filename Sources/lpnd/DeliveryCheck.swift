@@ -9,6 +9,7 @@ import Streaming
 struct DeliveryCheck {
     let listener: ZMQSocket
     let stream: String
+    let endpoint: String
 
     /// Subscribes to the stream's pongs before anything is sent.
     init(context: ZMQContext, publish endpoint: String, stream: String, curve: CurveClient?) throws {
@@ -17,6 +18,15 @@ struct DeliveryCheck {
         try listener.subscribe("pong/\(stream)/")
         try listener.connect(endpoint)
         self.stream = stream
+        self.endpoint = endpoint
+    }
+
+    /// ``confirm(through:timeout:)``, throwing when no pong came: the message names the
+    /// endpoint, the stream and the wait.
+    func require(through socket: ZMQSocket, timeout: Double = 30) throws {
+        guard try confirm(through: socket, timeout: timeout) else {
+            throw ValidationErrorText("the daemon did not confirm delivery on \(endpoint) within \(Int(timeout)) s (no pong for stream '\(stream)')")
+        }
     }
 
     /// Pings on `socket` until the pong arrives (true) or `timeout` seconds pass (false).

@@ -63,9 +63,7 @@ struct MRDFileSender {
                 data: data.map { Array(UnsafeBufferPointer(start: $0, count: dataCount)) } ?? []))
         }
         try send(MRDMessage.encodeClose())
-        if let check, try !check.confirm(through: socket) {
-            throw ValidationErrorText("the daemon did not confirm delivery on \(publish!) within 30 s (no pong for stream '\(stream)')")
-        }
+        try check?.require(through: socket)
         return Report(acquisitions: Int(count), seconds: Date().timeIntervalSince(start), bytes: bytes)
     }
 }
