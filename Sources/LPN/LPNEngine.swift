@@ -29,6 +29,9 @@ public final class LPNEngine {
     /// Per stage, at this engine's size.
     private let linearGeometries: [ConvGeometry]
     private let skipGeometries: [ConvGeometry?]
+    /// Per stage, the convolutions the direct kernels run (nil: im2col and sgemm).
+    private let linearDirect: [DirectConvolution?]
+    private let skipDirect: [DirectConvolution?]
 
     // Per stage: post-activation z and softplus slope σ'(pre-activation).
     private var activations: [UnsafeMutablePointer<Float>] = []
@@ -40,6 +43,8 @@ public final class LPNEngine {
     private let columns: [UnsafeMutablePointer<Float>]
     /// Threads one evaluation may use.
     public let threads: Int
+    /// The direct kernels' padded copy of their source, shared by the threads.
+    private let directCopy: UnsafeMutablePointer<Float>
     private let gradientA: UnsafeMutablePointer<Float>
     private let gradientB: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutablePointer<Float>] = []
@@ -62,12 +67,21 @@ public final class LPNEngine {
         }
         linearGeometries = model.stages.map { resized($0.linearGeometry) }
         skipGeometries = model.stages.map { $0.skipGeometry.map(resized) }
+        linearDirect = zip(model.stages, linearGeometries).map { DirectConvolution(geometry: $1, weight: $0.linear) }
+        skipDirect = zip(model.stages, skipGeometries).map { stage, g in
+            guard let g, let weight = stage.skip else { return nil }
+            return DirectConvolution(geometry: g, weight: weight)
+        }
         func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
             p.initialize(repeating: 0, count: max(count, 1))
             return p
         }
-        var columnCount = 0, largest = 0
+        var columnCount = 0, largest = 0, copyCount = 0
+        for direct in (linearDirect + skipDirect).compactMap({ $0 }) {
+            copyCount = max(copyCount, direct.copySize(adjoint: false), direct.copySize(adjoint: true))
+            columnCount = max(columnCount, direct.scratchSize(adjoint: false), direct.scratchSize(adjoint: true))
+        }
         var allocated: [UnsafeMutablePointer<Float>] = []
         for (g, sg) in zip(linearGeometries, skipGeometries) {
             let z = allocate(g.outCount), s = allocate(g.outCount)
@@ -84,9 +98,10 @@ public final class LPNEngine {
             allocated += [input, gradient]
         }
         columns = (0..<self.threads).map { _ in allocate(columnCount) }
+        directCopy = allocate(copyCount)
         gradientA = allocate(largest)
         gradientB = allocate(largest)
-        allocations = allocated + columns + [gradientA, gradientB]
+        allocations = allocated + columns + [directCopy, gradientA, gradientB]
     }
 
     deinit {
@@ -126,9 +141,9 @@ public final class LPNEngine {
             let g = linearGeometries[l]
             let input = l == 0 ? image : UnsafePointer(activations[l - 1])
             let pre = activations[l]
-            convolve(input, stage.linear, g, into: pre, accumulate: false)
+            convolve(input, stage.linear, g, direct: linearDirect[l], into: pre, accumulate: false)
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
-                convolve(skipInput(source, image), skip, sg, into: pre, accumulate: true)
+                convolve(skipInput(source, image), skip, sg, direct: skipDirect[l], into: pre, accumulate: true)
             }
             let slope = slopes[l]
             stage.bias.withUnsafeBufferPointer { bias in
@@ -177,13 +192,13 @@ public final class LPNEngine {
             }
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 let target = source == .input ? gradient : skipGradients[source]!
-                convolveAdjoint(upstream, skip, sg, into: target)
+                convolveAdjoint(upstream, skip, sg, direct: skipDirect[l], into: target)
             }
             if l == 0 {
-                convolveAdjoint(upstream, stage.linear, g, into: gradient)
+                convolveAdjoint(upstream, stage.linear, g, direct: linearDirect[l], into: gradient)
             } else {
                 spare.update(repeating: 0, count: g.inCount)
-                convolveAdjoint(upstream, stage.linear, g, into: spare)
+                convolveAdjoint(upstream, stage.linear, g, direct: linearDirect[l], into: spare)
                 swap(&upstream, &spare)
             }
         }
@@ -223,9 +238,15 @@ public final class LPNEngine {
     }
 
     /// out (+)= W · im2col(input): one sgemm per band of output rows (one sgemv when the kernel
-    /// covers the input); bands are shared out over the threads.
+    /// covers the input, the direct kernels when they support the shape); bands are shared out
+    /// over the threads.
     private func convolve(_ input: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
-                          into output: UnsafeMutablePointer<Float>, accumulate: Bool) {
+                          direct: DirectConvolution?, into output: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        if let direct {
+            direct.apply(adjoint: false, input, into: output, accumulate: accumulate, copy: directCopy,
+                         scratch: columns, threads: threads)
+            return
+        }
         let beta: Float = accumulate ? 1 : 0
         weight.withUnsafeBufferPointer { w in
             let w = w.baseAddress!
@@ -255,7 +276,12 @@ public final class LPNEngine {
     /// threads, even bands first and odd bands second: two bands apart never touch the same
     /// input row when (rows + 1)·stride > kernel − 1; otherwise the bands run one at a time.
     private func convolveAdjoint(_ delta: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
-                                 into gradient: UnsafeMutablePointer<Float>) {
+                                 direct: DirectConvolution?, into gradient: UnsafeMutablePointer<Float>) {
+        if let direct, direct.runsAdjoint {
+            direct.apply(adjoint: true, delta, into: gradient, accumulate: true, copy: directCopy,
+                         scratch: columns, threads: threads)
+            return
+        }
         weight.withUnsafeBufferPointer { w in
             let w = w.baseAddress!
             if g.isFullWindow {

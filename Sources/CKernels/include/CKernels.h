@@ -40,6 +40,31 @@ void lpn_im2col(const float *image, const lpn_conv_shape *shape, ptrdiff_t first
 /// image += col2im(cols) for the same band: the exact adjoint of lpn_im2col.
 void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *image);
 
+/// Direct 3×3 convolutions and their adjoints, without im2col (directconv.c). Supported
+/// shapes: kernel 3, padding 1, and stride 1 (same size out) or stride 2 (even sides, halved).
+int lpn_conv3_direct_supports(const lpn_conv_shape *shape);
+/// Floats of the padded copy of the source (the input; for the adjoint, δ with out_channels
+/// planes) that lpn_direct_prepare writes and lpn_direct_rows reads, shared by all threads.
+ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels);
+/// Floats of per-thread scratch lpn_direct_rows needs.
+ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels);
+/// Writes source channels [first_channel, first_channel + channels) into the padded copy.
+void lpn_direct_prepare(int adjoint, const lpn_conv_shape *shape, const float *source, ptrdiff_t first_channel,
+                        ptrdiff_t channels, float *copy);
+/// Packs weight [out_channels][channels][3][3] for lpn_direct_rows (9·channels·out_channels floats).
+void lpn_direct_pack(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *weight,
+                     float *packed);
+/// Forward: output[o][oy][·] (+)= the convolution for output rows oy in [first_row, first_row + rows).
+/// Adjoint: output[c][iy][·] += its adjoint applied to δ, for input rows iy in that range (bands
+/// of input rows write disjoint pixels; accumulate is ignored).
+void lpn_direct_rows(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *copy,
+                     const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
+                     int accumulate);
+/// The same at a given level (capped at the CPU's), so tests can compare every variant.
+void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels,
+                        const float *copy, const float *packed, ptrdiff_t first_row, ptrdiff_t rows,
+                        float *scratch, float *output, int accumulate);
+
 /// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous
 /// control word for lpn_restore_fp_mode.
 uint32_t lpn_flush_denormals(void);

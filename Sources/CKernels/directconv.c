@@ -1,0 +1,291 @@
+// Direct 3×3 convolutions (padding 1, stride 1 or 2) and their adjoints, without im2col.
+//
+// Forward, for the output rows oy of a band and every output channel o:
+//
+//     out[o][oy][ox] (+)= Σ_c Σ_(ky,kx) w[o][c][ky][kx] · in[c][s·oy − 1 + ky][s·ox − 1 + kx]
+//
+// Adjoint (the input gradient of the same convolution), for the *input* rows iy of a band, so
+// that bands never write the same pixel:
+//
+//     g[c][iy][ix] += Σ_o Σ_(ky,kx : s·oy − 1 + ky = iy, s·ox − 1 + kx = ix) w[o][c][ky][kx] · δ[o][oy][ox]
+//
+// Both are one computation: a sum over source channels and taps of a weight times a shifted
+// source row. The source (the input, or δ for the adjoint) is first copied once into
+// zero-padded planes whose rows carry slack past their last pixel (lpn_direct_prepare), so that
+// every tap of every output pixel is a contiguous, in-bounds read:
+//
+//   - forward, stride 1: padded rows; tap (ky, kx) reads row oy + ky, column ox + kx;
+//   - forward, stride 2: each padded row split into its even and odd columns, so tap (ky, kx)
+//     reads row 2·oy + ky at column ox of the even (kx = 0), odd (kx = 1) or even shifted by one
+//     (kx = 2) half;
+//   - adjoint, stride 1: padded δ rows with the kernel flipped: tap (ky, kx) reads padded row
+//     iy + 2 − ky, column ix + 2 − kx;
+//   - adjoint, stride 2: input pixel (2m + py, 2j + px) collects, by parity, 1, 2, 2 or 4 taps
+//     of δ rows m, m + 1 and columns j, j + 1 (δ copied with one trailing zero row and
+//     column): even (py = 0) takes ky = 1 of row m, odd takes ky = 2 of row m and ky = 0 of
+//     row m + 1; likewise columns. The two column parities are computed as two half-width rows
+//     and interleaved into g.
+//
+// The inner kernel (a tile) keeps a block of output channels × a run of pixels in vector
+// registers over all source channels and taps: two pixel vectors are loaded per tap and each
+// is multiplied by a broadcast weight per output channel, so the tile is bound by its
+// multiply-adds, not by memory. Weights are packed once (lpn_direct_pack) so the block's
+// weights for one (source channel, tap) are adjacent. Every output value is summed in one
+// fixed order (source channel, then tap) whatever the band, so results do not depend on the
+// number of threads. Tiles are compiled for AVX-512 (16 lanes, 8 channels × 2 vectors), AVX2
+// (8 lanes, 4 × 2) and the baseline (4 lanes, 4 × 2); chosen at run time.
+#include "CKernels.h"
+#include "multiversion.h"
+
+#include <string.h>
+
+/// Pixels of slack after the last pixel of every copied row: at least the widest tile.
+#define LPN_DIRECT_SLACK 64
+
+static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
+
+/// The padded copy of the source: rows × row_length floats per source channel.
+typedef struct {
+    ptrdiff_t rows, row_length;
+    ptrdiff_t even_length;  // forward stride 2: floats of the even half at the start of each row
+} copy_layout;
+
+static copy_layout layout(int adjoint, const lpn_conv_shape *g) {
+    copy_layout l = {0, 0, 0};
+    const ptrdiff_t ow = round_up(g->out_width, LPN_DIRECT_SLACK);
+    if (!adjoint && g->stride == 1) { l.rows = g->height + 2; l.row_length = round_up(g->width, LPN_DIRECT_SLACK) + 2; }
+    else if (!adjoint) { l.rows = g->height + 2; l.even_length = ow + 1; l.row_length = 2 * ow + 1; }
+    else if (g->stride == 1) { l.rows = g->out_height + 2; l.row_length = ow + 2; }
+    else { l.rows = g->out_height + 1; l.row_length = ow + 1; }
+    return l;
+}
+
+int lpn_conv3_direct_supports(const lpn_conv_shape *g) {
+    if (g->kernel != 3 || g->padding != 1) return 0;
+    if (g->stride == 1) return g->out_height == g->height && g->out_width == g->width;
+    if (g->stride == 2) return g->height == 2 * g->out_height && g->width == 2 * g->out_width;
+    return 0;
+}
+
+ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
+    const copy_layout l = layout(adjoint, g);
+    return (adjoint ? out_channels : g->channels) * l.rows * l.row_length;
+}
+
+ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
+    (void)out_channels;
+    // the tail tile (8 channels × 16 lanes), and for the stride-2 adjoint two half-width rows per channel
+    const ptrdiff_t tail = 8 * 16;
+    return tail + (adjoint && g->stride == 2 ? 2 * g->channels * round_up(g->out_width, LPN_DIRECT_SLACK) : 0);
+}
+
+void lpn_direct_prepare(int adjoint, const lpn_conv_shape *g, const float *source, ptrdiff_t first_channel,
+                        ptrdiff_t channels, float *copy) {
+    const copy_layout l = layout(adjoint, g);
+    const ptrdiff_t plane = l.rows * l.row_length;
+    for (ptrdiff_t c = first_channel; c < first_channel + channels; c++) {
+        float *dst = copy + c * plane;
+        memset(dst, 0, (size_t)plane * sizeof(float));
+        if (!adjoint && g->stride == 1) {
+            const float *src = source + c * g->height * g->width;
+            for (ptrdiff_t y = 0; y < g->height; y++)
+                memcpy(dst + (y + 1) * l.row_length + 1, src + y * g->width, (size_t)g->width * sizeof(float));
+        } else if (!adjoint) {
+            // padded column k is input column k − 1: even[j] = in[2j − 1], odd[j] = in[2j]
+            const float *src = source + c * g->height * g->width;
+            const ptrdiff_t half = g->width / 2;
+            for (ptrdiff_t y = 0; y < g->height; y++) {
+                float *even = dst + (y + 1) * l.row_length, *odd = even + l.even_length;
+                const float *row = src + y * g->width;
+                for (ptrdiff_t j = 0; j < half; j++) { even[j + 1] = row[2 * j + 1]; odd[j] = row[2 * j]; }
+            }
+        } else {
+            const ptrdiff_t oh = g->out_height, ow = g->out_width, lead = g->stride == 1 ? 1 : 0;
+            const float *src = source + c * oh * ow;
+            for (ptrdiff_t y = 0; y < oh; y++)
+                memcpy(dst + (y + lead) * l.row_length + lead, src + y * ow, (size_t)ow * sizeof(float));
+        }
+    }
+}
+
+void lpn_direct_pack(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *weight, float *packed) {
+    const ptrdiff_t cin = g->channels, cout = out_channels;
+    if (!adjoint) {  // [c][t][o]
+        for (ptrdiff_t o = 0; o < cout; o++)
+            for (ptrdiff_t c = 0; c < cin; c++)
+                for (ptrdiff_t t = 0; t < 9; t++) packed[(c * 9 + t) * cout + o] = weight[(o * cin + c) * 9 + t];
+        return;
+    }
+    if (g->stride == 1) {  // [o][t][c], t = ky·3 + kx
+        for (ptrdiff_t o = 0; o < cout; o++)
+            for (ptrdiff_t c = 0; c < cin; c++)
+                for (ptrdiff_t t = 0; t < 9; t++) packed[(o * 9 + t) * cin + c] = weight[(o * cin + c) * 9 + t];
+        return;
+    }
+    // stride 2: four parity classes one after the other, each [o][i][c] over its taps i
+    static const int taps[4][4] = {{4}, {5, 3}, {7, 1}, {8, 6, 2, 0}};
+    static const int counts[4] = {1, 2, 2, 4};
+    ptrdiff_t start = 0;
+    for (int k = 0; k < 4; k++) {
+        for (ptrdiff_t o = 0; o < cout; o++)
+            for (int i = 0; i < counts[k]; i++)
+                for (ptrdiff_t c = 0; c < cin; c++)
+                    packed[start + (o * counts[k] + i) * cin + c] = weight[(o * cin + c) * 9 + taps[k][i]];
+        start += cout * counts[k] * cin;
+    }
+}
+
+/// One level's tiles: out[b][n·lanes + x] (+)= Σ_c Σ_t w[(c·taps + t)·wstride + b] · src[c·plane + offsets[t] + n·lanes + x]
+/// for b < block (or 1) channels and n < 2 (or 1) vectors.
+typedef void (*tile_fn)(const float *src, ptrdiff_t plane, ptrdiff_t channels, const ptrdiff_t *offsets, int taps,
+                        const float *w, ptrdiff_t wstride, float *out, ptrdiff_t out_plane, int accumulate);
+typedef struct {
+    int lanes, block;
+    tile_fn wide, narrow, wide_single, narrow_single;  // block × 2, block × 1, 1 × 2, 1 × 1 vectors
+} level_tiles;
+
+#define LPN_TILE(name, ATTR, VT, LANES, OB, NV)                                                              \
+    ATTR static void name(const float *src, ptrdiff_t plane, ptrdiff_t channels, const ptrdiff_t *offsets,   \
+                          int taps, const float *w, ptrdiff_t wstride, float *out, ptrdiff_t out_plane,      \
+                          int accumulate) {                                                                   \
+        VT acc[OB][NV];                                                                                       \
+        for (int b = 0; b < OB; b++)                                                                          \
+            for (int n = 0; n < NV; n++)                                                                      \
+                acc[b][n] = accumulate ? *(const VT *)(out + b * out_plane + n * LANES) : (VT){0};            \
+        for (ptrdiff_t c = 0; c < channels; c++) {                                                            \
+            const float *sc = src + c * plane;                                                                \
+            const float *wc = w + c * taps * wstride;                                                         \
+            for (int t = 0; t < taps; t++) {                                                                  \
+                VT v[NV];                                                                                     \
+                for (int n = 0; n < NV; n++) v[n] = *(const VT *)(sc + offsets[t] + n * LANES);             \
+                const float *wt = wc + t * wstride;                                                           \
+                for (int b = 0; b < OB; b++) {                                                                \
+                    const float wb = wt[b];                                                                   \
+                    for (int n = 0; n < NV; n++) acc[b][n] += wb * v[n];                                     \
+                }                                                                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int b = 0; b < OB; b++)                                                                          \
+            for (int n = 0; n < NV; n++) *(VT *)(out + b * out_plane + n * LANES) = acc[b][n];               \
+    }
+
+typedef float v16f __attribute__((vector_size(64), aligned(4)));
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+typedef float v4f __attribute__((vector_size(16), aligned(4)));
+
+LPN_TILE(tile512_w, LPN_AVX512, v16f, 16, 8, 2)
+LPN_TILE(tile512_n, LPN_AVX512, v16f, 16, 8, 1)
+LPN_TILE(tile512_w1, LPN_AVX512, v16f, 16, 1, 2)
+LPN_TILE(tile512_n1, LPN_AVX512, v16f, 16, 1, 1)
+LPN_TILE(tile256_w, LPN_AVX2, v8f, 8, 4, 2)
+LPN_TILE(tile256_n, LPN_AVX2, v8f, 8, 4, 1)
+LPN_TILE(tile256_w1, LPN_AVX2, v8f, 8, 1, 2)
+LPN_TILE(tile256_n1, LPN_AVX2, v8f, 8, 1, 1)
+LPN_TILE(tile128_w, , v4f, 4, 4, 2)
+LPN_TILE(tile128_n, , v4f, 4, 4, 1)
+LPN_TILE(tile128_w1, , v4f, 4, 1, 2)
+LPN_TILE(tile128_n1, , v4f, 4, 1, 1)
+
+static const level_tiles levels[3] = {
+    {4, 4, tile128_w, tile128_n, tile128_w1, tile128_n1},
+    {8, 4, tile256_w, tile256_n, tile256_w1, tile256_n1},
+    {16, 8, tile512_w, tile512_n, tile512_w1, tile512_n1},
+};
+
+/// Source channels per pass over a row: a block's weights for one pass (32 · 9 · 8 floats) stay
+/// in L1 while the tiles sweep the row; later passes add onto the row.
+#define LPN_DIRECT_CHANNEL_CHUNK 32
+
+/// One output row of `out_channels` channels (out + o·out_plane) over `width` pixels: whole tiles,
+/// then a last partial vector through `temp` (block × lanes floats).
+static void row_tiles(const level_tiles *k, const float *src, ptrdiff_t plane, ptrdiff_t channels,
+                      const ptrdiff_t *offsets, int taps, const float *w, ptrdiff_t out_channels, float *out,
+                      ptrdiff_t out_plane, ptrdiff_t width, int accumulate, float *temp) {
+    const ptrdiff_t lanes = k->lanes;
+    for (ptrdiff_t o = 0; o < out_channels;) {
+        const int blocked = out_channels - o >= k->block;
+        const ptrdiff_t count = blocked ? k->block : 1;
+        tile_fn wide = blocked ? k->wide : k->wide_single, narrow = blocked ? k->narrow : k->narrow_single;
+        float *oo = out + o * out_plane;
+        for (ptrdiff_t c = 0; c < channels; c += LPN_DIRECT_CHANNEL_CHUNK) {
+            const ptrdiff_t n = channels - c < LPN_DIRECT_CHANNEL_CHUNK ? channels - c : LPN_DIRECT_CHANNEL_CHUNK;
+            const float *sc = src + c * plane, *wc = w + c * taps * out_channels + o;
+            const int acc = accumulate || c > 0;
+            ptrdiff_t x = 0;
+            for (; x + 2 * lanes <= width; x += 2 * lanes)
+                wide(sc + x, plane, n, offsets, taps, wc, out_channels, oo + x, out_plane, acc);
+            for (; x + lanes <= width; x += lanes)
+                narrow(sc + x, plane, n, offsets, taps, wc, out_channels, oo + x, out_plane, acc);
+            if (x < width) {
+                const ptrdiff_t rest = width - x;
+                for (ptrdiff_t b = 0; b < count; b++) {
+                    memset(temp + b * lanes, 0, (size_t)lanes * sizeof(float));
+                    if (acc) memcpy(temp + b * lanes, oo + b * out_plane + x, (size_t)rest * sizeof(float));
+                }
+                narrow(sc + x, plane, n, offsets, taps, wc, out_channels, temp, lanes, acc);
+                for (ptrdiff_t b = 0; b < count; b++)
+                    memcpy(oo + b * out_plane + x, temp + b * lanes, (size_t)rest * sizeof(float));
+            }
+        }
+        o += count;
+    }
+}
+
+void lpn_direct_rows(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *copy,
+                     const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
+                     int accumulate) {
+    lpn_direct_rows_at(lpn_kernel_level(), adjoint, g, out_channels, copy, packed, first_row, rows, scratch, output,
+                       accumulate);
+}
+
+void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *copy,
+                        const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
+                        int accumulate) {
+    const int cpu = lpn_kernel_level();
+    const level_tiles *k = &levels[level < 0 ? 0 : level > cpu ? cpu : level];
+    const copy_layout l = layout(adjoint, g);
+    const ptrdiff_t plane = l.rows * l.row_length, L = l.row_length;
+    float *temp = scratch;
+    if (!adjoint) {
+        ptrdiff_t offsets[9];
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++)
+                offsets[ky * 3 + kx] = ky * L + (g->stride == 1 ? kx : (kx == 0 ? 0 : kx == 1 ? l.even_length : 1));
+        const ptrdiff_t ow = g->out_width, out_plane = g->out_height * ow;
+        for (ptrdiff_t oy = first_row; oy < first_row + rows; oy++)
+            row_tiles(k, copy + g->stride * oy * L, plane, g->channels, offsets, 9, packed, out_channels,
+                      output + oy * ow, out_plane, ow, accumulate, temp);
+        return;
+    }
+    // adjoint: the layer's output channels are the sum's sources, its input channels the outputs
+    const ptrdiff_t cin = g->channels, width = g->width, in_plane = g->height * width;
+    if (g->stride == 1) {
+        ptrdiff_t offsets[9];
+        for (int ky = 0; ky < 3; ky++)
+            for (int kx = 0; kx < 3; kx++) offsets[ky * 3 + kx] = (2 - ky) * L + (2 - kx);
+        for (ptrdiff_t iy = first_row; iy < first_row + rows; iy++)
+            row_tiles(k, copy + iy * L, plane, out_channels, offsets, 9, packed, cin, output + iy * width, in_plane,
+                      width, 1, temp);
+        return;
+    }
+    const ptrdiff_t ow = g->out_width, half = round_up(ow, LPN_DIRECT_SLACK);
+    float *parity[2] = {scratch + 8 * 16, scratch + 8 * 16 + cin * half};
+    // class k = 2·py + px: tap offsets (δ row m at 0, row m + 1 at L; column j at 0, j + 1 at 1)
+    static const int counts[4] = {1, 2, 2, 4};
+    const ptrdiff_t offsets[4][4] = {{0}, {0, 1}, {0, L}, {0, 1, L, L + 1}};
+    ptrdiff_t starts[4], start = 0;
+    for (int c = 0; c < 4; c++) { starts[c] = start; start += out_channels * counts[c] * cin; }
+    for (ptrdiff_t iy = first_row; iy < first_row + rows; iy++) {
+        const ptrdiff_t m = iy / 2, py = iy % 2;
+        for (int px = 0; px < 2; px++) {
+            const int cls = (int)(2 * py + px);
+            row_tiles(k, copy + m * L, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls], cin,
+                      parity[px], half, ow, 0, temp);
+        }
+        for (ptrdiff_t c = 0; c < cin; c++) {
+            float *restrict dst = output + c * in_plane + iy * width;
+            const float *restrict even = parity[0] + c * half, *restrict odd = parity[1] + c * half;
+            for (ptrdiff_t j = 0; j < ow; j++) { dst[2 * j] += even[j]; dst[2 * j + 1] += odd[j]; }
+        }
+    }
+}

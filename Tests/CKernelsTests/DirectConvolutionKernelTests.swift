@@ -1,0 +1,124 @@
+import CKernels
+import Testing
+
+/// The direct 3×3 convolution kernels (directconv.c) at every instruction-set level this CPU
+/// has, forward and adjoint, against the convolution summed in double precision; and bands of
+/// rows against one call, bit for bit.
+@Suite struct DirectConvolutionKernelTests {
+    /// (input channels, output channels, height, width, stride): one-channel inputs, channel
+    /// counts that leave a remainder after the 8- and 4-channel blocks, more than one
+    /// 32-channel chunk, and widths that end in a partial vector.
+    static let shapes: [(Int, Int, Int, Int, Int)] = [
+        (1, 32, 16, 24, 1), (1, 32, 16, 24, 2), (32, 32, 10, 18, 1), (5, 11, 8, 40, 2),
+        (16, 3, 12, 36, 1), (9, 17, 6, 6, 2), (40, 8, 8, 20, 1), (40, 9, 8, 20, 2),
+    ]
+
+    struct Case {
+        let shape: lpn_conv_shape
+        let inChannels: Int, outChannels: Int
+        let input: [Float], weight: [Float], delta: [Float]
+
+        init(_ s: (Int, Int, Int, Int, Int)) {
+            let (cin, cout, h, w, stride) = s
+            shape = lpn_conv_shape(channels: cin, height: h, width: w, kernel: 3, stride: stride, padding: 1,
+                                   out_height: (h - 1) / stride + 1, out_width: (w - 1) / stride + 1)
+            inChannels = cin
+            outChannels = cout
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(cin * 1000 + cout * 10 + stride)
+            func next() -> Float {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return Float(Int(state >> 40) % 2001 - 1000) / 1000
+            }
+            input = (0..<(cin * h * w)).map { _ in next() }
+            weight = (0..<(cout * cin * 9)).map { _ in next() }
+            delta = (0..<(cout * shape.out_height * shape.out_width)).map { _ in next() }
+        }
+
+        var outCount: Int { outChannels * shape.out_height * shape.out_width }
+
+        /// The convolution and its adjoint, in double precision, from the definition.
+        func reference() -> (forward: [Double], adjoint: [Double]) {
+            let (h, w, oh, ow, s) = (shape.height, shape.width, shape.out_height, shape.out_width, shape.stride)
+            var forward = [Double](repeating: 0, count: outCount)
+            var adjoint = [Double](repeating: 0, count: input.count)
+            for o in 0..<outChannels {
+                for c in 0..<inChannels {
+                    for ky in 0..<3 {
+                        for kx in 0..<3 {
+                            let k = Double(weight[((o * inChannels + c) * 3 + ky) * 3 + kx])
+                            for oy in 0..<oh {
+                                let iy = oy * s - 1 + ky
+                                guard iy >= 0, iy < h else { continue }
+                                for ox in 0..<ow {
+                                    let ix = ox * s - 1 + kx
+                                    guard ix >= 0, ix < w else { continue }
+                                    forward[(o * oh + oy) * ow + ox] += k * Double(input[(c * h + iy) * w + ix])
+                                    adjoint[(c * h + iy) * w + ix] += k * Double(delta[(o * oh + oy) * ow + ox])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            return (forward, adjoint)
+        }
+
+        /// The kernel's result for rows [first, first + count) of each band in `bands`, starting
+        /// from `start` (forward: output, adjoint: input gradient).
+        func run(adjoint: Bool, level: Int, bands: [(Int, Int)], start: [Float]) -> [Float] {
+            var shape = self.shape
+            let direction: Int32 = adjoint ? 1 : 0
+            var packed = [Float](repeating: 0, count: weight.count)
+            lpn_direct_pack(direction, &shape, outChannels, weight, &packed)
+            var copy = [Float](repeating: .nan, count: lpn_direct_copy_size(direction, &shape, outChannels))
+            var scratch = [Float](repeating: .nan, count: lpn_direct_scratch_size(direction, &shape, outChannels))
+            let source = adjoint ? delta : input
+            let sources = adjoint ? outChannels : inChannels
+            // in two parts, as the engine shares channels out over threads
+            lpn_direct_prepare(direction, &shape, source, 0, sources / 2, &copy)
+            lpn_direct_prepare(direction, &shape, source, sources / 2, sources - sources / 2, &copy)
+            var out = start
+            for (first, count) in bands {
+                lpn_direct_rows_at(Int32(level), direction, &shape, outChannels, copy, packed, first, count, &scratch,
+                                   &out, 1)
+            }
+            return out
+        }
+    }
+
+    @Test(arguments: shapes.indices)
+    func everyLevelMatchesDoublePrecision(index: Int) {
+        let c = Case(Self.shapes[index])
+        let (forward, adjoint) = c.reference()
+        // Accumulating onto a non-zero start checks that nothing is overwritten.
+        let outStart = (0..<c.outCount).map { Float($0 % 7) - 3 }
+        let inStart = (0..<c.input.count).map { Float($0 % 5) - 2 }
+        let scale = Double(c.inChannels * 9)  // sums of that many terms of magnitude ≤ 1
+        for level in 0...Int(lpn_kernel_level()) {
+            let out = c.run(adjoint: false, level: level, bands: [(0, Int(c.shape.out_height))], start: outStart)
+            for i in out.indices {
+                #expect(abs(Double(out[i]) - (forward[i] + Double(outStart[i]))) <= 2e-6 * scale,
+                        "level \(level), shape \(Self.shapes[index]), forward[\(i)]")
+            }
+            let grad = c.run(adjoint: true, level: level, bands: [(0, Int(c.shape.height))], start: inStart)
+            let adjointScale = Double(c.outChannels * 9)
+            for i in grad.indices {
+                #expect(abs(Double(grad[i]) - (adjoint[i] + Double(inStart[i]))) <= 2e-6 * adjointScale,
+                        "level \(level), shape \(Self.shapes[index]), adjoint[\(i)]")
+            }
+        }
+    }
+
+    @Test(arguments: shapes.indices)
+    func bandsGiveTheSameResultBitForBit(index: Int) {
+        let c = Case(Self.shapes[index])
+        let level = Int(lpn_kernel_level())
+        for adjoint in [false, true] {
+            let rows = Int(adjoint ? c.shape.height : c.shape.out_height)
+            let start = [Float](repeating: 0, count: adjoint ? c.input.count : c.outCount)
+            let whole = c.run(adjoint: adjoint, level: level, bands: [(0, rows)], start: start)
+            let split = c.run(adjoint: adjoint, level: level, bands: (0..<rows).reversed().map { ($0, 1) }, start: start)
+            #expect(whole == split, "shape \(Self.shapes[index]), adjoint \(adjoint)")
+        }
+    }
+}
