@@ -44,19 +44,22 @@
 
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
 
-/// The padded copy of the source: rows × row_length floats per source channel.
+/// The padded copy of the source, row by row and within a row channel by channel (so the rows
+/// one output row reads lie together, not one plane apart): rows × pitch floats, pitch =
+/// sources × row_length.
 typedef struct {
-    ptrdiff_t rows, row_length;
+    ptrdiff_t rows, row_length, pitch;
     ptrdiff_t even_length;  // forward stride 2: floats of the even half at the start of each row
 } copy_layout;
 
-static copy_layout layout(int adjoint, const lpn_conv_shape *g) {
-    copy_layout l = {0, 0, 0};
+static copy_layout layout(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
+    copy_layout l = {0, 0, 0, 0};
     const ptrdiff_t ow = round_up(g->out_width, LPN_DIRECT_SLACK);
     if (!adjoint && g->stride == 1) { l.rows = g->height + 2; l.row_length = round_up(g->width, LPN_DIRECT_SLACK) + 2; }
     else if (!adjoint) { l.rows = g->height + 2; l.even_length = ow + 1; l.row_length = 2 * ow + 1; }
     else if (g->stride == 1) { l.rows = g->out_height + 2; l.row_length = ow + 2; }
     else { l.rows = g->out_height + 1; l.row_length = ow + 1; }
+    l.pitch = (adjoint ? out_channels : g->channels) * l.row_length;
     return l;
 }
 
@@ -68,8 +71,8 @@ int lpn_conv3_direct_supports(const lpn_conv_shape *g) {
 }
 
 ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
-    const copy_layout l = layout(adjoint, g);
-    return (adjoint ? out_channels : g->channels) * l.rows * l.row_length;
+    const copy_layout l = layout(adjoint, g, out_channels);
+    return l.rows * l.pitch;
 }
 
 ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
@@ -79,33 +82,45 @@ ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_
     return tail + (adjoint && g->stride == 2 ? 2 * g->channels * round_up(g->out_width, LPN_DIRECT_SLACK) : 0);
 }
 
-void lpn_direct_prepare(int adjoint, const lpn_conv_shape *g, const float *source, ptrdiff_t first_channel,
-                        ptrdiff_t channels, float *copy) {
-    const copy_layout l = layout(adjoint, g);
-    const ptrdiff_t plane = l.rows * l.row_length;
+static inline LPN_BODY void prepare_body(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels,
+                                         const float *restrict source, ptrdiff_t first_channel, ptrdiff_t channels,
+                                         float *restrict copy) {
+    const copy_layout l = layout(adjoint, g, out_channels);
+    const ptrdiff_t L = l.row_length, h = g->height, w = g->width;
+    // source rows land at copy rows [lead, lead + n); the rest of each row (and every other row) is zero
+    const ptrdiff_t lead = !adjoint || g->stride == 1 ? 1 : 0;
+    const ptrdiff_t n = adjoint ? g->out_height : h, width = adjoint ? g->out_width : w;
     for (ptrdiff_t c = first_channel; c < first_channel + channels; c++) {
-        float *dst = copy + c * plane;
-        memset(dst, 0, (size_t)plane * sizeof(float));
-        if (!adjoint && g->stride == 1) {
-            const float *src = source + c * g->height * g->width;
-            for (ptrdiff_t y = 0; y < g->height; y++)
-                memcpy(dst + (y + 1) * l.row_length + 1, src + y * g->width, (size_t)g->width * sizeof(float));
-        } else if (!adjoint) {
-            // padded column k is input column k − 1: even[j] = in[2j − 1], odd[j] = in[2j]
-            const float *src = source + c * g->height * g->width;
-            const ptrdiff_t half = g->width / 2;
-            for (ptrdiff_t y = 0; y < g->height; y++) {
-                float *even = dst + (y + 1) * l.row_length, *odd = even + l.even_length;
-                const float *row = src + y * g->width;
+        const float *src = source + c * n * width;
+        for (ptrdiff_t r = 0; r < l.rows; r++) {
+            float *restrict dst = copy + r * l.pitch + c * L;
+            const ptrdiff_t y = r - lead;
+            if (y < 0 || y >= n) { memset(dst, 0, (size_t)L * sizeof(float)); continue; }
+            const float *restrict row = src + y * width;
+            if (adjoint || g->stride == 1) {
+                if (lead) dst[0] = 0;
+                memcpy(dst + lead, row, (size_t)width * sizeof(float));
+                memset(dst + lead + width, 0, (size_t)(L - lead - width) * sizeof(float));
+            } else {
+                // padded column k is input column k − 1: even[j] = in[2j − 1], odd[j] = in[2j]
+                float *restrict even = dst, *restrict odd = dst + l.even_length;
+                const ptrdiff_t half = w / 2;
+                even[0] = 0;
                 for (ptrdiff_t j = 0; j < half; j++) { even[j + 1] = row[2 * j + 1]; odd[j] = row[2 * j]; }
+                memset(even + half + 1, 0, (size_t)(l.even_length - half - 1) * sizeof(float));
+                memset(odd + half, 0, (size_t)(L - l.even_length - half) * sizeof(float));
             }
-        } else {
-            const ptrdiff_t oh = g->out_height, ow = g->out_width, lead = g->stride == 1 ? 1 : 0;
-            const float *src = source + c * oh * ow;
-            for (ptrdiff_t y = 0; y < oh; y++)
-                memcpy(dst + (y + lead) * l.row_length + lead, src + y * ow, (size_t)ow * sizeof(float));
         }
     }
+}
+
+LPN_MULTIVERSION(prepare, (int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *source,
+                           ptrdiff_t first, ptrdiff_t n, float *copy),
+                 (adjoint, g, out_channels, source, first, n, copy))
+
+void lpn_direct_prepare(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *source,
+                        ptrdiff_t first_channel, ptrdiff_t channels, float *copy) {
+    LPN_DISPATCH(lpn_kernel_level(), prepare, (adjoint, g, out_channels, source, first_channel, channels, copy))
 }
 
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *weight, float *packed) {
@@ -243,17 +258,18 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
                         int accumulate) {
     const int cpu = lpn_kernel_level();
     const level_tiles *k = &levels[level < 0 ? 0 : level > cpu ? cpu : level];
-    const copy_layout l = layout(adjoint, g);
-    const ptrdiff_t plane = l.rows * l.row_length, L = l.row_length;
+    const copy_layout l = layout(adjoint, g, out_channels);
+    // channels of a copied row are row_length apart, rows pitch apart
+    const ptrdiff_t plane = l.row_length, P = l.pitch;
     float *temp = scratch;
     if (!adjoint) {
         ptrdiff_t offsets[9];
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++)
-                offsets[ky * 3 + kx] = ky * L + (g->stride == 1 ? kx : (kx == 0 ? 0 : kx == 1 ? l.even_length : 1));
+                offsets[ky * 3 + kx] = ky * P + (g->stride == 1 ? kx : (kx == 0 ? 0 : kx == 1 ? l.even_length : 1));
         const ptrdiff_t ow = g->out_width, out_plane = g->out_height * ow;
         for (ptrdiff_t oy = first_row; oy < first_row + rows; oy++)
-            row_tiles(k, copy + g->stride * oy * L, plane, g->channels, offsets, 9, packed, out_channels,
+            row_tiles(k, copy + g->stride * oy * P, plane, g->channels, offsets, 9, packed, out_channels,
                       output + oy * ow, out_plane, ow, accumulate, temp);
         return;
     }
@@ -262,30 +278,34 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
     if (g->stride == 1) {
         ptrdiff_t offsets[9];
         for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) offsets[ky * 3 + kx] = (2 - ky) * L + (2 - kx);
+            for (int kx = 0; kx < 3; kx++) offsets[ky * 3 + kx] = (2 - ky) * P + (2 - kx);
         for (ptrdiff_t iy = first_row; iy < first_row + rows; iy++)
-            row_tiles(k, copy + iy * L, plane, out_channels, offsets, 9, packed, cin, output + iy * width, in_plane,
-                      width, 1, temp);
+            row_tiles(k, copy + iy * P, plane, out_channels, offsets, 9, packed, cin, output + iy * width, in_plane,
+                      width, accumulate, temp);
         return;
     }
     const ptrdiff_t ow = g->out_width, half = round_up(ow, LPN_DIRECT_SLACK);
     float *parity[2] = {scratch + 8 * 16, scratch + 8 * 16 + cin * half};
-    // class k = 2·py + px: tap offsets (δ row m at 0, row m + 1 at L; column j at 0, j + 1 at 1)
+    // class k = 2·py + px: tap offsets (δ row m at 0, row m + 1 at P; column j at 0, j + 1 at 1)
     static const int counts[4] = {1, 2, 2, 4};
-    const ptrdiff_t offsets[4][4] = {{0}, {0, 1}, {0, L}, {0, 1, L, L + 1}};
+    const ptrdiff_t offsets[4][4] = {{0}, {0, 1}, {0, P}, {0, 1, P, P + 1}};
     ptrdiff_t starts[4], start = 0;
     for (int c = 0; c < 4; c++) { starts[c] = start; start += out_channels * counts[c] * cin; }
     for (ptrdiff_t iy = first_row; iy < first_row + rows; iy++) {
         const ptrdiff_t m = iy / 2, py = iy % 2;
         for (int px = 0; px < 2; px++) {
             const int cls = (int)(2 * py + px);
-            row_tiles(k, copy + m * L, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls], cin,
+            row_tiles(k, copy + m * P, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls], cin,
                       parity[px], half, ow, 0, temp);
         }
         for (ptrdiff_t c = 0; c < cin; c++) {
             float *restrict dst = output + c * in_plane + iy * width;
             const float *restrict even = parity[0] + c * half, *restrict odd = parity[1] + c * half;
-            for (ptrdiff_t j = 0; j < ow; j++) { dst[2 * j] += even[j]; dst[2 * j + 1] += odd[j]; }
+            if (accumulate) {
+                for (ptrdiff_t j = 0; j < ow; j++) { dst[2 * j] += even[j]; dst[2 * j + 1] += odd[j]; }
+            } else {
+                for (ptrdiff_t j = 0; j < ow; j++) { dst[2 * j] = even[j]; dst[2 * j + 1] = odd[j]; }
+            }
         }
     }
 }

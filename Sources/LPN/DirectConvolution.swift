@@ -70,7 +70,7 @@ struct DirectConvolution {
         concurrently(copyParts) { part in
             var shape = g.kernelShape
             let first = sources * part / copyParts, end = sources * (part + 1) / copyParts
-            lpn_direct_prepare(direction, &shape, input, first, end - first, copy)
+            lpn_direct_prepare(direction, &shape, g.outChannels, input, first, end - first, copy)
         }
         let band = max(1, (rows + 4 * threads - 1) / (4 * threads)), bands = (rows + band - 1) / band
         let lanes = min(threads, bands)

@@ -192,13 +192,12 @@ public final class LPNEngine {
             }
             if let skip = stage.skip, let sg = skipGeometries[l], let source = stage.skipSource {
                 let target = source == .input ? gradient : skipGradients[source]!
-                convolveAdjoint(upstream, skip, sg, direct: skipDirect[l], into: target)
+                convolveAdjoint(upstream, skip, sg, direct: skipDirect[l], into: target, accumulate: true)
             }
             if l == 0 {
-                convolveAdjoint(upstream, stage.linear, g, direct: linearDirect[l], into: gradient)
+                convolveAdjoint(upstream, stage.linear, g, direct: linearDirect[l], into: gradient, accumulate: true)
             } else {
-                spare.update(repeating: 0, count: g.inCount)
-                convolveAdjoint(upstream, stage.linear, g, direct: linearDirect[l], into: spare)
+                convolveAdjoint(upstream, stage.linear, g, direct: linearDirect[l], into: spare, accumulate: false)
                 swap(&upstream, &spare)
             }
         }
@@ -272,16 +271,19 @@ public final class LPNEngine {
         }
     }
 
-    /// gradient += col2im(Wᵀ · δ): the adjoint of ``convolve``, band by band. With several
+    /// gradient (+)= col2im(Wᵀ · δ): the adjoint of ``convolve``, band by band (without
+    /// `accumulate`, gradient is overwritten: the direct kernels write it, im2col's path zeroes it first). With several
     /// threads, even bands first and odd bands second: two bands apart never touch the same
     /// input row when (rows + 1)·stride > kernel − 1; otherwise the bands run one at a time.
     private func convolveAdjoint(_ delta: UnsafePointer<Float>, _ weight: [Float], _ g: ConvGeometry,
-                                 direct: DirectConvolution?, into gradient: UnsafeMutablePointer<Float>) {
+                                 direct: DirectConvolution?, into gradient: UnsafeMutablePointer<Float>,
+                                 accumulate: Bool) {
         if let direct, direct.runsAdjoint {
-            direct.apply(adjoint: true, delta, into: gradient, accumulate: true, copy: directCopy,
+            direct.apply(adjoint: true, delta, into: gradient, accumulate: accumulate, copy: directCopy,
                          scratch: columns, threads: threads)
             return
         }
+        if !accumulate { gradient.update(repeating: 0, count: g.inCount) }
         weight.withUnsafeBufferPointer { w in
             let w = w.baseAddress!
             if g.isFullWindow {

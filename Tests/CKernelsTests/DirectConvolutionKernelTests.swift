@@ -75,8 +75,8 @@ import Testing
             let source = adjoint ? delta : input
             let sources = adjoint ? outChannels : inChannels
             // in two parts, as the engine shares channels out over threads
-            lpn_direct_prepare(direction, &shape, source, 0, sources / 2, &copy)
-            lpn_direct_prepare(direction, &shape, source, sources / 2, sources - sources / 2, &copy)
+            lpn_direct_prepare(direction, &shape, outChannels, source, 0, sources / 2, &copy)
+            lpn_direct_prepare(direction, &shape, outChannels, source, sources / 2, sources - sources / 2, &copy)
             var out = start
             for (first, count) in bands {
                 lpn_direct_rows_at(Int32(level), direction, &shape, outChannels, copy, packed, first, count, &scratch,

@@ -20,6 +20,11 @@ enum Fixtures {
     }
 }
 
+/// One OpenBLAS thread, as lpnd sets it at start. OpenBLAS's own threads share one pool across
+/// the process: when tests running at once call it together, it splits the same sgemm
+/// differently from call to call, which moves results by an ulp.
+let blasSingleThreaded: Void = openBLASSetThreads(1)
+
 /// ‖a − b‖∞ / ‖b‖∞: the error measure the golden tests bound.
 func relativeMaxError(_ a: [Float], _ b: [Float]) -> Double {
     precondition(a.count == b.count)

@@ -49,14 +49,14 @@ ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *shape, ptrdiff
 /// Floats of per-thread scratch lpn_direct_rows needs.
 ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels);
 /// Writes source channels [first_channel, first_channel + channels) into the padded copy.
-void lpn_direct_prepare(int adjoint, const lpn_conv_shape *shape, const float *source, ptrdiff_t first_channel,
-                        ptrdiff_t channels, float *copy);
+void lpn_direct_prepare(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *source,
+                        ptrdiff_t first_channel, ptrdiff_t channels, float *copy);
 /// Packs weight [out_channels][channels][3][3] for lpn_direct_rows (9·channels·out_channels floats).
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *weight,
                      float *packed);
 /// Forward: output[o][oy][·] (+)= the convolution for output rows oy in [first_row, first_row + rows).
-/// Adjoint: output[c][iy][·] += its adjoint applied to δ, for input rows iy in that range (bands
-/// of input rows write disjoint pixels; accumulate is ignored).
+/// Adjoint: output[c][iy][·] (+)= its adjoint applied to δ, for input rows iy in that range (bands
+/// of input rows write disjoint pixels). Without accumulate the rows are overwritten.
 void lpn_direct_rows(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *copy,
                      const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
                      int accumulate);
