@@ -15,13 +15,19 @@ import COpenBLAS
 /// still exactly a proximal operator. The scale s and whether α‖x‖² is included are the
 /// caller's (``WholeFrameProx`` scales and adds α on the unpadded frame).
 ///
+/// Each 3×3 convolution of up to 128 channels, and its adjoint, runs on the direct kernels
+/// (``DirectConvolution``); the others (the last layer's window, wider models, and the adjoint
+/// into one channel) run as im2col and one sgemm per band of output rows, col2im for the
+/// adjoint.
+///
 /// An engine owns its work buffers, sized for one H×W (allocated once, reused for every
 /// call), so it is not thread-safe: give each worker thread its own engine over the same
 /// shared ``LPNModel``. With `threads` > 1 one evaluation spreads its convolutions' bands of
-/// output rows and its element-wise passes over that many threads (each band writes its own
-/// output rows; the adjoint's col2im runs even and odd bands in two rounds, so bands that run
-/// at once never add into the same input rows, and one thread keeps the same order), so
-/// results are equal bit for bit whatever the thread count.
+/// rows and its element-wise passes over that many threads (each band writes its own rows:
+/// output rows forward, input rows for the direct adjoint; col2im runs even and odd bands in
+/// two rounds, so bands that run at once never add into the same input rows, and one thread
+/// keeps the same order), so results are equal bit for bit whatever the thread count (with
+/// OpenBLAS on one thread, as lpnd runs it).
 public final class LPNEngine {
     public let model: LPNModel
     public let height: Int, width: Int
