@@ -207,8 +207,9 @@ static const level_tiles levels[3] = {
     {16, 8, tile512_w, tile512_n, tile512_w1, tile512_n1},
 };
 
-/// Source channels per pass over a row: a block's weights for one pass (32 · 9 · 8 floats) stay
-/// in L1 while the tiles sweep the row; later passes add onto the row.
+/// Source channels per pass over a row; later passes add onto the row. Within a pass the tiles
+/// go pixel run by pixel run and, for each run, through every block of output channels, so the
+/// run's source (32 channels × 3 rows × 32 pixels) stays in L1 while the weights stream past.
 #define LPN_DIRECT_CHANNEL_CHUNK 32
 
 /// One output row of `out_channels` channels (out + o·out_plane) over `width` pixels: whole tiles,
@@ -217,32 +218,35 @@ static void row_tiles(const level_tiles *k, const float *src, ptrdiff_t plane, p
                       const ptrdiff_t *offsets, int taps, const float *w, ptrdiff_t out_channels, float *out,
                       ptrdiff_t out_plane, ptrdiff_t width, int accumulate, float *temp) {
     const ptrdiff_t lanes = k->lanes;
-    for (ptrdiff_t o = 0; o < out_channels;) {
-        const int blocked = out_channels - o >= k->block;
-        const ptrdiff_t count = blocked ? k->block : 1;
-        tile_fn wide = blocked ? k->wide : k->wide_single, narrow = blocked ? k->narrow : k->narrow_single;
-        float *oo = out + o * out_plane;
-        for (ptrdiff_t c = 0; c < channels; c += LPN_DIRECT_CHANNEL_CHUNK) {
-            const ptrdiff_t n = channels - c < LPN_DIRECT_CHANNEL_CHUNK ? channels - c : LPN_DIRECT_CHANNEL_CHUNK;
-            const float *sc = src + c * plane, *wc = w + c * taps * out_channels + o;
-            const int acc = accumulate || c > 0;
-            ptrdiff_t x = 0;
-            for (; x + 2 * lanes <= width; x += 2 * lanes)
-                wide(sc + x, plane, n, offsets, taps, wc, out_channels, oo + x, out_plane, acc);
-            for (; x + lanes <= width; x += lanes)
-                narrow(sc + x, plane, n, offsets, taps, wc, out_channels, oo + x, out_plane, acc);
-            if (x < width) {
-                const ptrdiff_t rest = width - x;
-                for (ptrdiff_t b = 0; b < count; b++) {
-                    memset(temp + b * lanes, 0, (size_t)lanes * sizeof(float));
-                    if (acc) memcpy(temp + b * lanes, oo + b * out_plane + x, (size_t)rest * sizeof(float));
+    for (ptrdiff_t c = 0; c < channels; c += LPN_DIRECT_CHANNEL_CHUNK) {
+        const ptrdiff_t n = channels - c < LPN_DIRECT_CHANNEL_CHUNK ? channels - c : LPN_DIRECT_CHANNEL_CHUNK;
+        const float *sc = src + c * plane;
+        const int acc = accumulate || c > 0;
+        for (ptrdiff_t x = 0; x < width;) {
+            const ptrdiff_t step = x + 2 * lanes <= width ? 2 * lanes : lanes;
+            for (ptrdiff_t o = 0; o < out_channels;) {
+                const int blocked = out_channels - o >= k->block;
+                const ptrdiff_t count = blocked ? k->block : 1;
+                tile_fn wide = blocked ? k->wide : k->wide_single, narrow = blocked ? k->narrow : k->narrow_single;
+                float *oo = out + o * out_plane;
+                const float *wc = w + c * taps * out_channels + o;
+                if (x + step <= width) {
+                    (step == 2 * lanes ? wide : narrow)(sc + x, plane, n, offsets, taps, wc, out_channels, oo + x,
+                                                        out_plane, acc);
+                } else {
+                    const ptrdiff_t rest = width - x;
+                    for (ptrdiff_t b = 0; b < count; b++) {
+                        memset(temp + b * lanes, 0, (size_t)lanes * sizeof(float));
+                        if (acc) memcpy(temp + b * lanes, oo + b * out_plane + x, (size_t)rest * sizeof(float));
+                    }
+                    narrow(sc + x, plane, n, offsets, taps, wc, out_channels, temp, lanes, acc);
+                    for (ptrdiff_t b = 0; b < count; b++)
+                        memcpy(oo + b * out_plane + x, temp + b * lanes, (size_t)rest * sizeof(float));
                 }
-                narrow(sc + x, plane, n, offsets, taps, wc, out_channels, temp, lanes, acc);
-                for (ptrdiff_t b = 0; b < count; b++)
-                    memcpy(oo + b * out_plane + x, temp + b * lanes, (size_t)rest * sizeof(float));
+                o += count;
             }
+            x += step;
         }
-        o += count;
     }
 }
 

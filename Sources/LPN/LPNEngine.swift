@@ -15,10 +15,9 @@ import COpenBLAS
 /// still exactly a proximal operator. The scale s and whether α‖x‖² is included are the
 /// caller's (``WholeFrameProx`` scales and adds α on the unpadded frame).
 ///
-/// Each 3×3 convolution of up to 128 channels, and its adjoint, runs on the direct kernels
-/// (``DirectConvolution``); the others (the last layer's window, wider models, and the adjoint
-/// into one channel) run as im2col and one sgemm per band of output rows, col2im for the
-/// adjoint.
+/// Each 3×3 convolution, and its adjoint, runs on the direct kernels (``DirectConvolution``);
+/// the others (the last layer's window, and the adjoint into one channel) run as im2col and one
+/// sgemm per band of output rows, col2im for the adjoint.
 ///
 /// An engine owns its work buffers, sized for one H×W (allocated once, reused for every
 /// call), so it is not thread-safe: give each worker thread its own engine over the same
