@@ -12,6 +12,7 @@
 #   mri-s02       the same at noise 0.02                                           (~40 min)
 #   mri-s05-long  mri-s05 continued: 4000 more proximal-matching steps              (~70 min)
 #   mri-s05-longer mri-s05-long continued: 2400 more steps at half the rate         (~35 min)
+#   natural-s05-long natural-s05 continued: 3600 more proximal-matching steps       (~90 min)
 #
 # then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
 # MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
@@ -20,7 +21,7 @@ set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 LPND=${LPND:-.build/release/lpnd}
-MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02 mri-s05-long mri-s05-longer"}
+MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02 mri-s05-long mri-s05-longer natural-s05-long"}
 
 # train NAME DATA NOISE ARGS...: one resumable run, skipped when already finished
 train() {
@@ -63,6 +64,7 @@ for m in $MODELS; do
     mri-s02)      lower mri-s02 mri 0.02 zero phantom 300 1000 0.04 ;;
     mri-s05-long) finetune mri-s05-long mri 0.05 zero mri-s05 0 4000 --lr-pm 1e-4 ;;
     mri-s05-longer) finetune mri-s05-longer mri 0.05 zero mri-s05-long 0 2400 --lr-pm 5e-5 ;;
+    natural-s05-long) finetune natural-s05-long natural 0.05 reflect natural-s05 0 3600 --lr-pm 1e-4 --learn-alpha ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
 done
