@@ -7,12 +7,13 @@
 // Adjoint (the input gradient of the same convolution), for the *input* rows iy of a band, so
 // that bands never write the same pixel:
 //
-//     g[c][iy][ix] += Σ_o Σ_(ky,kx : s·oy − 1 + ky = iy, s·ox − 1 + kx = ix) w[o][c][ky][kx] · δ[o][oy][ox]
+//     g[c][iy][ix] (+)= Σ_o Σ_(ky,kx : s·oy − 1 + ky = iy, s·ox − 1 + kx = ix) w[o][c][ky][kx] · δ[o][oy][ox]
 //
-// Both are one computation: a sum over source channels and taps of a weight times a shifted
-// source row. The source (the input, or δ for the adjoint) is first copied once into
-// zero-padded planes whose rows carry slack past their last pixel (lpn_direct_prepare), so that
-// every tap of every output pixel is a contiguous, in-bounds read:
+// ("(+)=": added onto the output, or written over it.) Both are one computation: a sum over
+// source channels and taps of a weight times a shifted source row. The source (the input, or
+// δ for the adjoint) is first copied once into zero-padded rows, the channels of one row side
+// by side, each row rounded up to a whole number of the widest vector (lpn_direct_prepare), so
+// that every tap of every output pixel is a contiguous, in-bounds read:
 //
 //   - forward, stride 1: padded rows; tap (ky, kx) reads row oy + ky, column ox + kx;
 //   - forward, stride 2: each padded row split into its even and odd columns, so tap (ky, kx)
@@ -39,8 +40,20 @@
 
 #include <string.h>
 
-/// Pixels of slack after the last pixel of every copied row: at least the widest tile.
-#define LPN_DIRECT_SLACK 64
+/// Copied rows are rounded up to a multiple of this many pixels, the widest vector: a tile's last
+/// vector then ends inside the row whatever the level (4, 8 and 16 lanes all divide it), and
+/// its lanes past the image read zeros.
+#define LPN_DIRECT_ROUNDING 16
+/// Floats of the tail tile every thread's scratch starts with: the largest block × lanes.
+#define LPN_DIRECT_TEMP (8 * 16)
+
+/// The stride-2 adjoint's parity classes k = 2·py + px (py, px: the input row's and column's
+/// parity): how many taps each collects, and which (t = ky·3 + kx) in which order. Their offsets
+/// in the δ copy are in lpn_direct_rows_at, in the same order.
+_Static_assert(LPN_DIRECT_ROUNDING % 16 == 0, "rows must hold whole vectors of every level");
+_Static_assert(LPN_DIRECT_TEMP >= 8 * 16, "the tail tile holds the largest block × lanes");
+static const int parity_counts[4] = {1, 2, 2, 4};
+static const int parity_taps[4][4] = {{4}, {5, 3}, {7, 1}, {8, 6, 2, 0}};
 
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
 
@@ -54,8 +67,8 @@ typedef struct {
 
 static copy_layout layout(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
     copy_layout l = {0, 0, 0, 0};
-    const ptrdiff_t ow = round_up(g->out_width, LPN_DIRECT_SLACK);
-    if (!adjoint && g->stride == 1) { l.rows = g->height + 2; l.row_length = round_up(g->width, LPN_DIRECT_SLACK) + 2; }
+    const ptrdiff_t ow = round_up(g->out_width, LPN_DIRECT_ROUNDING);
+    if (!adjoint && g->stride == 1) { l.rows = g->height + 2; l.row_length = round_up(g->width, LPN_DIRECT_ROUNDING) + 2; }
     else if (!adjoint) { l.rows = g->height + 2; l.even_length = ow + 1; l.row_length = 2 * ow + 1; }
     else if (g->stride == 1) { l.rows = g->out_height + 2; l.row_length = ow + 2; }
     else { l.rows = g->out_height + 1; l.row_length = ow + 1; }
@@ -77,9 +90,8 @@ ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t o
 
 ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
     (void)out_channels;
-    // the tail tile (8 channels × 16 lanes), and for the stride-2 adjoint two half-width rows per channel
-    const ptrdiff_t tail = 8 * 16;
-    return tail + (adjoint && g->stride == 2 ? 2 * g->channels * round_up(g->out_width, LPN_DIRECT_SLACK) : 0);
+    // the tail tile, and for the stride-2 adjoint two half-width rows per channel
+    return LPN_DIRECT_TEMP + (adjoint && g->stride == 2 ? 2 * g->channels * round_up(g->out_width, LPN_DIRECT_ROUNDING) : 0);
 }
 
 static inline LPN_BODY void prepare_body(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels,
@@ -138,15 +150,13 @@ void lpn_direct_pack(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channel
         return;
     }
     // stride 2: four parity classes one after the other, each [o][i][c] over its taps i
-    static const int taps[4][4] = {{4}, {5, 3}, {7, 1}, {8, 6, 2, 0}};
-    static const int counts[4] = {1, 2, 2, 4};
     ptrdiff_t start = 0;
     for (int k = 0; k < 4; k++) {
         for (ptrdiff_t o = 0; o < cout; o++)
-            for (int i = 0; i < counts[k]; i++)
+            for (int i = 0; i < parity_counts[k]; i++)
                 for (ptrdiff_t c = 0; c < cin; c++)
-                    packed[start + (o * counts[k] + i) * cin + c] = weight[(o * cin + c) * 9 + taps[k][i]];
-        start += cout * counts[k] * cin;
+                    packed[start + (o * parity_counts[k] + i) * cin + c] = weight[(o * cin + c) * 9 + parity_taps[k][i]];
+        start += cout * parity_counts[k] * cin;
     }
 }
 
@@ -288,10 +298,11 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
                       width, accumulate, temp);
         return;
     }
-    const ptrdiff_t ow = g->out_width, half = round_up(ow, LPN_DIRECT_SLACK);
-    float *parity[2] = {scratch + 8 * 16, scratch + 8 * 16 + cin * half};
+    const ptrdiff_t ow = g->out_width, half = round_up(ow, LPN_DIRECT_ROUNDING);
+    float *parity[2] = {scratch + LPN_DIRECT_TEMP, scratch + LPN_DIRECT_TEMP + cin * half};
     // class k = 2·py + px: tap offsets (δ row m at 0, row m + 1 at P; column j at 0, j + 1 at 1)
-    static const int counts[4] = {1, 2, 2, 4};
+    const int *counts = parity_counts;
+    // parity_taps' order: (1,1); (1,2), (1,0); (2,1), (0,1); (2,2), (2,0), (0,2), (0,0)
     const ptrdiff_t offsets[4][4] = {{0}, {0, 1}, {0, P}, {0, 1, P, P + 1}};
     ptrdiff_t starts[4], start = 0;
     for (int c = 0; c < 4; c++) { starts[c] = start; start += out_channels * counts[c] * cin; }

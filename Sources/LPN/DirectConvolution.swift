@@ -4,7 +4,7 @@ import CKernels
 /// `Sources/CKernels/directconv.c` instead of im2col and sgemm, forward and adjoint:
 ///
 ///     forward    out[o] (+)= Σ_c w[o][c] ⋆ in[c]          (output rows shared out in bands)
-///     adjoint    g[c]   +=   Σ_o w[o][c] ⋆ᵀ δ[o]           (input rows shared out in bands)
+///     adjoint    g[c]   (+)= Σ_o w[o][c] ⋆ᵀ δ[o]           (input rows shared out in bands)
 ///
 /// Each runs in two steps: the source (the input, or δ) is copied once into zero-padded rows
 /// (channels shared out over the threads), then bands of rows are computed from the copy. The
@@ -21,6 +21,7 @@ struct DirectConvolution {
     /// Whether the adjoint runs here too: only when it produces enough channels to fill a tile.
     let runsAdjoint: Bool
     private let packedForward: [Float]
+    /// Empty when the adjoint does not run here.
     private let packedAdjoint: [Float]
 
     /// Input channels of the layer (= output channels of its adjoint) from which the adjoint is
@@ -31,13 +32,17 @@ struct DirectConvolution {
     init?(geometry g: ConvGeometry, weight: [Float]) {
         var shape = g.kernelShape
         guard lpn_conv3_direct_supports(&shape) != 0 else { return nil }
+        precondition(weight.count == g.outChannels * g.inChannels * 9, "weight of \(weight.count) floats for \(g)")
         geometry = g
         runsAdjoint = g.inChannels >= Self.adjointMinimumChannels
         var forward = [Float](repeating: 0, count: weight.count)
-        var adjoint = forward
         lpn_direct_pack(0, &shape, g.outChannels, weight, &forward)
-        lpn_direct_pack(1, &shape, g.outChannels, weight, &adjoint)
         packedForward = forward
+        var adjoint = [Float]()
+        if runsAdjoint {
+            adjoint = [Float](repeating: 0, count: weight.count)
+            lpn_direct_pack(1, &shape, g.outChannels, weight, &adjoint)
+        }
         packedAdjoint = adjoint
     }
 
@@ -52,17 +57,20 @@ struct DirectConvolution {
         return lpn_direct_scratch_size(adjoint ? 1 : 0, &shape, geometry.outChannels)
     }
 
-    /// output (+)= the convolution of input (or, with `adjoint`, gradient += its adjoint applied
-    /// to input = δ), on `threads` threads: `copy` holds ``copySize(adjoint:)`` floats and each
-    /// of `scratch` (one per thread) ``scratchSize(adjoint:)``.
+    /// output (+)= the convolution of input (or, with `adjoint`, gradient (+)= its adjoint applied
+    /// to input = δ; only when ``runsAdjoint``), on `threads` threads: `copy` holds
+    /// ``copySize(adjoint:)`` floats and each of `scratch` (one per thread)
+    /// ``scratchSize(adjoint:)``. Without `accumulate` the output is overwritten.
     func apply(adjoint: Bool, _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                accumulate: Bool, copy: UnsafeMutablePointer<Float>, scratch: [UnsafeMutablePointer<Float>],
                threads: Int) {
+        precondition(!adjoint || runsAdjoint, "the adjoint of \(geometry) runs through sgemm")
         let g = geometry
         let sources = adjoint ? g.outChannels : g.inChannels
         let rows = adjoint ? g.inHeight : g.outHeight
         let direction: Int32 = adjoint ? 1 : 0
-        let copyParts = min(threads, sources)
+        // Copying a small source is not worth handing to another thread.
+        let copyParts = sources * g.inPixels < LPNEngine.parallelMinimum ? 1 : min(threads, sources)
         concurrently(copyParts) { part in
             var shape = g.kernelShape
             let first = sources * part / copyParts, end = sources * (part + 1) / copyParts

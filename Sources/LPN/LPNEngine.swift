@@ -15,9 +15,11 @@ import COpenBLAS
 /// still exactly a proximal operator. The scale s and whether α‖x‖² is included are the
 /// caller's (``WholeFrameProx`` scales and adds α on the unpadded frame).
 ///
-/// Each 3×3 convolution, and its adjoint, runs on the direct kernels (``DirectConvolution``);
-/// the others (the last layer's window, and the adjoint into one channel) run as im2col and one
-/// sgemm per band of output rows, col2im for the adjoint.
+/// Each 3×3 convolution runs on the direct kernels (``DirectConvolution``), and so does its
+/// adjoint when it has at least ``DirectConvolution/adjointMinimumChannels`` input channels;
+/// the other adjoints (into the one-channel image) run as one sgemm per band of output rows
+/// and col2im, and the last layer, whose kernel covers its whole input on an N×N image, as
+/// sgemv (on a larger frame, where it slides, as im2col and sgemm).
 ///
 /// An engine owns its work buffers, sized for one H×W (allocated once, reused for every
 /// call), so it is not thread-safe: give each worker thread its own engine over the same
@@ -84,17 +86,26 @@ public final class LPNEngine {
         }
         var columnCount = 0, largest = 0, copyCount = 0
         for direct in (linearDirect + skipDirect).compactMap({ $0 }) {
-            copyCount = max(copyCount, direct.copySize(adjoint: false), direct.copySize(adjoint: true))
-            columnCount = max(columnCount, direct.scratchSize(adjoint: false), direct.scratchSize(adjoint: true))
+            copyCount = max(copyCount, direct.copySize(adjoint: false))
+            columnCount = max(columnCount, direct.scratchSize(adjoint: false))
+            if direct.runsAdjoint {
+                copyCount = max(copyCount, direct.copySize(adjoint: true))
+                columnCount = max(columnCount, direct.scratchSize(adjoint: true))
+            }
+        }
+        // im2col columns, for the convolutions that run a direction through sgemm
+        func im2colColumns(_ g: ConvGeometry, _ direct: DirectConvolution?) -> Int {
+            direct?.runsAdjoint == true ? 0 : g.patchLength * Self.bandRows(g) * g.outWidth
         }
         var allocated: [UnsafeMutablePointer<Float>] = []
-        for (g, sg) in zip(linearGeometries, skipGeometries) {
+        for l in linearGeometries.indices {
+            let g = linearGeometries[l]
             let z = allocate(g.outCount), s = allocate(g.outCount)
             activations.append(z); slopes.append(s)
             allocated += [z, s]
             largest = max(largest, g.outCount, g.inCount)
-            columnCount = max(columnCount, g.patchLength * Self.bandRows(g) * g.outWidth)
-            if let sg { columnCount = max(columnCount, sg.patchLength * Self.bandRows(sg) * sg.outWidth) }
+            columnCount = max(columnCount, im2colColumns(g, linearDirect[l]))
+            if let sg = skipGeometries[l] { columnCount = max(columnCount, im2colColumns(sg, skipDirect[l])) }
         }
         for source in Self.skipSources {
             let count = channels * (h / source.rawValue) * (w / source.rawValue)

@@ -2,15 +2,18 @@ import CKernels
 import Testing
 
 /// The direct 3×3 convolution kernels (directconv.c) at every instruction-set level this CPU
-/// has, forward and adjoint, against the convolution summed in double precision; and bands of
-/// rows against one call, bit for bit.
+/// has, forward and adjoint, adding and overwriting, against the convolution summed in double
+/// precision; and bands of rows against one call, bit for bit. (A CPU without AVX-512 tests
+/// the levels it has: the 16-lane tiles only run where they can.)
 @Suite struct DirectConvolutionKernelTests {
     /// (input channels, output channels, height, width, stride): one-channel inputs, channel
     /// counts that leave a remainder after the 8- and 4-channel blocks, more than one
-    /// 32-channel chunk, and widths that end in a partial vector.
+    /// 32-channel chunk forward (40 inputs) and in the adjoint (40 outputs), widths that end in
+    /// a partial vector and widths that fill whole vectors exactly (64).
     static let shapes: [(Int, Int, Int, Int, Int)] = [
         (1, 32, 16, 24, 1), (1, 32, 16, 24, 2), (32, 32, 10, 18, 1), (5, 11, 8, 40, 2),
         (16, 3, 12, 36, 1), (9, 17, 6, 6, 2), (40, 8, 8, 20, 1), (40, 9, 8, 20, 2),
+        (8, 40, 8, 20, 1), (8, 40, 8, 20, 2), (3, 8, 4, 64, 1), (3, 8, 4, 128, 2),
     ]
 
     struct Case {
@@ -64,8 +67,8 @@ import Testing
         }
 
         /// The kernel's result for rows [first, first + count) of each band in `bands`, starting
-        /// from `start` (forward: output, adjoint: input gradient).
-        func run(adjoint: Bool, level: Int, bands: [(Int, Int)], start: [Float]) -> [Float] {
+        /// from `start` (forward: output, adjoint: input gradient), added onto it or written over it.
+        func run(adjoint: Bool, level: Int, bands: [(Int, Int)], start: [Float], accumulate: Bool = true) -> [Float] {
             var shape = self.shape
             let direction: Int32 = adjoint ? 1 : 0
             var packed = [Float](repeating: 0, count: weight.count)
@@ -80,7 +83,7 @@ import Testing
             var out = start
             for (first, count) in bands {
                 lpn_direct_rows_at(Int32(level), direction, &shape, outChannels, copy, packed, first, count, &scratch,
-                                   &out, 1)
+                                   &out, accumulate ? 1 : 0)
             }
             return out
         }
@@ -106,19 +109,30 @@ import Testing
                 #expect(abs(Double(grad[i]) - (adjoint[i] + Double(inStart[i]))) <= 2e-6 * adjointScale,
                         "level \(level), shape \(Self.shapes[index]), adjoint[\(i)]")
             }
+            // Overwriting: a NaN start must leave no trace.
+            let overwritten = c.run(adjoint: false, level: level, bands: [(0, Int(c.shape.out_height))],
+                                    start: [Float](repeating: .nan, count: c.outCount), accumulate: false)
+            let overwrittenGrad = c.run(adjoint: true, level: level, bands: [(0, Int(c.shape.height))],
+                                        start: [Float](repeating: .nan, count: c.input.count), accumulate: false)
+            #expect(overwritten.indices.allSatisfy { abs(Double(overwritten[$0]) - forward[$0]) <= 2e-6 * scale },
+                    "level \(level), shape \(Self.shapes[index]): forward, overwriting")
+            #expect(overwrittenGrad.indices.allSatisfy { abs(Double(overwrittenGrad[$0]) - adjoint[$0]) <= 2e-6 * adjointScale },
+                    "level \(level), shape \(Self.shapes[index]): adjoint, overwriting")
         }
     }
 
     @Test(arguments: shapes.indices)
     func bandsGiveTheSameResultBitForBit(index: Int) {
         let c = Case(Self.shapes[index])
-        let level = Int(lpn_kernel_level())
-        for adjoint in [false, true] {
-            let rows = Int(adjoint ? c.shape.height : c.shape.out_height)
-            let start = [Float](repeating: 0, count: adjoint ? c.input.count : c.outCount)
-            let whole = c.run(adjoint: adjoint, level: level, bands: [(0, rows)], start: start)
-            let split = c.run(adjoint: adjoint, level: level, bands: (0..<rows).reversed().map { ($0, 1) }, start: start)
-            #expect(whole == split, "shape \(Self.shapes[index]), adjoint \(adjoint)")
+        for level in 0...Int(lpn_kernel_level()) {
+            for adjoint in [false, true] {
+                let rows = Int(adjoint ? c.shape.height : c.shape.out_height)
+                let start = [Float](repeating: 0, count: adjoint ? c.input.count : c.outCount)
+                let whole = c.run(adjoint: adjoint, level: level, bands: [(0, rows)], start: start)
+                let split = c.run(adjoint: adjoint, level: level, bands: (0..<rows).reversed().map { ($0, 1) },
+                                  start: start)
+                #expect(whole == split, "level \(level), shape \(Self.shapes[index]), adjoint \(adjoint)")
+            }
         }
     }
 }

@@ -20,9 +20,10 @@ enum Fixtures {
     }
 }
 
-/// One OpenBLAS thread, as lpnd sets it at start. OpenBLAS's own threads share one pool across
-/// the process: when tests running at once call it together, it splits the same sgemm
-/// differently from call to call, which moves results by an ulp.
+/// One OpenBLAS thread, as lpnd sets it at start (for the whole test process, once touched).
+/// OpenBLAS's own threads share one pool across the process: when tests running at once call
+/// it together, it splits the same sgemm differently from call to call, which moves results
+/// by an ulp.
 let blasSingleThreaded: Void = openBLASSetThreads(1)
 
 /// ‖a − b‖∞ / ‖b‖∞: the error measure the golden tests bound.

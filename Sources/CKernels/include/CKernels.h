@@ -54,6 +54,8 @@ void lpn_direct_prepare(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_
 /// Packs weight [out_channels][channels][3][3] for lpn_direct_rows (9·channels·out_channels floats).
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *weight,
                      float *packed);
+/// Every source channel must have been prepared (lpn_direct_prepare) into `copy`; `scratch`
+/// (lpn_direct_scratch_size floats) belongs to the calling thread.
 /// Forward: output[o][oy][·] (+)= the convolution for output rows oy in [first_row, first_row + rows).
 /// Adjoint: output[c][iy][·] (+)= its adjoint applied to δ, for input rows iy in that range (bands
 /// of input rows write disjoint pixels). Without accumulate the rows are overwritten.
