@@ -21,4 +21,24 @@ import Testing
             #expect(differing == 0, "f differs at \(differing) of \(f1.count) pixels with \(threads) threads")
         }
     }
+
+    /// A model wider than the direct kernels' 32-channel passes (40 channels: two passes forward
+    /// and in the adjoint, five blocks of 8): f is still ∇ψ, checked by central differences of ψ
+    /// along random directions, with two threads (α ≈ 0, so the network's part is what is checked).
+    @Test func wideModelGradientMatchesFiniteDifferences() throws {
+        let model = try RandomLPN.make(hidden: 40, size: 32, inChannels: 1, beta: 10, alpha: 1e-6, seed: 7)
+        let frame = try WholeFrameProx(model: model, height: 64, width: 96, padding: .zero, threads: 2)
+        let x = randomImage(64 * 96, seed: 31)
+        let (_, f) = frame.psiAndProx(x)
+        for direction in 0..<3 {
+            let v = randomImage(64 * 96, seed: 300 + UInt64(direction), range: -1...1)
+            let eps: Float = 1e-2
+            let plus = frame.psiAndProx(zip(x, v).map { $0 + eps * $1 }).0
+            let minus = frame.psiAndProx(zip(x, v).map { $0 - eps * $1 }).0
+            let numeric = (plus - minus) / Double(2 * eps)
+            let analytic = dot(f, v)
+            #expect(abs(numeric - analytic) <= 1e-2 * abs(analytic),
+                    "direction \(direction): finite difference \(numeric) vs ⟨f, v⟩ \(analytic)")
+        }
+    }
 }
