@@ -14,6 +14,10 @@
 #   mri-s05-longer mri-s05-long continued: 2400 more steps at half the rate         (~35 min)
 #   natural-s05-long natural-s05 continued: 3600 more proximal-matching steps       (~90 min)
 #
+# Experimental, not in the default list (MODELS=... to run): a wider network, from scratch.
+#   mri64-base    hidden 64, 64x64 MNI slices, 2500 L1 + 2500 proximal-matching steps,
+#                 noise 0.05 (~2.2 h at 1.6 s/step; resumable across sessions)
+#
 # then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
 # MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
 # PYTHON and LPND name the interpreter and the lpnd binary.
@@ -65,6 +69,7 @@ for m in $MODELS; do
     mri-s05-long) finetune mri-s05-long mri 0.05 zero mri-s05 0 4000 --lr-pm 1e-4 ;;
     mri-s05-longer) finetune mri-s05-longer mri 0.05 zero mri-s05-long 0 2400 --lr-pm 5e-5 ;;
     natural-s05-long) finetune natural-s05-long natural 0.05 reflect natural-s05 0 3600 --lr-pm 1e-4 --learn-alpha ;;
+    mri64-base)   train mri64-base mri 0.05 --hidden 64 --steps-l1 2500 --steps-pm 2500 ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
 done
