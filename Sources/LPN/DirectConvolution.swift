@@ -70,7 +70,8 @@ struct DirectConvolution {
         let rows = adjoint ? g.inHeight : g.outHeight
         let direction: Int32 = adjoint ? 1 : 0
         // Copying a small source is not worth handing to another thread.
-        let copyParts = sources * g.inPixels < LPNEngine.parallelMinimum ? 1 : min(threads, sources)
+        let sourceCount = adjoint ? g.outCount : g.inCount
+        let copyParts = sourceCount < LPNEngine.parallelMinimum ? 1 : min(threads, sources)
         concurrently(copyParts) { part in
             var shape = g.kernelShape
             let first = sources * part / copyParts, end = sources * (part + 1) / copyParts
