@@ -9,6 +9,8 @@
 //
 //     g[c][iy][ix] (+)= Σ_o Σ_(ky,kx : s·oy − 1 + ky = iy, s·ox − 1 + kx = ix) w[o][c][ky][kx] · δ[o][oy][ox]
 //
+// Both are computed for a rectangle of rows and columns (of the output forward, of the input for
+// the adjoint), so that a caller can recompute only the part of a map that changed.
 // ("(+)=": added onto the output, or written over it.) Both are one computation: a sum over
 // source channels and taps of a weight times a shifted source row. The source (the input, or
 // δ for the adjoint) is first copied once into zero-padded rows, the channels of one row side
@@ -85,7 +87,9 @@ int lpn_conv3_direct_supports(const lpn_conv_shape *g) {
 
 ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
     const copy_layout l = layout(adjoint, g, out_channels);
-    return l.rows * l.pitch;
+    // A run that starts at an odd column ends with a vector that reaches up to a vector past its
+    // row: into the next row's floats, or past the last row into this slack (lanes read, discarded).
+    return l.rows * l.pitch + 2 * LPN_DIRECT_ROUNDING;
 }
 
 ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
@@ -94,17 +98,30 @@ ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_
     return LPN_DIRECT_TEMP + (adjoint && g->stride == 2 ? 2 * g->channels * round_up(g->out_width, LPN_DIRECT_ROUNDING) : 0);
 }
 
+/// The copy rows [*low, *high) that the result rows [first_row, first_row + rows) read (output rows
+/// forward, input rows for the adjoint).
+static void copy_rows_read(int adjoint, const lpn_conv_shape *g, const copy_layout *l, ptrdiff_t first_row,
+                           ptrdiff_t rows, ptrdiff_t *low, ptrdiff_t *high) {
+    const ptrdiff_t last = first_row + rows - 1;
+    if (!adjoint) { *low = g->stride * first_row; *high = g->stride * last + 3; }
+    else if (g->stride == 1) { *low = first_row; *high = last + 3; }
+    else { *low = first_row / 2; *high = last / 2 + 2; }
+    if (*high > l->rows) *high = l->rows;
+}
+
 static inline LPN_BODY void prepare_body(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels,
                                          const float *restrict source, ptrdiff_t first_channel, ptrdiff_t channels,
-                                         float *restrict copy) {
+                                         ptrdiff_t first_row, ptrdiff_t rows, float *restrict copy) {
     const copy_layout l = layout(adjoint, g, out_channels);
     const ptrdiff_t L = l.row_length, h = g->height, w = g->width;
     // source rows land at copy rows [lead, lead + n); the rest of each row (and every other row) is zero
     const ptrdiff_t lead = !adjoint || g->stride == 1 ? 1 : 0;
     const ptrdiff_t n = adjoint ? g->out_height : h, width = adjoint ? g->out_width : w;
+    ptrdiff_t low, high;
+    copy_rows_read(adjoint, g, &l, first_row, rows, &low, &high);
     for (ptrdiff_t c = first_channel; c < first_channel + channels; c++) {
         const float *src = source + c * n * width;
-        for (ptrdiff_t r = 0; r < l.rows; r++) {
+        for (ptrdiff_t r = low; r < high; r++) {
             float *restrict dst = copy + r * l.pitch + c * L;
             const ptrdiff_t y = r - lead;
             if (y < 0 || y >= n) { memset(dst, 0, (size_t)L * sizeof(float)); continue; }
@@ -127,12 +144,15 @@ static inline LPN_BODY void prepare_body(int adjoint, const lpn_conv_shape *g, p
 }
 
 LPN_MULTIVERSION(prepare, (int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *source,
-                           ptrdiff_t first, ptrdiff_t n, float *copy),
-                 (adjoint, g, out_channels, source, first, n, copy))
+                           ptrdiff_t first, ptrdiff_t n, ptrdiff_t first_row, ptrdiff_t rows, float *copy),
+                 (adjoint, g, out_channels, source, first, n, first_row, rows, copy))
 
 void lpn_direct_prepare(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *source,
-                        ptrdiff_t first_channel, ptrdiff_t channels, float *copy) {
-    LPN_DISPATCH(lpn_kernel_level(), prepare, (adjoint, g, out_channels, source, first_channel, channels, copy))
+                        ptrdiff_t first_channel, ptrdiff_t channels, ptrdiff_t first_row, ptrdiff_t rows,
+                        float *copy) {
+    if (rows <= 0) return;
+    LPN_DISPATCH(lpn_kernel_level(), prepare,
+                 (adjoint, g, out_channels, source, first_channel, channels, first_row, rows, copy))
 }
 
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *weight, float *packed) {
@@ -261,15 +281,15 @@ static void row_tiles(const level_tiles *k, const float *src, ptrdiff_t plane, p
 }
 
 void lpn_direct_rows(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *copy,
-                     const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
-                     int accumulate) {
-    lpn_direct_rows_at(lpn_kernel_level(), adjoint, g, out_channels, copy, packed, first_row, rows, scratch, output,
-                       accumulate);
+                     const float *packed, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t first_column,
+                     ptrdiff_t columns, float *scratch, float *output, int accumulate) {
+    lpn_direct_rows_at(lpn_kernel_level(), adjoint, g, out_channels, copy, packed, first_row, rows, first_column,
+                       columns, scratch, output, accumulate);
 }
 
 void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *copy,
-                        const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
-                        int accumulate) {
+                        const float *packed, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t first_column,
+                        ptrdiff_t columns, float *scratch, float *output, int accumulate) {
     const int cpu = lpn_kernel_level();
     const level_tiles *k = &levels[level < 0 ? 0 : level > cpu ? cpu : level];
     const copy_layout l = layout(adjoint, g, out_channels);
@@ -281,10 +301,10 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++)
                 offsets[ky * 3 + kx] = ky * P + (g->stride == 1 ? kx : (kx == 0 ? 0 : kx == 1 ? l.even_length : 1));
-        const ptrdiff_t ow = g->out_width, out_plane = g->out_height * ow;
+        const ptrdiff_t ow = g->out_width, out_plane = g->out_height * ow, x0 = first_column;
         for (ptrdiff_t oy = first_row; oy < first_row + rows; oy++)
-            row_tiles(k, copy + g->stride * oy * P, plane, g->channels, offsets, 9, packed, out_channels,
-                      output + oy * ow, out_plane, ow, accumulate, temp);
+            row_tiles(k, copy + g->stride * oy * P + x0, plane, g->channels, offsets, 9, packed, out_channels,
+                      output + oy * ow + x0, out_plane, columns, accumulate, temp);
         return;
     }
     // adjoint: the layer's output channels are the sum's sources, its input channels the outputs
@@ -294,10 +314,11 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
         for (int ky = 0; ky < 3; ky++)
             for (int kx = 0; kx < 3; kx++) offsets[ky * 3 + kx] = (2 - ky) * P + (2 - kx);
         for (ptrdiff_t iy = first_row; iy < first_row + rows; iy++)
-            row_tiles(k, copy + iy * P, plane, out_channels, offsets, 9, packed, cin, output + iy * width, in_plane,
-                      width, accumulate, temp);
+            row_tiles(k, copy + iy * P + first_column, plane, out_channels, offsets, 9, packed, cin,
+                      output + iy * width + first_column, in_plane, columns, accumulate, temp);
         return;
     }
+    if (columns <= 0) return;
     const ptrdiff_t ow = g->out_width, half = round_up(ow, LPN_DIRECT_ROUNDING);
     float *parity[2] = {scratch + LPN_DIRECT_TEMP, scratch + LPN_DIRECT_TEMP + cin * half};
     // class k = 2·py + px: tap offsets (δ row m at 0, row m + 1 at P; column j at 0, j + 1 at 1)
@@ -306,20 +327,28 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
     const ptrdiff_t offsets[4][4] = {{0}, {0, 1}, {0, P}, {0, 1, P, P + 1}};
     ptrdiff_t starts[4], start = 0;
     for (int c = 0; c < 4; c++) { starts[c] = start; start += out_channels * counts[c] * cin; }
+    // input columns [x0, x1) are 2j + px for j in [j0, j1): both parities are computed over that range
+    const ptrdiff_t x0 = first_column, x1 = first_column + columns, j0 = x0 / 2, j1 = (x1 + 1) / 2;
     for (ptrdiff_t iy = first_row; iy < first_row + rows; iy++) {
         const ptrdiff_t m = iy / 2, py = iy % 2;
         for (int px = 0; px < 2; px++) {
             const int cls = (int)(2 * py + px);
-            row_tiles(k, copy + m * P, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls], cin,
-                      parity[px], half, ow, 0, temp);
+            row_tiles(k, copy + m * P + j0, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls], cin,
+                      parity[px] + j0, half, j1 - j0, 0, temp);
         }
         for (ptrdiff_t c = 0; c < cin; c++) {
             float *restrict dst = output + c * in_plane + iy * width;
             const float *restrict even = parity[0] + c * half, *restrict odd = parity[1] + c * half;
+            // whole pairs (2j, 2j + 1) inside [x0, x1), then the odd column before and the even one after
+            const ptrdiff_t p0 = (x0 + 1) / 2, p1 = x1 / 2;
             if (accumulate) {
-                for (ptrdiff_t j = 0; j < ow; j++) { dst[2 * j] += even[j]; dst[2 * j + 1] += odd[j]; }
+                for (ptrdiff_t j = p0; j < p1; j++) { dst[2 * j] += even[j]; dst[2 * j + 1] += odd[j]; }
+                if (x0 % 2) dst[x0] += odd[x0 / 2];
+                if (x1 % 2) dst[x1 - 1] += even[x1 / 2];
             } else {
-                for (ptrdiff_t j = 0; j < ow; j++) { dst[2 * j] = even[j]; dst[2 * j + 1] = odd[j]; }
+                for (ptrdiff_t j = p0; j < p1; j++) { dst[2 * j] = even[j]; dst[2 * j + 1] = odd[j]; }
+                if (x0 % 2) dst[x0] = odd[x0 / 2];
+                if (x1 % 2) dst[x1 - 1] = even[x1 / 2];
             }
         }
     }

@@ -43,7 +43,12 @@ public final class WholeFrameProx {
         guard paddedHeight >= n, paddedWidth >= n else {
             throw LPNError.invalidInput("frame \(height)×\(width) padded (\(padding.rawValue)) to \(paddedHeight)×\(paddedWidth) is smaller than the model's \(n)×\(n)")
         }
-        engine = LPNEngine(model: model, height: paddedHeight, width: paddedWidth, threads: threads)
+        // Zero margins are the same in every call: the engine computes what they feed once.
+        let varying = padding == .zero
+            ? MapRegion(rows: rowMap.firstIndex { $0 >= 0 }!..<(rowMap.lastIndex { $0 >= 0 }! + 1),
+                        columns: columnMap.firstIndex { $0 >= 0 }!..<(columnMap.lastIndex { $0 >= 0 }! + 1))
+            : nil
+        engine = LPNEngine(model: model, height: paddedHeight, width: paddedWidth, threads: threads, varying: varying)
         let k = model.configuration.finalKernel
         let (pr, pc) = engine.positions
         scale = Float(pr * pc) / Float(min(k, pr) * min(k, pc))

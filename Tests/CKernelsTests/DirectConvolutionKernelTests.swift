@@ -68,7 +68,8 @@ import Testing
 
         /// The kernel's result for rows [first, first + count) of each band in `bands`, starting
         /// from `start` (forward: output, adjoint: input gradient), added onto it or written over it.
-        func run(adjoint: Bool, level: Int, bands: [(Int, Int)], start: [Float], accumulate: Bool = true) -> [Float] {
+        func run(adjoint: Bool, level: Int, bands: [(Int, Int)], columns: Range<Int>? = nil, start: [Float],
+                 accumulate: Bool = true) -> [Float] {
             var shape = self.shape
             let direction: Int32 = adjoint ? 1 : 0
             var packed = [Float](repeating: 0, count: weight.count)
@@ -77,13 +78,17 @@ import Testing
             var scratch = [Float](repeating: .nan, count: lpn_direct_scratch_size(direction, &shape, outChannels))
             let source = adjoint ? delta : input
             let sources = adjoint ? outChannels : inChannels
-            // in two parts, as the engine shares channels out over threads
-            lpn_direct_prepare(direction, &shape, outChannels, source, 0, sources / 2, &copy)
-            lpn_direct_prepare(direction, &shape, outChannels, source, sources / 2, sources - sources / 2, &copy)
+            // in two parts, as the engine shares channels out over threads; only the rows the bands read
+            let rows = adjoint ? Int(shape.height) : Int(shape.out_height)
+            let first = bands.map(\.0).min() ?? 0, end = bands.map { $0.0 + $0.1 }.max() ?? rows
+            lpn_direct_prepare(direction, &shape, outChannels, source, 0, sources / 2, first, end - first, &copy)
+            lpn_direct_prepare(direction, &shape, outChannels, source, sources / 2, sources - sources / 2, first,
+                               end - first, &copy)
             var out = start
             for (first, count) in bands {
-                lpn_direct_rows_at(Int32(level), direction, &shape, outChannels, copy, packed, first, count, &scratch,
-                                   &out, accumulate ? 1 : 0)
+                let columns = columns ?? 0..<(adjoint ? Int(shape.width) : Int(shape.out_width))
+                lpn_direct_rows_at(Int32(level), direction, &shape, outChannels, copy, packed, first, count,
+                                   columns.lowerBound, columns.count, &scratch, &out, accumulate ? 1 : 0)
             }
             return out
         }
@@ -132,6 +137,37 @@ import Testing
                 let split = c.run(adjoint: adjoint, level: level, bands: (0..<rows).reversed().map { ($0, 1) },
                                   start: start)
                 #expect(whole == split, "level \(level), shape \(Self.shapes[index]), adjoint \(adjoint)")
+            }
+        }
+    }
+
+    /// A rectangle of rows and columns (odd and even edges, one column, the last columns) gives
+    /// the whole call's values inside it, bit for bit, and writes nothing outside it.
+    @Test(arguments: shapes.indices)
+    func rectanglesGiveTheSameResultBitForBit(index: Int) {
+        let c = Case(Self.shapes[index])
+        for level in 0...Int(lpn_kernel_level()) {
+            for adjoint in [false, true] {
+                let rows = Int(adjoint ? c.shape.height : c.shape.out_height)
+                let width = Int(adjoint ? c.shape.width : c.shape.out_width)
+                let count = adjoint ? c.input.count : c.outCount
+                let whole = c.run(adjoint: adjoint, level: level, bands: [(0, rows)],
+                                  start: [Float](repeating: 0, count: count), accumulate: false)
+                for columns in [1..<(width - 1), (width / 2)..<(width / 2 + 1), 3..<width, 0..<2] where !columns.isEmpty {
+                    let firstRow = rows / 3, band = (firstRow, max(1, rows / 2))
+                    let part = c.run(adjoint: adjoint, level: level, bands: [band], columns: columns,
+                                     start: [Float](repeating: .nan, count: count), accumulate: false)
+                    var inside = 0, wrong = 0, touched = 0
+                    for i in 0..<count {
+                        let x = i % width, y = (i / width) % rows
+                        if columns.contains(x) && y >= band.0 && y < band.0 + band.1 {
+                            inside += 1
+                            if part[i] != whole[i] { wrong += 1 }
+                        } else if !part[i].isNaN { touched += 1 }
+                    }
+                    #expect(inside > 0 && wrong == 0 && touched == 0,
+                            "level \(level), shape \(Self.shapes[index]), adjoint \(adjoint), columns \(columns): \(wrong) wrong, \(touched) written outside")
+                }
             }
         }
     }

@@ -48,24 +48,29 @@ int lpn_conv3_direct_supports(const lpn_conv_shape *shape);
 ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels);
 /// Floats of per-thread scratch lpn_direct_rows needs.
 ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels);
-/// Writes source channels [first_channel, first_channel + channels) into the padded copy.
+/// Writes source channels [first_channel, first_channel + channels) into the padded copy: the
+/// copy rows that lpn_direct_rows reads for result rows [first_row, first_row + rows) (output
+/// rows forward, input rows for the adjoint), no others.
 void lpn_direct_prepare(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *source,
-                        ptrdiff_t first_channel, ptrdiff_t channels, float *copy);
+                        ptrdiff_t first_channel, ptrdiff_t channels, ptrdiff_t first_row, ptrdiff_t rows,
+                        float *copy);
 /// Packs weight [out_channels][channels][3][3] for lpn_direct_rows (9·channels·out_channels floats).
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *weight,
                      float *packed);
 /// Every source channel must have been prepared (lpn_direct_prepare) into `copy`; `scratch`
 /// (lpn_direct_scratch_size floats) belongs to the calling thread.
-/// Forward: output[o][oy][·] (+)= the convolution for output rows oy in [first_row, first_row + rows).
-/// Adjoint: output[c][iy][·] (+)= its adjoint applied to δ, for input rows iy in that range (bands
-/// of input rows write disjoint pixels). Without accumulate the rows are overwritten.
+/// Forward: output[o][oy][ox] (+)= the convolution for output rows oy in [first_row, first_row + rows)
+/// and columns ox in [first_column, first_column + columns).
+/// Adjoint: output[c][iy][ix] (+)= its adjoint applied to δ, for input rows iy and columns ix in
+/// those ranges (bands of input rows write disjoint pixels). Without accumulate the rectangle is
+/// overwritten; nothing outside it is written.
 void lpn_direct_rows(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *copy,
-                     const float *packed, ptrdiff_t first_row, ptrdiff_t rows, float *scratch, float *output,
-                     int accumulate);
+                     const float *packed, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t first_column,
+                     ptrdiff_t columns, float *scratch, float *output, int accumulate);
 /// The same at a given level (capped at the CPU's), so tests can compare every variant.
 void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels,
                         const float *copy, const float *packed, ptrdiff_t first_row, ptrdiff_t rows,
-                        float *scratch, float *output, int accumulate);
+                        ptrdiff_t first_column, ptrdiff_t columns, float *scratch, float *output, int accumulate);
 
 /// Sets flush-to-zero and denormals-are-zero on the calling thread; returns the previous
 /// control word for lpn_restore_fp_mode.
