@@ -280,6 +280,32 @@ static void row_tiles(const level_tiles *k, const float *src, ptrdiff_t plane, p
     }
 }
 
+/// The stride-2 adjoint's last step for one input row: columns [x0, x1) of each of `channels`
+/// rows (dst + c·plane) (+)= the even and odd half-width rows interleaved (vectorised per level).
+static inline LPN_BODY void interleave_body(float *dst, ptrdiff_t plane, const float *even_rows,
+                                            const float *odd_rows, ptrdiff_t half, ptrdiff_t channels,
+                                            ptrdiff_t x0, ptrdiff_t x1, int accumulate) {
+    // whole pairs (2j, 2j + 1) inside [x0, x1), then the odd column before and the even one after
+    const ptrdiff_t p0 = (x0 + 1) / 2, p1 = x1 / 2;
+    for (ptrdiff_t c = 0; c < channels; c++) {
+        float *restrict row = dst + c * plane;
+        const float *restrict even = even_rows + c * half, *restrict odd = odd_rows + c * half;
+        if (accumulate) {
+            for (ptrdiff_t j = p0; j < p1; j++) { row[2 * j] += even[j]; row[2 * j + 1] += odd[j]; }
+            if (x0 % 2) row[x0] += odd[x0 / 2];
+            if (x1 % 2) row[x1 - 1] += even[x1 / 2];
+        } else {
+            for (ptrdiff_t j = p0; j < p1; j++) { row[2 * j] = even[j]; row[2 * j + 1] = odd[j]; }
+            if (x0 % 2) row[x0] = odd[x0 / 2];
+            if (x1 % 2) row[x1 - 1] = even[x1 / 2];
+        }
+    }
+}
+
+LPN_MULTIVERSION(interleave, (float *dst, ptrdiff_t plane, const float *even, const float *odd, ptrdiff_t half,
+                              ptrdiff_t channels, ptrdiff_t x0, ptrdiff_t x1, int accumulate),
+                 (dst, plane, even, odd, half, channels, x0, x1, accumulate))
+
 void lpn_direct_rows(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *copy,
                      const float *packed, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t first_column,
                      ptrdiff_t columns, float *scratch, float *output, int accumulate) {
@@ -290,8 +316,8 @@ void lpn_direct_rows(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channel
 void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *copy,
                         const float *packed, ptrdiff_t first_row, ptrdiff_t rows, ptrdiff_t first_column,
                         ptrdiff_t columns, float *scratch, float *output, int accumulate) {
-    const int cpu = lpn_kernel_level();
-    const level_tiles *k = &levels[level < 0 ? 0 : level > cpu ? cpu : level];
+    const int cpu = lpn_kernel_level(), at = level < 0 ? 0 : level > cpu ? cpu : level;
+    const level_tiles *k = &levels[at];
     const copy_layout l = layout(adjoint, g, out_channels);
     // channels of a copied row are row_length apart, rows pitch apart
     const ptrdiff_t plane = l.row_length, P = l.pitch;
@@ -336,20 +362,7 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
             row_tiles(k, copy + m * P + j0, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls], cin,
                       parity[px] + j0, half, j1 - j0, 0, temp);
         }
-        for (ptrdiff_t c = 0; c < cin; c++) {
-            float *restrict dst = output + c * in_plane + iy * width;
-            const float *restrict even = parity[0] + c * half, *restrict odd = parity[1] + c * half;
-            // whole pairs (2j, 2j + 1) inside [x0, x1), then the odd column before and the even one after
-            const ptrdiff_t p0 = (x0 + 1) / 2, p1 = x1 / 2;
-            if (accumulate) {
-                for (ptrdiff_t j = p0; j < p1; j++) { dst[2 * j] += even[j]; dst[2 * j + 1] += odd[j]; }
-                if (x0 % 2) dst[x0] += odd[x0 / 2];
-                if (x1 % 2) dst[x1 - 1] += even[x1 / 2];
-            } else {
-                for (ptrdiff_t j = p0; j < p1; j++) { dst[2 * j] = even[j]; dst[2 * j + 1] = odd[j]; }
-                if (x0 % 2) dst[x0] = odd[x0 / 2];
-                if (x1 % 2) dst[x1 - 1] = even[x1 / 2];
-            }
-        }
+        LPN_DISPATCH(at, interleave,
+                     (output + iy * width, in_plane, parity[0], parity[1], half, cin, x0, x1, accumulate))
     }
 }
