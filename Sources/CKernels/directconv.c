@@ -1,13 +1,14 @@
-// Direct 3×3 convolutions (padding 1, stride 1 or 2) and their adjoints, without im2col.
+// Direct convolutions and their adjoints, without im2col: 3×3 with padding 1 at stride 1 or 2,
+// and any k×k kernel with padding p < k at stride 1 (the network's last layer, k = N/8, p = 0).
 //
 // Forward, for the output rows oy of a band and every output channel o:
 //
-//     out[o][oy][ox] (+)= Σ_c Σ_(ky,kx) w[o][c][ky][kx] · in[c][s·oy − 1 + ky][s·ox − 1 + kx]
+//     out[o][oy][ox] (+)= Σ_c Σ_(ky,kx) w[o][c][ky][kx] · in[c][s·oy − p + ky][s·ox − p + kx]
 //
 // Adjoint (the input gradient of the same convolution), for the *input* rows iy of a band, so
 // that bands never write the same pixel:
 //
-//     g[c][iy][ix] (+)= Σ_o Σ_(ky,kx : s·oy − 1 + ky = iy, s·ox − 1 + kx = ix) w[o][c][ky][kx] · δ[o][oy][ox]
+//     g[c][iy][ix] (+)= Σ_o Σ_(ky,kx : s·oy − p + ky = iy, s·ox − p + kx = ix) w[o][c][ky][kx] · δ[o][oy][ox]
 //
 // Both are computed for a rectangle of rows and columns (of the output forward, of the input for
 // the adjoint), so that a caller can recompute only the part of a map that changed.
@@ -17,12 +18,12 @@
 // by side, each row rounded up to a whole number of the widest vector (lpn_direct_prepare), so
 // that every tap of every output pixel is a contiguous, in-bounds read:
 //
-//   - forward, stride 1: padded rows; tap (ky, kx) reads row oy + ky, column ox + kx;
+//   - forward, stride 1: rows padded by p; tap (ky, kx) reads row oy + ky, column ox + kx;
 //   - forward, stride 2: each padded row split into its even and odd columns, so tap (ky, kx)
 //     reads row 2·oy + ky at column ox of the even (kx = 0), odd (kx = 1) or even shifted by one
 //     (kx = 2) half;
-//   - adjoint, stride 1: padded δ rows with the kernel flipped: tap (ky, kx) reads padded row
-//     iy + 2 − ky, column ix + 2 − kx;
+//   - adjoint, stride 1: δ rows padded by k − 1 − p, with the kernel flipped: tap (ky, kx) reads
+//     padded row iy + k − 1 − ky, column ix + k − 1 − kx;
 //   - adjoint, stride 2: input pixel (2m + py, 2j + px) collects, by parity, 1, 2, 2 or 4 taps
 //     of δ rows m, m + 1 and columns j, j + 1 (δ copied with one trailing zero row and
 //     column): even (py = 0) takes ky = 1 of row m, odd takes ky = 2 of row m and ky = 0 of
@@ -48,18 +49,22 @@
 /// vector then ends inside the row whatever the level (4, 8 and 16 lanes all divide it), and
 /// its lanes past the image read zeros.
 #define LPN_DIRECT_ROUNDING 16
-/// Floats of the tail tile every thread's scratch starts with: the largest block × lanes.
-#define LPN_DIRECT_TEMP (8 * 16)
+/// Floats of the tail tile every thread's scratch starts with: the largest block × 3 rows × lanes.
+#define LPN_DIRECT_TEMP (8 * 3 * 16)
 
 /// The stride-2 adjoint's parity classes k = 2·py + px (py, px: the input row's and column's
 /// parity): how many taps each collects, and which (t = ky·3 + kx) in which order. Their offsets
 /// in the δ copy are in lpn_direct_rows_at, in the same order.
 _Static_assert(LPN_DIRECT_ROUNDING % 16 == 0, "rows must hold whole vectors of every level");
-_Static_assert(LPN_DIRECT_TEMP >= 8 * 16, "the tail tile holds the largest block × lanes");
+_Static_assert(LPN_DIRECT_TEMP >= 8 * 3 * 16, "the tail tile holds the largest block × 3 rows × lanes");
 static const int parity_counts[4] = {1, 2, 2, 4};
 static const int parity_taps[4][4] = {{4}, {5, 3}, {7, 1}, {8, 6, 2, 0}};
 
 static ptrdiff_t round_up(ptrdiff_t n, ptrdiff_t m) { return (n + m - 1) / m * m; }
+
+/// Taps of the largest stride-1 kernel the direct kernels run (16×16: the last layer of a
+/// 128×128 model).
+#define LPN_DIRECT_MAX_TAPS 256
 
 /// The padded copy of the source, row by row and within a row channel by channel (so the rows
 /// one output row reads lie together, not one plane apart): rows × pitch floats, pitch =
@@ -69,21 +74,33 @@ typedef struct {
     ptrdiff_t even_length;  // forward stride 2: floats of the even half at the start of each row
 } copy_layout;
 
+/// Zero rows (and columns) before the source in a stride-1 copy: the padding p forward, k − 1 − p
+/// for the adjoint (the flipped kernel over δ).
+static ptrdiff_t stride1_lead(int adjoint, const lpn_conv_shape *g) {
+    return adjoint ? g->kernel - 1 - g->padding : g->padding;
+}
+
 static copy_layout layout(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels) {
     copy_layout l = {0, 0, 0, 0};
     const ptrdiff_t ow = round_up(g->out_width, LPN_DIRECT_ROUNDING);
-    if (!adjoint && g->stride == 1) { l.rows = g->height + 2; l.row_length = round_up(g->width, LPN_DIRECT_ROUNDING) + 2; }
-    else if (!adjoint) { l.rows = g->height + 2; l.even_length = ow + 1; l.row_length = 2 * ow + 1; }
-    else if (g->stride == 1) { l.rows = g->out_height + 2; l.row_length = ow + 2; }
+    if (g->stride == 1) {
+        // the rows and columns a whole vector of any result pixel reads: result + kernel − 1
+        const ptrdiff_t k = g->kernel;
+        l.rows = (adjoint ? g->height : g->out_height) + k - 1;
+        l.row_length = round_up(adjoint ? g->width : g->out_width, LPN_DIRECT_ROUNDING) + k - 1;
+    } else if (!adjoint) { l.rows = g->height + 2; l.even_length = ow + 1; l.row_length = 2 * ow + 1; }
     else { l.rows = g->out_height + 1; l.row_length = ow + 1; }
     l.pitch = (adjoint ? out_channels : g->channels) * l.row_length;
     return l;
 }
 
-int lpn_conv3_direct_supports(const lpn_conv_shape *g) {
-    if (g->kernel != 3 || g->padding != 1) return 0;
-    if (g->stride == 1) return g->out_height == g->height && g->out_width == g->width;
-    if (g->stride == 2) return g->height == 2 * g->out_height && g->width == 2 * g->out_width;
+int lpn_conv_direct_supports(const lpn_conv_shape *g) {
+    const ptrdiff_t k = g->kernel, p = g->padding;
+    if (g->stride == 1)
+        return k >= 1 && k * k <= LPN_DIRECT_MAX_TAPS && p >= 0 && p < k && g->out_height == g->height + 2 * p - k + 1
+            && g->out_width == g->width + 2 * p - k + 1 && g->out_height >= 1 && g->out_width >= 1;
+    if (g->stride == 2)
+        return k == 3 && p == 1 && g->height == 2 * g->out_height && g->width == 2 * g->out_width;
     return 0;
 }
 
@@ -105,8 +122,8 @@ ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *g, ptrdiff_
 static void copy_rows_read(int adjoint, const lpn_conv_shape *g, const copy_layout *l, ptrdiff_t first_row,
                            ptrdiff_t rows, ptrdiff_t *low, ptrdiff_t *high) {
     const ptrdiff_t last = first_row + rows - 1;
-    if (!adjoint) { *low = g->stride * first_row; *high = g->stride * last + 3; }
-    else if (g->stride == 1) { *low = first_row; *high = last + 3; }
+    if (!adjoint) { *low = g->stride * first_row; *high = g->stride * last + g->kernel; }
+    else if (g->stride == 1) { *low = first_row; *high = last + g->kernel; }
     else { *low = first_row / 2; *high = last / 2 + 2; }
     if (*high > l->rows) *high = l->rows;
 }
@@ -117,7 +134,7 @@ static inline LPN_BODY void prepare_body(int adjoint, const lpn_conv_shape *g, p
     const copy_layout l = layout(adjoint, g, out_channels);
     const ptrdiff_t L = l.row_length, h = g->height, w = g->width;
     // source rows land at copy rows [lead, lead + n); the rest of each row (and every other row) is zero
-    const ptrdiff_t lead = !adjoint || g->stride == 1 ? 1 : 0;
+    const ptrdiff_t lead = g->stride == 1 ? stride1_lead(adjoint, g) : !adjoint ? 1 : 0;
     const ptrdiff_t n = adjoint ? g->out_height : h, width = adjoint ? g->out_width : w;
     ptrdiff_t low, high;
     copy_rows_read(adjoint, g, &l, first_row, rows, &low, &high);
@@ -129,7 +146,7 @@ static inline LPN_BODY void prepare_body(int adjoint, const lpn_conv_shape *g, p
             if (y < 0 || y >= n) { memset(dst, 0, (size_t)L * sizeof(float)); continue; }
             const float *restrict row = src + y * width;
             if (adjoint || g->stride == 1) {
-                if (lead) dst[0] = 0;
+                memset(dst, 0, (size_t)lead * sizeof(float));
                 memcpy(dst + lead, row, (size_t)width * sizeof(float));
                 memset(dst + lead + width, 0, (size_t)(L - lead - width) * sizeof(float));
             } else {
@@ -158,17 +175,17 @@ void lpn_direct_prepare(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_chan
 }
 
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *g, ptrdiff_t out_channels, const float *weight, float *packed) {
-    const ptrdiff_t cin = g->channels, cout = out_channels;
+    const ptrdiff_t cin = g->channels, cout = out_channels, kk = g->kernel * g->kernel;
     if (!adjoint) {  // [c][t][o]
         for (ptrdiff_t o = 0; o < cout; o++)
             for (ptrdiff_t c = 0; c < cin; c++)
-                for (ptrdiff_t t = 0; t < 9; t++) packed[(c * 9 + t) * cout + o] = weight[(o * cin + c) * 9 + t];
+                for (ptrdiff_t t = 0; t < kk; t++) packed[(c * kk + t) * cout + o] = weight[(o * cin + c) * kk + t];
         return;
     }
-    if (g->stride == 1) {  // [o][t][c], t = ky·3 + kx
+    if (g->stride == 1) {  // [o][t][c], t = ky·k + kx
         for (ptrdiff_t o = 0; o < cout; o++)
             for (ptrdiff_t c = 0; c < cin; c++)
-                for (ptrdiff_t t = 0; t < 9; t++) packed[(o * 9 + t) * cin + c] = weight[(o * cin + c) * 9 + t];
+                for (ptrdiff_t t = 0; t < kk; t++) packed[(o * kk + t) * cin + c] = weight[(o * cin + c) * kk + t];
         return;
     }
     // stride 2: four parity classes one after the other, each [o][i][c] over its taps i
@@ -300,14 +317,40 @@ static void row_tiles(const level_tiles *k, const float *src, ptrdiff_t row_step
         const float *sc = src + c * plane;
         const int acc = accumulate || c > 0;
         for (ptrdiff_t x = 0; x < width;) {
-            if (rows == 3 && x + lanes <= width) {
+            if (rows == 3) {
+                const ptrdiff_t rest = width - x < lanes ? width - x : lanes;
                 for (ptrdiff_t o = 0; o < out_channels;) {
                     const float *wc = w + c * taps * out_channels + o;
                     float *oo = out + o * out_plane + x;
-                    if (out_channels - o >= k->block) {
+                    if (out_channels - o >= k->block && rest == lanes) {
                         k->three(sc + x, plane, n, offsets, taps, row_step, wc, out_channels, oo, out_plane, out_row,
                                  acc);
                         o += k->block;
+                    } else if (out_channels - o >= k->block) {
+                        // the last partial vector of three rows, through temp: [b][r][lanes]
+                        for (ptrdiff_t b = 0; b < k->block; b++)
+                            for (int r = 0; r < 3; r++) {
+                                float *t = temp + (b * 3 + r) * lanes;
+                                memset(t, 0, (size_t)lanes * sizeof(float));
+                                if (acc) memcpy(t, oo + b * out_plane + r * out_row, (size_t)rest * sizeof(float));
+                            }
+                        k->three(sc + x, plane, n, offsets, taps, row_step, wc, out_channels, temp, 3 * lanes, lanes,
+                                 acc);
+                        for (ptrdiff_t b = 0; b < k->block; b++)
+                            for (int r = 0; r < 3; r++)
+                                memcpy(oo + b * out_plane + r * out_row, temp + (b * 3 + r) * lanes,
+                                       (size_t)rest * sizeof(float));
+                        o += k->block;
+                    } else if (rest < lanes) {
+                        // a last channel's partial vector: row by row through temp
+                        for (int r = 0; r < 3; r++) {
+                            memset(temp, 0, (size_t)lanes * sizeof(float));
+                            if (acc) memcpy(temp, oo + r * out_row, (size_t)rest * sizeof(float));
+                            k->narrow_single(sc + x + r * row_step, plane, n, offsets, taps, wc, out_channels, temp,
+                                             lanes, acc);
+                            memcpy(oo + r * out_row, temp, (size_t)rest * sizeof(float));
+                        }
+                        o += 1;
                     } else {
                         for (int r = 0; r < 3; r++)
                             k->narrow_single(sc + x + r * row_step, plane, n, offsets, taps, wc, out_channels,
@@ -390,15 +433,16 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
     // channels of a copied row are row_length apart, rows pitch apart
     const ptrdiff_t plane = l.row_length, P = l.pitch;
     float *temp = scratch;
+    const int kernel = (int)g->kernel, taps = kernel * kernel;
+    ptrdiff_t offsets[LPN_DIRECT_MAX_TAPS];
     if (!adjoint) {
-        ptrdiff_t offsets[9];
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++)
-                offsets[ky * 3 + kx] = ky * P + (g->stride == 1 ? kx : (kx == 0 ? 0 : kx == 1 ? l.even_length : 1));
+        for (int ky = 0; ky < kernel; ky++)
+            for (int kx = 0; kx < kernel; kx++)
+                offsets[ky * kernel + kx] = ky * P + (g->stride == 1 ? kx : (kx == 0 ? 0 : kx == 1 ? l.even_length : 1));
         const ptrdiff_t ow = g->out_width, out_plane = g->out_height * ow, x0 = first_column;
         for (ptrdiff_t oy = first_row; oy < first_row + rows;) {
             const int group = k->three && oy + 3 <= first_row + rows ? 3 : 1;
-            row_tiles(k, copy + g->stride * oy * P + x0, g->stride * P, plane, g->channels, offsets, 9, packed,
+            row_tiles(k, copy + g->stride * oy * P + x0, g->stride * P, plane, g->channels, offsets, taps, packed,
                       out_channels, output + oy * ow + x0, ow, out_plane, columns, group, accumulate, temp);
             oy += group;
         }
@@ -407,12 +451,12 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
     // adjoint: the layer's output channels are the sum's sources, its input channels the outputs
     const ptrdiff_t cin = g->channels, width = g->width, in_plane = g->height * width;
     if (g->stride == 1) {
-        ptrdiff_t offsets[9];
-        for (int ky = 0; ky < 3; ky++)
-            for (int kx = 0; kx < 3; kx++) offsets[ky * 3 + kx] = (2 - ky) * P + (2 - kx);
+        for (int ky = 0; ky < kernel; ky++)
+            for (int kx = 0; kx < kernel; kx++)
+                offsets[ky * kernel + kx] = (kernel - 1 - ky) * P + (kernel - 1 - kx);
         for (ptrdiff_t iy = first_row; iy < first_row + rows;) {
             const int group = k->three && iy + 3 <= first_row + rows ? 3 : 1;
-            row_tiles(k, copy + iy * P + first_column, P, plane, out_channels, offsets, 9, packed, cin,
+            row_tiles(k, copy + iy * P + first_column, P, plane, out_channels, offsets, taps, packed, cin,
                       output + iy * width + first_column, width, in_plane, columns, group, accumulate, temp);
             iy += group;
         }
@@ -424,7 +468,7 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
     // class k = 2·py + px: tap offsets (δ row m at 0, row m + 1 at P; column j at 0, j + 1 at 1)
     const int *counts = parity_counts;
     // parity_taps' order: (1,1); (1,2), (1,0); (2,1), (0,1); (2,2), (2,0), (0,2), (0,0)
-    const ptrdiff_t offsets[4][4] = {{0}, {0, 1}, {0, P}, {0, 1, P, P + 1}};
+    const ptrdiff_t parity_offsets[4][4] = {{0}, {0, 1}, {0, P}, {0, 1, P, P + 1}};
     ptrdiff_t starts[4], start = 0;
     for (int c = 0; c < 4; c++) { starts[c] = start; start += out_channels * counts[c] * cin; }
     // input columns [x0, x1) are 2j + px for j in [j0, j1): both parities are computed over that range
@@ -433,7 +477,7 @@ void lpn_direct_rows_at(int level, int adjoint, const lpn_conv_shape *g, ptrdiff
         const ptrdiff_t m = iy / 2, py = iy % 2;
         for (int px = 0; px < 2; px++) {
             const int cls = (int)(2 * py + px);
-            row_tiles(k, copy + m * P + j0, 0, plane, out_channels, offsets[cls], counts[cls], packed + starts[cls],
+            row_tiles(k, copy + m * P + j0, 0, plane, out_channels, parity_offsets[cls], counts[cls], packed + starts[cls],
                       cin, parity[px] + j0, 0, half, j1 - j0, 1, 0, temp);
         }
         LPN_DISPATCH(at, interleave,

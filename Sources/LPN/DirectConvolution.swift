@@ -1,6 +1,6 @@
 import CKernels
 
-/// A 3×3 convolution (padding 1, stride 1 or 2) run by the direct kernels of
+/// A convolution (3×3 with padding 1 at stride 1 or 2; any k×k at stride 1) run by the direct kernels of
 /// `Sources/CKernels/directconv.c` instead of im2col and sgemm, forward and adjoint:
 ///
 ///     forward    out[o] (+)= Σ_c w[o][c] ⋆ in[c]          (output rows shared out in bands)
@@ -31,8 +31,9 @@ struct DirectConvolution {
     /// nil when the kernels do not support the shape.
     init?(geometry g: ConvGeometry, weight: [Float]) {
         var shape = g.kernelShape
-        guard lpn_conv3_direct_supports(&shape) != 0 else { return nil }
-        precondition(weight.count == g.outChannels * g.inChannels * 9, "weight of \(weight.count) floats for \(g)")
+        guard lpn_conv_direct_supports(&shape) != 0 else { return nil }
+        precondition(weight.count == g.outChannels * g.inChannels * g.kernel * g.kernel,
+                     "weight of \(weight.count) floats for \(g)")
         geometry = g
         runsAdjoint = g.inChannels >= Self.adjointMinimumChannels
         var forward = [Float](repeating: 0, count: weight.count)

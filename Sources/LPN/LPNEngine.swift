@@ -15,11 +15,11 @@ import COpenBLAS
 /// still exactly a proximal operator. The scale s and whether α‖x‖² is included are the
 /// caller's (``WholeFrameProx`` scales and adds α on the unpadded frame).
 ///
-/// Each 3×3 convolution runs on the direct kernels (``DirectConvolution``), and so does its
+/// Each convolution runs on the direct kernels (``DirectConvolution``), and so does its
 /// adjoint when it has at least ``DirectConvolution/adjointMinimumChannels`` input channels;
 /// the other adjoints (into the one-channel image) run as one sgemm per band of output rows
-/// and col2im, and the last layer, whose kernel covers its whole input on an N×N image, as
-/// sgemv (on a larger frame, where it slides, as im2col and sgemm).
+/// and col2im. The last layer, whose kernel covers its whole input on an N×N image, runs
+/// there as sgemv; on a larger frame, where it slides, it is a direct convolution too.
 ///
 /// An engine made with a `varying` rectangle serves images that are zero outside it (a frame
 /// with zero margins, ``WholeFrameProx``): every layer's pixels that the rectangle cannot reach
@@ -43,7 +43,7 @@ public final class LPNEngine {
     /// Per stage, at this engine's size.
     private let linearGeometries: [ConvGeometry]
     private let skipGeometries: [ConvGeometry?]
-    /// Per stage, the convolutions the direct kernels run (nil: im2col and sgemm).
+    /// Per stage, the convolutions the direct kernels run (nil: sgemv on a full window).
     private let linearDirect: [DirectConvolution?]
     private let skipDirect: [DirectConvolution?]
 
@@ -92,9 +92,12 @@ public final class LPNEngine {
         }
         linearGeometries = model.stages.map { resized($0.linearGeometry) }
         skipGeometries = model.stages.map { $0.skipGeometry.map(resized) }
-        linearDirect = zip(model.stages, linearGeometries).map { DirectConvolution(geometry: $1, weight: $0.linear) }
+        // Every convolution but the last layer's on an N×N image (one position: sgemv).
+        linearDirect = zip(model.stages, linearGeometries).map { stage, g in
+            g.isFullWindow ? nil : DirectConvolution(geometry: g, weight: stage.linear)
+        }
         skipDirect = zip(model.stages, skipGeometries).map { stage, g in
-            guard let g, let weight = stage.skip else { return nil }
+            guard let g, let weight = stage.skip, !g.isFullWindow else { return nil }
             return DirectConvolution(geometry: g, weight: weight)
         }
         func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {

@@ -6,14 +6,17 @@ import Testing
 /// precision; and bands of rows against one call, bit for bit. (A CPU without AVX-512 tests
 /// the levels it has: the 16-lane tiles only run where they can.)
 @Suite struct DirectConvolutionKernelTests {
-    /// (input channels, output channels, height, width, stride): one-channel inputs, channel
-    /// counts that leave a remainder after the 8- and 4-channel blocks, more than one
-    /// 32-channel chunk forward (40 inputs) and in the adjoint (40 outputs), widths that end in
-    /// a partial vector and widths that fill whole vectors exactly (64).
-    static let shapes: [(Int, Int, Int, Int, Int)] = [
-        (1, 32, 16, 24, 1), (1, 32, 16, 24, 2), (32, 32, 10, 18, 1), (5, 11, 8, 40, 2),
-        (16, 3, 12, 36, 1), (9, 17, 6, 6, 2), (40, 8, 8, 20, 1), (40, 9, 8, 20, 2),
-        (8, 40, 8, 20, 1), (8, 40, 8, 20, 2), (3, 8, 4, 64, 1), (3, 8, 4, 128, 2),
+    /// (input channels, output channels, height, width, stride[, kernel, padding]; 3×3 with
+    /// padding 1 when not given): one-channel inputs, channel counts that leave a remainder after
+    /// the 8- and 4-channel blocks, more than one 32-channel chunk forward (40 inputs) and in the
+    /// adjoint (40 outputs), widths that end in a partial vector and widths that fill whole
+    /// vectors exactly (64); and the last layer's kind, a large kernel without padding (8×8, as a
+    /// 64×64 model's; 16×16, the largest), or with some (5×5, padding 2).
+    static let shapes: [(Int, Int, Int, Int, Int, Int, Int)] = [
+        (1, 32, 16, 24, 1, 3, 1), (1, 32, 16, 24, 2, 3, 1), (32, 32, 10, 18, 1, 3, 1), (5, 11, 8, 40, 2, 3, 1),
+        (16, 3, 12, 36, 1, 3, 1), (9, 17, 6, 6, 2, 3, 1), (40, 8, 8, 20, 1, 3, 1), (40, 9, 8, 20, 2, 3, 1),
+        (8, 40, 8, 20, 1, 3, 1), (8, 40, 8, 20, 2, 3, 1), (3, 8, 4, 64, 1, 3, 1), (3, 8, 4, 128, 2, 3, 1),
+        (12, 20, 14, 29, 1, 8, 0), (1, 9, 17, 17, 1, 16, 0), (10, 9, 9, 23, 1, 5, 2),
     ]
 
     struct Case {
@@ -21,10 +24,10 @@ import Testing
         let inChannels: Int, outChannels: Int
         let input: [Float], weight: [Float], delta: [Float]
 
-        init(_ s: (Int, Int, Int, Int, Int)) {
-            let (cin, cout, h, w, stride) = s
-            shape = lpn_conv_shape(channels: cin, height: h, width: w, kernel: 3, stride: stride, padding: 1,
-                                   out_height: (h - 1) / stride + 1, out_width: (w - 1) / stride + 1)
+        init(_ s: (Int, Int, Int, Int, Int, Int, Int)) {
+            let (cin, cout, h, w, stride, k, p) = s
+            shape = lpn_conv_shape(channels: cin, height: h, width: w, kernel: k, stride: stride, padding: p,
+                                   out_height: (h + 2 * p - k) / stride + 1, out_width: (w + 2 * p - k) / stride + 1)
             inChannels = cin
             outChannels = cout
             var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(cin * 1000 + cout * 10 + stride)
@@ -33,7 +36,7 @@ import Testing
                 return Float(Int(state >> 40) % 2001 - 1000) / 1000
             }
             input = (0..<(cin * h * w)).map { _ in next() }
-            weight = (0..<(cout * cin * 9)).map { _ in next() }
+            weight = (0..<(cout * cin * k * k)).map { _ in next() }
             delta = (0..<(cout * shape.out_height * shape.out_width)).map { _ in next() }
         }
 
@@ -42,18 +45,19 @@ import Testing
         /// The convolution and its adjoint, in double precision, from the definition.
         func reference() -> (forward: [Double], adjoint: [Double]) {
             let (h, w, oh, ow, s) = (shape.height, shape.width, shape.out_height, shape.out_width, shape.stride)
+            let (n, p) = (shape.kernel, shape.padding)
             var forward = [Double](repeating: 0, count: outCount)
             var adjoint = [Double](repeating: 0, count: input.count)
             for o in 0..<outChannels {
                 for c in 0..<inChannels {
-                    for ky in 0..<3 {
-                        for kx in 0..<3 {
-                            let k = Double(weight[((o * inChannels + c) * 3 + ky) * 3 + kx])
+                    for ky in 0..<n {
+                        for kx in 0..<n {
+                            let k = Double(weight[((o * inChannels + c) * n + ky) * n + kx])
                             for oy in 0..<oh {
-                                let iy = oy * s - 1 + ky
+                                let iy = oy * s - p + ky
                                 guard iy >= 0, iy < h else { continue }
                                 for ox in 0..<ow {
-                                    let ix = ox * s - 1 + kx
+                                    let ix = ox * s - p + kx
                                     guard ix >= 0, ix < w else { continue }
                                     forward[(o * oh + oy) * ow + ox] += k * Double(input[(c * h + iy) * w + ix])
                                     adjoint[(c * h + iy) * w + ix] += k * Double(delta[(o * oh + oy) * ow + ox])
@@ -101,7 +105,7 @@ import Testing
         // Accumulating onto a non-zero start checks that nothing is overwritten.
         let outStart = (0..<c.outCount).map { Float($0 % 7) - 3 }
         let inStart = (0..<c.input.count).map { Float($0 % 5) - 2 }
-        let scale = Double(c.inChannels * 9)  // sums of that many terms of magnitude ≤ 1
+        let scale = Double(c.inChannels * Int(c.shape.kernel * c.shape.kernel))  // sums of that many terms of magnitude ≤ 1
         for level in 0...Int(lpn_kernel_level()) {
             let out = c.run(adjoint: false, level: level, bands: [(0, Int(c.shape.out_height))], start: outStart)
             for i in out.indices {
@@ -109,7 +113,7 @@ import Testing
                         "level \(level), shape \(Self.shapes[index]), forward[\(i)]")
             }
             let grad = c.run(adjoint: true, level: level, bands: [(0, Int(c.shape.height))], start: inStart)
-            let adjointScale = Double(c.outChannels * 9)
+            let adjointScale = Double(c.outChannels * Int(c.shape.kernel * c.shape.kernel))
             for i in grad.indices {
                 #expect(abs(Double(grad[i]) - (adjoint[i] + Double(inStart[i]))) <= 2e-6 * adjointScale,
                         "level \(level), shape \(Self.shapes[index]), adjoint[\(i)]")
@@ -153,7 +157,8 @@ import Testing
                 let count = adjoint ? c.input.count : c.outCount
                 let whole = c.run(adjoint: adjoint, level: level, bands: [(0, rows)],
                                   start: [Float](repeating: 0, count: count), accumulate: false)
-                for columns in [1..<(width - 1), (width / 2)..<(width / 2 + 1), 3..<width, 0..<2] where !columns.isEmpty {
+                let edges = [(1, width - 1), (width / 2, width / 2 + 1), (3, width), (0, 2)]
+                for columns in edges.filter({ $0.0 < $0.1 && $0.1 <= width }).map({ $0.0..<$0.1 }) {
                     let firstRow = rows / 3, band = (firstRow, max(1, rows / 2))
                     let part = c.run(adjoint: adjoint, level: level, bands: [band], columns: columns,
                                      start: [Float](repeating: .nan, count: count), accumulate: false)

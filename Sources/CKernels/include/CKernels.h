@@ -40,9 +40,10 @@ void lpn_im2col(const float *image, const lpn_conv_shape *shape, ptrdiff_t first
 /// image += col2im(cols) for the same band: the exact adjoint of lpn_im2col.
 void lpn_col2im_add(const float *cols, const lpn_conv_shape *shape, ptrdiff_t first_row, ptrdiff_t rows, float *image);
 
-/// Direct 3×3 convolutions and their adjoints, without im2col (directconv.c). Supported
-/// shapes: kernel 3, padding 1, and stride 1 (same size out) or stride 2 (even sides, halved).
-int lpn_conv3_direct_supports(const lpn_conv_shape *shape);
+/// Direct convolutions and their adjoints, without im2col (directconv.c). Supported shapes:
+/// stride 1 with any k×k kernel (k² ≤ 256) and padding p < k; stride 2 with kernel 3, padding 1
+/// (even sides, halved).
+int lpn_conv_direct_supports(const lpn_conv_shape *shape);
 /// Floats of the padded copy of the source (the input; for the adjoint, δ with out_channels
 /// planes) that lpn_direct_prepare writes and lpn_direct_rows reads, shared by all threads.
 ptrdiff_t lpn_direct_copy_size(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels);
@@ -54,7 +55,7 @@ ptrdiff_t lpn_direct_scratch_size(int adjoint, const lpn_conv_shape *shape, ptrd
 void lpn_direct_prepare(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *source,
                         ptrdiff_t first_channel, ptrdiff_t channels, ptrdiff_t first_row, ptrdiff_t rows,
                         float *copy);
-/// Packs weight [out_channels][channels][3][3] for lpn_direct_rows (9·channels·out_channels floats).
+/// Packs weight [out_channels][channels][k][k] for lpn_direct_rows (k²·channels·out_channels floats).
 void lpn_direct_pack(int adjoint, const lpn_conv_shape *shape, ptrdiff_t out_channels, const float *weight,
                      float *packed);
 /// Every source channel must have been prepared (lpn_direct_prepare) into `copy`; `scratch`
