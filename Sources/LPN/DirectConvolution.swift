@@ -72,6 +72,8 @@ struct DirectConvolution {
         let sources = adjoint ? g.outChannels : g.inChannels
         let region = region ?? MapRegion(height: adjoint ? g.inHeight : g.outHeight,
                                           width: adjoint ? g.inWidth : g.outWidth)
+        precondition(region.isInside(height: adjoint ? g.inHeight : g.outHeight, width: adjoint ? g.inWidth : g.outWidth),
+                     "\(region) outside the \(adjoint ? "input" : "output") of \(g)")
         let rows = region.rows.count, firstRow = region.rows.lowerBound
         guard rows > 0, !region.columns.isEmpty else { return }
         let direction: Int32 = adjoint ? 1 : 0

@@ -19,7 +19,8 @@ import COpenBLAS
 /// adjoint when it has at least ``DirectConvolution/adjointMinimumChannels`` input channels;
 /// the other adjoints (into the one-channel image) run as one sgemm per band of output rows
 /// and col2im. The last layer, whose kernel covers its whole input on an N×N image, runs
-/// there as sgemv; on a larger frame, where it slides, it is a direct convolution too.
+/// there as sgemv; on a larger frame, where it slides, it is a direct convolution too (up to
+/// N = 128; im2col and sgemm above).
 ///
 /// An engine made with a `varying` rectangle serves images that are zero outside it (a frame
 /// with zero margins, ``WholeFrameProx``): every layer's pixels that the rectangle cannot reach
@@ -43,7 +44,8 @@ public final class LPNEngine {
     /// Per stage, at this engine's size.
     private let linearGeometries: [ConvGeometry]
     private let skipGeometries: [ConvGeometry?]
-    /// Per stage, the convolutions the direct kernels run (nil: sgemv on a full window).
+    /// Per stage, the convolutions the direct kernels run (nil: sgemv on a full window, or
+    /// im2col + sgemm for a last-layer kernel over 16×16, a model above 128×128).
     private let linearDirect: [DirectConvolution?]
     private let skipDirect: [DirectConvolution?]
 
@@ -141,6 +143,9 @@ public final class LPNEngine {
         allocations = allocated + columns + [directCopy, gradientA, gradientB]
 
         // Each stage's reach: its linear input's reach through L, and its skip source's through R.
+        if let varying {
+            precondition(varying.isInside(height: h, width: w), "varying \(varying) is not inside the \(h)×\(w) image")
+        }
         let partial = varying.flatMap { $0.covers(height: h, width: w) ? nil : $0 }
         self.varying = partial
         var reached = [MapRegion?](), reachedSkip = [MapRegion?]()
@@ -377,9 +382,10 @@ public final class LPNEngine {
     }
 
     /// gradient (+)= col2im(Wᵀ · δ): the adjoint of ``convolve``, band by band (without
-    /// `accumulate`, gradient is overwritten: the direct kernels write it, im2col's path zeroes it first). With several
-    /// threads, even bands first and odd bands second: two bands apart never touch the same
-    /// input row when (rows + 1)·stride > kernel − 1; otherwise the bands run one at a time.
+    /// `accumulate`, gradient is overwritten: the direct kernels write it, the sgemm path zeroes
+    /// it first). With several threads, even bands first and odd bands second: two bands apart
+    /// never touch the same input row when (rows + 1)·stride > kernel − 1; otherwise the bands
+    /// run one at a time.
     ///
     /// With a `region` (of the gradient), only the gradient there is exact: the sgemm path runs
     /// the bands of δ rows that reach it (and adds partial sums around it).

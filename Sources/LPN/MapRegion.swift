@@ -7,8 +7,10 @@
 ///
 ///     ⌈(a + p − k + 1) / s⌉ ≤ o ≤ ⌊(b − 1 + p) / s⌋,
 ///
-/// and a block mean over f×f blocks reads [a, b) in the blocks ⌊a/f⌋ … ⌈b/f⌉ − 1. Used by
-/// ``LPNEngine`` to recompute only the pixels of each layer that an input rectangle reaches.
+/// and a skip input downsampled by f (``Downsample``: each value reads pixels of its own f×f
+/// block only) can read [a, b) only in the blocks ⌊a/f⌋ … ⌈b/f⌉ − 1. Used by ``LPNEngine`` to
+/// recompute only the pixels of each layer that an input rectangle reaches (a rectangle that
+/// holds the reach is enough: anything more is recomputed to the same value).
 public struct MapRegion: Sendable, Equatable, CustomStringConvertible {
     public var rows: Range<Int>
     public var columns: Range<Int>
@@ -27,6 +29,11 @@ public struct MapRegion: Sendable, Equatable, CustomStringConvertible {
     public var pixels: Int { rows.count * columns.count }
     public var description: String { "rows \(rows), columns \(columns)" }
 
+    /// Whether this lies inside an H×W map.
+    public func isInside(height: Int, width: Int) -> Bool {
+        rows.lowerBound >= 0 && rows.upperBound <= height && columns.lowerBound >= 0 && columns.upperBound <= width
+    }
+
     /// Whether this covers the whole of an H×W map.
     public func covers(height: Int, width: Int) -> Bool {
         rows.lowerBound <= 0 && rows.upperBound >= height && columns.lowerBound <= 0 && columns.upperBound >= width
@@ -43,7 +50,8 @@ public struct MapRegion: Sendable, Equatable, CustomStringConvertible {
         return MapRegion(rows: axis(rows, g.outHeight), columns: axis(columns, g.outWidth))
     }
 
-    /// The blocks of an f×f block mean that read any pixel of this region.
+    /// The f×f blocks that hold any pixel of this region: every value downsampled by f that can
+    /// read it.
     public func downsampled(by f: Int) -> MapRegion {
         func axis(_ r: Range<Int>) -> Range<Int> {
             r.isEmpty ? 0..<0 : (r.lowerBound / f)..<Self.ceilDiv(r.upperBound, f)

@@ -57,6 +57,52 @@ import Testing
         }
     }
 
+    /// The same with more at stake: a 256×256 map (the one-channel adjoints' sgemm runs in three
+    /// bands, and rectangles start in the second or third), three input channels and a hidden
+    /// width under a tile's 8 channels (every adjoint through sgemm), three threads; a one-pixel
+    /// rectangle and one in the bottom-right corner. And ``WholeFrameProx`` with zero margins
+    /// against an engine that computes the whole padded image.
+    @Test func varyingRectangleHoldsAcrossBandsChannelsAndThreads() throws {
+        _ = blasSingleThreaded
+        for (model, threads) in [(try RandomLPN.make(hidden: 12, size: 32, inChannels: 1, beta: 20, alpha: 0.01, seed: 3), 3),
+                                 (try RandomLPN.make(hidden: 4, size: 32, inChannels: 3, beta: 20, alpha: 0.01, seed: 4), 1)] {
+            let (h, w, c) = (256, 256, model.configuration.inChannels)
+            let whole = LPNEngine(model: model, height: h, width: w, threads: 1)
+            for (seed, rect) in [(UInt64(51), MapRegion(rows: 120..<240, columns: 7..<250)),
+                                 (52, MapRegion(rows: 130..<131, columns: 64..<65)),
+                                 (53, MapRegion(rows: 200..<256, columns: 180..<256))] {
+                let partial = LPNEngine(model: model, height: h, width: w, threads: threads, varying: rect)
+                var x = randomImage(c * h * w, seed: seed)
+                for i in x.indices {
+                    let r = (i / w) % h, col = i % w
+                    if !(rect.rows.contains(r) && rect.columns.contains(col)) { x[i] = 0 }
+                }
+                let (psiWhole, fWhole) = whole.psiAndProx(x)
+                let (psiPart, fPart) = partial.psiAndProx(x)
+                #expect(psiWhole == psiPart, "\(c) channel(s), \(rect): ψ \(psiPart), computing everything \(psiWhole)")
+                let differing = x.indices.filter { i in
+                    let r = (i / w) % h, col = i % w
+                    let inside = rect.rows.contains(r) && rect.columns.contains(col)
+                    return inside ? fWhole[i] != fPart[i] : fPart[i] != 0
+                }.count
+                #expect(differing == 0, "\(c) channel(s), \(rect), \(threads) threads: \(differing) pixels differ")
+            }
+        }
+        // the frame prox's own engine against one that computes the whole padded image
+        let model = try RandomLPN.make(hidden: 8, size: 32, inChannels: 1, beta: 20, alpha: 0.01, seed: 6)
+        let frame = try WholeFrameProx(model: model, height: 40, width: 56, padding: .zero)
+        let padded = LPNEngine(model: model, height: frame.engine.height, width: frame.engine.width)
+        let x = randomImage(40 * 56, seed: 61)
+        let (before, _) = FramePadding.zero.amounts(length: 40, modelSize: 32)
+        let (left, _) = FramePadding.zero.amounts(length: 56, modelSize: 32)
+        var image = [Float](repeating: 0, count: padded.imageCount)
+        for r in 0..<40 { for col in 0..<56 { image[(r + before) * padded.width + col + left] = x[r * 56 + col] } }
+        let (_, fPadded) = padded.psiAndProx(image)
+        let (_, fFrame) = frame.engine.psiAndProx(image)
+        let inside = (0..<40).flatMap { r in (0..<56).map { (r + before) * padded.width + $0 + left } }
+        #expect(inside.allSatisfy { fPadded[$0] == fFrame[$0] }, "the frame's engine differs from the whole padded image's")
+    }
+
     /// A model wider than the direct kernels' 32-channel passes (40 channels: two passes forward
     /// and in the adjoint, five blocks of 8): f is still ∇ψ, checked by central differences of ψ
     /// along random directions, with two threads (α ≈ 0, so the network's part is what is checked).
