@@ -5,7 +5,10 @@ import LPN
 /// than the CPU supports (``OpenBLASCoreChoice``). OpenBLAS reads the variable only when it
 /// loads, before `main`, so the only way to apply it is a fresh image of the same process:
 /// `execv` keeps the PID, the arguments, the environment and open descriptors (systemd's
-/// notify socket included). An OPENBLAS_CORETYPE the user set is never overridden.
+/// notify socket included). An OPENBLAS_CORETYPE the user set is never overridden. The restart
+/// also sets OPENBLAS_NUM_THREADS=1 when unset: lpnd runs OpenBLAS on one thread
+/// (``FrameThreads``), so the restarted image starts no thread pool, whose idle threads would
+/// otherwise spin for a while after start.
 enum OpenBLASCoreRestart {
     /// Set on the restarted process: the core OpenBLAS had chosen, for the log.
     static let detectedVariable = "LPND_OPENBLAS_DETECTED"
@@ -16,10 +19,13 @@ enum OpenBLASCoreRestart {
         guard let core = OpenBLASCoreChoice.replacement(for: current) else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         setenv(detectedVariable, current, 1)
+        let setThreads = ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil
+        if setThreads { setenv("OPENBLAS_NUM_THREADS", "1", 1) }
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // exec failed (no /proc): go on with the kernels OpenBLAS chose.
         unsetenv("OPENBLAS_CORETYPE")
         unsetenv(detectedVariable)
+        if setThreads { unsetenv("OPENBLAS_NUM_THREADS") }
     }
 
     /// One line for the log: the kernels in use and, after a restart, why.
