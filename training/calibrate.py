@@ -24,7 +24,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from data import Source  # noqa: E402
+from data import Source, model_data_kind  # noqa: E402
 
 
 def training_padding(models_dir: str, name: str) -> str:
@@ -40,13 +40,13 @@ def training_padding(models_dir: str, name: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lpnd", default=os.path.join(HERE, "..", ".build", "release", "lpnd"))
-    ap.add_argument("--models", default="phantom,natural", help="comma-separated model names (data kind = name before '-')")
+    ap.add_argument("--models", default="phantom,natural", help="comma-separated model names (data kind: the run's train_config.json, or the name before '-')")
     ap.add_argument("--dir", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--size", type=int, default=128)
     a = ap.parse_args()
     for name in a.models.split(","):
-        kind = name.split("-")[0]
+        kind = model_data_kind(a.dir, name)
         x = Source(kind, a.size).batch(np.random.default_rng(424242), a.images)
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "calibration.npy")

@@ -322,6 +322,18 @@ class Source:
         return np.stack(imgs)[:, None]
 
 
+def model_data_kind(models_dir: str, name: str) -> str:
+    """The data kind a model was trained on: its run's train_config.json (args.data) when
+    there is one, else its name up to the first "-" (phantom, natural, mri)."""
+    import json
+    import os
+    config = os.path.join(models_dir, name, "train_config.json")
+    if os.path.isfile(config):
+        with open(config) as fh:
+            return json.load(fh)["args"]["data"]
+    return name.split("-")[0]
+
+
 def describe() -> Dict[str, object]:
     return {"natural_train": NATURAL_TRAIN, "natural_heldout": NATURAL_HELDOUT,
             "phantom_heldout_seed_base": HELDOUT_SEED_BASE,

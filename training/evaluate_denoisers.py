@@ -3,8 +3,8 @@
 
     python3 training/evaluate_denoisers.py [--models phantom natural] [--count 32] [--frame 128]
 
-For each model models/<name>.safetensors (its data kind is the name up to the first "-": phantom,
-natural or mri):
+For each model models/<name>.safetensors (its data kind is its run's, models/<name>/train_config.json,
+or else the name up to the first "-": phantom, natural or mri):
   * held-out clean FRAME x FRAME images (default 128; the model runs on the whole frame with
     the model's default padding, as lpnd does) from training/data.py (phantom: seeds never drawn in training;
     natural: patches of the held-out skimage images only), noisy y = x + s*n at the model's
@@ -33,7 +33,7 @@ torch.set_num_threads(1)
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
-from data import Source  # noqa: E402
+from data import Source, model_data_kind  # noqa: E402
 from lpn_torch import load_lpnd  # noqa: E402
 
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: E402
@@ -87,7 +87,7 @@ def evaluate(name: str, count: int, frame: int, padding: str) -> dict:
     model.frame_padding = padding
     s = model.noise_level
     n = frame
-    src = Source(name.split("-")[0], n)
+    src = Source(model_data_kind(MODELS, name), n)
     x = src.heldout(count, seed=0)[:, 0]
     count = len(x)  # the real MR held-out set has 4 slices at 128 x 128
     noise = np.random.default_rng(NOISE_SEED).standard_normal(x.shape).astype(np.float32)

@@ -17,6 +17,10 @@
 # Experimental, not in the default list (MODELS=... to run): a wider network, from scratch.
 #   mri64-base    hidden 64, 64x64 MNI slices, 2500 L1 + 2500 proximal-matching steps,
 #                 noise 0.05 (~2.2 h at 1.6 s/step; resumable across sessions)
+#   mri64         whole-frame fine-tune of mri64-base, 128 crops, zero padding, 300 + 1000
+#                 steps (~5 s/step; resumable across sessions)
+#   natural64-base hidden 64, 64x64 photo patches, 6000 L1 + 2000 proximal-matching steps,
+#                 noise 0.05 (~2.5 h at 1.0-1.6 s/step; resumable across sessions)
 #
 # then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
 # MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
@@ -70,6 +74,8 @@ for m in $MODELS; do
     mri-s05-longer) finetune mri-s05-longer mri 0.05 zero mri-s05-long 0 2400 --lr-pm 5e-5 ;;
     natural-s05-long) finetune natural-s05-long natural 0.05 reflect natural-s05 0 3600 --lr-pm 1e-4 --learn-alpha ;;
     mri64-base)   train mri64-base mri 0.05 --hidden 64 --steps-l1 2500 --steps-pm 2500 ;;
+    mri64)        finetune mri64 mri 0.05 zero mri64-base 300 1000 --hidden 64 ;;
+    natural64-base) train natural64-base natural 0.05 --hidden 64 --steps-l1 6000 --steps-pm 2000 ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
 done
