@@ -198,6 +198,7 @@ public final class LPNEngine {
     public func evaluate(_ image: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil,
                          scale: Float = 1, quadratic: Bool = true) -> Float {
         let config = model.configuration
+        assert(varying.map { zeroOutside($0, image) } ?? true, "the image is not zero outside \(varying!)")
         // Softplus slopes of very negative pre-activations underflow: keep them off the slow
         // subnormal path (lpn_flush_denormals).
         let fpMode = lpn_flush_denormals()
@@ -298,6 +299,15 @@ public final class LPNEngine {
             }
         }
         return Float(potential)
+    }
+
+    /// Whether every channel of `image` is zero outside `region` (checked in debug builds).
+    private func zeroOutside(_ region: MapRegion, _ image: UnsafePointer<Float>) -> Bool {
+        for i in 0..<imageCount {
+            let row = (i / width) % height, column = i % width
+            if image[i] != 0 && !(region.rows.contains(row) && region.columns.contains(column)) { return false }
+        }
+        return true
     }
 
     /// Calls `body(channel, offset, count)` for every run of contiguous values of `region` in

@@ -45,6 +45,24 @@ import Testing
         }
     }
 
+    /// A value's result does not depend on where it sits in the run (vector body or scalar
+    /// tail, any alignment): the engine applies the kernel to rows of a rectangle as well as to
+    /// whole planes and relies on the two agreeing bit for bit.
+    @Test func resultsDoNotDependOnPositionInTheRun() {
+        let pre = Self.inputs(beta: 100)
+        let bias: [Float] = [0.25]
+        for level in 0...Int(lpn_kernel_level()) {
+            var whole = pre, wholeSlopes = [Float](repeating: 0, count: pre.count)
+            lpn_bias_softplus_at(Int32(level), &whole, &wholeSlopes, bias, 1, pre.count, 100)
+            for (start, count) in [(1, 37), (3, 5), (17, 100), (2000, 1), (4001, 10)] {
+                var part = Array(pre[start..<(start + count)]), partSlopes = [Float](repeating: 0, count: count)
+                lpn_bias_softplus_at(Int32(level), &part, &partSlopes, bias, 1, count, 100)
+                #expect(part == Array(whole[start..<(start + count)]), "level \(level), values from \(start)")
+                #expect(partSlopes == Array(wholeSlopes[start..<(start + count)]), "level \(level), slopes from \(start)")
+            }
+        }
+    }
+
     @Test func flushDenormalsRestoresTheMode() {
         let before = lpn_flush_denormals()
         var values: [Float] = [.leastNormalMagnitude]
