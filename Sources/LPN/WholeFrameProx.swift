@@ -44,10 +44,9 @@ public final class WholeFrameProx {
             throw LPNError.invalidInput("frame \(height)×\(width) padded (\(padding.rawValue)) to \(paddedHeight)×\(paddedWidth) is smaller than the model's \(n)×\(n)")
         }
         // Zero margins are the same in every call: the engine computes what they feed once.
-        let varying = padding == .zero
-            ? MapRegion(rows: rowMap.firstIndex { $0 >= 0 }!..<(rowMap.lastIndex { $0 >= 0 }! + 1),
-                        columns: columnMap.firstIndex { $0 >= 0 }!..<(columnMap.lastIndex { $0 >= 0 }! + 1))
-            : nil
+        let top = padding.amounts(length: height, modelSize: n).before
+        let left = padding.amounts(length: width, modelSize: n).before
+        let varying = padding == .zero ? MapRegion(rows: top..<(top + height), columns: left..<(left + width)) : nil
         engine = LPNEngine(model: model, height: paddedHeight, width: paddedWidth, threads: threads, varying: varying)
         let k = model.configuration.finalKernel
         let (pr, pc) = engine.positions
