@@ -5,7 +5,7 @@ For every row (problem) and held-out image: `lpnd simulate`, then `lpnd reconstr
 method (LPN-ADMM, LPN-PGD, TV-ADMM, LS or zero-filled), PSNR/SSIM from lpnd's diagnostics
 (--reference). Pipelines are generated per row/method into the work directory (JSON is YAML).
 LPN-ADMM's model and ρ come from the noise-level rule (`rule`, RULE: fitted with --tune on
-training images); LPN-PGD's θ, TV's λ, BART's λ and the patch column's ρ are chosen per row on
+training images), its whole-frame symmetry from `symmetry_for` (dihedral on square frames); LPN-PGD's θ, TV's λ, BART's λ and the patch column's ρ are chosen per row on
 *training* images (phantom seeds below 10,000,000, a training photo, MNI template slices),
 never on the held-out ones. --oracle adds the LPN's whole grid on the held-out images, to
 show how far the rule is from the best value there.
@@ -150,6 +150,19 @@ def init_for(row):
 # replaced (the "patches" column).
 WHOLE = dict(processing="whole")  # the padding: the model's default (frame_padding)
 PATCHES = dict(processing="patches", patch_stride=32, patch_weighting="hann")
+# The whole-frame prox's symmetry (docs/MATH.md §3): "rule" = the rule's (dihedral on square
+# frames, flips otherwise), or one mode for every row (--symmetry).
+SYMMETRY = ["rule"]
+
+
+def symmetry_for(row):
+    if SYMMETRY[0] != "rule":
+        return SYMMETRY[0]
+    return "dihedral" if row["size"] == row.get("width", row["size"]) else "flips"
+
+
+def whole(row):
+    return dict(WHOLE, symmetry=symmetry_for(row))
 
 
 def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model=None):
@@ -159,12 +172,12 @@ def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model
     if method in ("lpn-admm", "lpn-admm-patches"):
         patches = method == "lpn-admm-patches"
         p["prior"] = dict(type="lpn", model=model_path(row["kind"], base=patches, name=model),
-                          **(processing or (PATCHES if patches else WHOLE)))
+                          **(processing or (PATCHES if patches else whole(row))))
         p["solver"] = dict(type="admm", iterations=row.get("lpn_iterations", DEFAULTS["lpn_iterations"]), rho=rho or DEFAULTS["lpn_rho"],
                            data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10)
     elif method == "lpn-pgd":
         p["prior"] = dict(type="lpn", model=model_path(row["kind"], name=model), strength=theta or 1.0,
-                          **(processing or WHOLE))
+                          **(processing or whole(row)))
         p["solver"] = dict(type="pgd", iterations=row.get("lpn_iterations", DEFAULTS["pgd_iterations"]), step=DEFAULTS["pgd_step"],
                            tolerance=0, init=init)
     elif method == "tv":
@@ -293,11 +306,14 @@ def main():
     ap.add_argument("--oracle", action="store_true",
                     help="also run LPN-ADMM's whole (model, ρ) grid on the held-out images (the best-grid column)")
     ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
+    ap.add_argument("--symmetry", default="rule", choices=["rule", "none", "mirror", "flips", "dihedral"],
+                    help="the LPN's whole-frame symmetry (default: the rule's, dihedral on square frames)")
     ap.add_argument("--models", default=MODELS_DIR[0], help="directory with the domains' .safetensors (FAMILIES)")
     ap.add_argument("--work", default=os.path.join(ROOT, "out", "results"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     args = ap.parse_args()
     MODELS_DIR[0] = os.path.abspath(args.models)
+    SYMMETRY[0] = args.symmetry
     runner = Runner(args.lpnd, args.work)
     if args.out_of_domain:
         return out_of_domain(runner, args)
@@ -361,13 +377,16 @@ def main():
                                  lam=lam, theta=theta, model=None if method == "lpn-admm-patches" else model)
         for name, reg in (BART_METHODS.items() if bart else []):
             per[name] = evaluate_bart(runner, row, held, "held", reg, bart_lam[name])
-        oracle = previous.get(row["id"], {}).get("oracle") or {}  # the grid does not depend on the rule
+        # the grid does not depend on the rule's ρ, but it does on the prox's symmetry
+        earlier_row = previous.get(row["id"], {})
+        same_prox = earlier_row.get("oracle_symmetry", "none") == symmetry_for(row)
+        oracle = (earlier_row.get("oracle") or {}) if same_prox else {}
         if args.oracle:  # every grid value on the held-out images: how far the rule's choice is from the best
             _, scores = grid([(m, r) for m in models for r in RHO_GRID],
                              lambda v: evaluate(runner, row, "lpn-admm", held, "held", rho=v[1], model=v[0]))
             oracle = {f"{m} {r}": v for (m, r), v in scores.items()}
         results[row["id"]] = dict(row=row, rho=rho, rho_patches=rho_patches if has_patches else None, lam=lam,
-                                  theta=theta, model=model, bart_lambda=bart_lam, tuning=tuning, oracle=oracle, per=per,
+                                  theta=theta, model=model, symmetry=symmetry_for(row), bart_lambda=bart_lam, tuning=tuning, oracle=oracle, per=per,
                                   seconds=time.time() - t0)
         line = ", ".join(f"{m} {mean([e['psnr'] for e in per[m]]):.2f}" for m in per)
         print(f"{row['id']}: {model} ρ={rho} λ={lam} θ={theta}: {line} ({time.time() - t0:.0f} s)", flush=True)
@@ -393,9 +412,10 @@ def write_outputs(results, args):
             stats[m] = dict(psnr=mean(ps), ssim=mean(ss), seconds=mean([e["seconds"] for e in runs]),
                             psnr_each=ps, flagged=sum(1 for e in runs if e.get("flags")))
         summary[rid] = dict(label=r["row"]["label"], kind=r["row"]["kind"], noise=r["row"]["noise"],
-                            model=r["model"], images=len(r["per"]["LPN-ADMM"]), stats=stats, rho=r["rho"],
+                            model=r["model"], symmetry=r["symmetry"], images=len(r["per"]["LPN-ADMM"]), stats=stats, rho=r["rho"],
                             rho_patches=r["rho_patches"], lam=r["lam"], theta=r["theta"],
                             bart_lambda=r["bart_lambda"], tuning=r["tuning"], oracle=r["oracle"],
+                            oracle_symmetry=r["symmetry"] if r["oracle"] else None,
                             generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     with open(summary_path, "w") as f:
         json.dump(summary, f, indent=1, default=str)
@@ -420,7 +440,9 @@ def write_outputs(results, args):
         best_cell = f"{best}: {st['LPN-ADMM']['psnr'] - oracle[best]:+.2f}" if best else "—"
         bl = r.get("bart_lambda") or {}
         bart_cell = " / ".join(str(bl[m]) for m in BART_METHODS if m in bl) or "—"
-        lines.append(f"| {r['label']} ({r['kind']}, noise {r['noise']}) | {r['images']} | {r['model']} | "
+        symmetry = r.get("symmetry", "none")
+        model_cell = r["model"] + (f", {symmetry}" if symmetry != "none" else "")
+        lines.append(f"| {r['label']} ({r['kind']}, noise {r['noise']}) | {r['images']} | {model_cell} | "
                      + " | ".join(cells) + f" | {gap:+.2f} | {modes} | {best_cell} | {st['LPN-ADMM']['flagged']} "
                      f"| {r['rho']} / {r['rho_patches'] if r['rho_patches'] is not None else '—'} | {r['theta']} "
                      f"| {r['lam']} | {bart_cell} |")
@@ -463,7 +485,7 @@ def out_of_domain(runner, args):
             flagged = sum(1 for e in runs if e["flags"])
             under = [e for e, t in zip(runs, tv_each) if e["psnr"] < t - 1.0]  # frames > 1 dB under TV's
             silent = sum(1 for e in under if not e["flags"])
-            table[rid]["models"][k] = dict(model=model, rho=rho, psnr=p, flagged=flagged, silent_losses=silent,
+            table[rid]["models"][k] = dict(model=model, rho=rho, symmetry=symmetry_for(row), psnr=p, flagged=flagged, silent_losses=silent,
                                            psnr_each=[e["psnr"] for e in runs], tv_each=tv_each)
             mark = "" if k == kind else (" ✓" if not under else (" ✓ all such frames flagged" if not silent else f" ✗ {silent} silent"))
             cells.append(f"{p:.2f} ({p - tv:+.2f}), {flagged}/{len(runs)} flagged{mark}")

@@ -2,8 +2,9 @@
 /// default) or in overlapping N×N patches whose outputs are blended (an approximation kept
 /// for comparison).
 public enum FrameProcessing: Sendable, Equatable, CustomStringConvertible {
-    /// ``WholeFrameProx``: f = ∇ψ_frame on the frame extended by `padding`.
-    case whole(padding: FramePadding)
+    /// ``WholeFrameProx``: f = ∇ψ_frame on the frame extended by `padding`, averaged over
+    /// the frame's mirror images that `symmetry` names.
+    case whole(padding: FramePadding, symmetry: FrameSymmetry = .identity)
     /// ``PatchProx``: N×N patches at `stride` (default N/2), overlaps blended by `weighting`.
     case patches(stride: Int?, weighting: PatchWeighting)
 
@@ -20,7 +21,8 @@ public enum FrameProcessing: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .whole(let padding): return "whole (\(padding.rawValue) padding)"
+        case .whole(let padding, let symmetry):
+            return "whole (\(padding.rawValue) padding\(symmetry == .identity ? "" : ", \(symmetry.rawValue) symmetry"))"
         case .patches(let stride, let weighting):
             return "patches (stride \(stride.map(String.init) ?? "N/2"), \(weighting.rawValue) weighting)"
         }

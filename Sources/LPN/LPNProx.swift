@@ -30,11 +30,12 @@ public final class LPNProx {
 
     /// The whole-frame prox for H×W (built on first use of a size).
     public func wholeFrame(height: Int, width: Int) throws -> WholeFrameProx {
-        guard case .whole(let padding) = processing else {
+        guard case .whole(let padding, let symmetry) = processing else {
             throw LPNError.invalidInput("ψ of a whole frame needs whole-frame processing, not \(processing)")
         }
         if let frame, frame.height == height, frame.width == width { return frame }
-        let made = try WholeFrameProx(model: model, height: height, width: width, padding: padding, threads: threads)
+        let made = try WholeFrameProx(model: model, height: height, width: width, padding: padding,
+                                      symmetry: symmetry, threads: threads)
         frame = made
         return made
     }
@@ -103,9 +104,12 @@ public final class LPNProx {
             guard h >= n && w >= n else {
                 throw LPNError.invalidInput("frame \(h)×\(w) is smaller than the model's \(n)×\(n) input; patches need at least that (whole-frame processing pads)")
             }
-        case .whole(let padding):
+        case .whole(let padding, let symmetry):
             guard padding.accepts(length: h, modelSize: n), padding.accepts(length: w, modelSize: n) else {
                 throw LPNError.invalidInput("frame \(h)×\(w) needs sides that are multiples of 8 and at least \(n) with padding none")
+            }
+            guard symmetry.accepts(height: h, width: w) else {
+                throw LPNError.invalidInput("symmetry \(symmetry.rawValue) needs a square frame, not \(h)×\(w) (use flips)")
             }
         }
     }

@@ -21,10 +21,12 @@ public final class LearnedPrior {
     private let memory = 8
     private var frame: WholeFrameProx?
 
-    /// `padding` nil: the model's (``LPNConfiguration/framePadding``); `threads`: the engine's.
-    public init(model: LPNModel, padding: FramePadding? = nil, tolerance: Double = 1e-5, maxIterations: Int = 500,
-                threads: Int = 1) throws {
-        prox = try LPNProx(model: model, processing: .whole(padding: padding ?? model.configuration.framePadding),
+    /// `padding` nil: the model's (``LPNConfiguration/framePadding``); `symmetry`: the prox's
+    /// (``FrameSymmetry``; φ is then the symmetrised prior's); `threads`: the engine's.
+    public init(model: LPNModel, padding: FramePadding? = nil, symmetry: FrameSymmetry = .identity,
+                tolerance: Double = 1e-5, maxIterations: Int = 500, threads: Int = 1) throws {
+        prox = try LPNProx(model: model, processing: .whole(padding: padding ?? model.configuration.framePadding,
+                                                           symmetry: symmetry),
                            threads: threads)
         self.tolerance = tolerance
         self.maxIterations = maxIterations

@@ -11,20 +11,30 @@
 /// without padding P = s = 1 and f is the model. f is exactly a proximal operator on every
 /// frame: no seams, no blending of overlaps.
 ///
+/// With a ``FrameSymmetry`` other than `none`, ψ and f are averaged over the frame's mirror
+/// images (ψ_G = mean of ψ_frame ∘ P_g, f_G = mean of P_gᵀ f(P_g ·)): still one convex
+/// potential and an exact prox, at |G| network evaluations.
+///
 /// Owns an engine for the padded size and its buffers (one per thread).
 public final class WholeFrameProx {
     public let model: LPNModel
     public let height: Int, width: Int
     public let padding: FramePadding
+    public let symmetry: FrameSymmetry
     public let engine: LPNEngine
     /// s: the factor on the network part.
     public let scale: Float
     private let rowMap: [Int32], columnMap: [Int32]
     private var paddedInput: [Float]
     private var paddedGradient: [Float]
+    /// For each transform but the identity, the flat H×W source index of every output pixel;
+    /// the transformed frame and its gradient (empty without symmetry).
+    private let sources: [[Int32]]
+    private var transformed: [Float], transformedGradient: [Float]
 
     /// `padding` nil: the model's (``LPNConfiguration/framePadding``); `threads`: the engine's.
-    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding? = nil, threads: Int = 1) throws {
+    public init(model: LPNModel, height: Int, width: Int, padding: FramePadding? = nil,
+                symmetry: FrameSymmetry = .identity, threads: Int = 1) throws {
         let padding = padding ?? model.configuration.framePadding
         let n = model.configuration.size
         guard height >= 1, width >= 1 else { throw LPNError.invalidInput("frame \(height)×\(width) is empty") }
@@ -34,7 +44,11 @@ public final class WholeFrameProx {
         self.model = model
         self.height = height
         self.width = width
+        guard symmetry.accepts(height: height, width: width) else {
+            throw LPNError.invalidInput("symmetry \(symmetry.rawValue) needs a square frame, not \(height)×\(width) (use flips)")
+        }
         self.padding = padding
+        self.symmetry = symmetry
         rowMap = padding.indexMap(length: height, modelSize: n)
         columnMap = padding.indexMap(length: width, modelSize: n)
         let paddedHeight = rowMap.count, paddedWidth = columnMap.count
@@ -53,14 +67,52 @@ public final class WholeFrameProx {
         scale = Float(pr * pc) / Float(min(k, pr) * min(k, pc))
         paddedInput = [Float](repeating: 0, count: engine.imageCount)
         paddedGradient = paddedInput
+        sources = symmetry.transforms.dropFirst().map { g in
+            (0..<(height * width)).map { Int32(g.source($0 / width, $0 % width, height: height, width: width)) }
+        }
+        let frameCount = symmetry == .identity ? 0 : model.configuration.inChannels * height * width
+        transformed = [Float](repeating: 0, count: frameCount)
+        transformedGradient = transformed
     }
 
     /// Values in one frame: C·H·W.
     public var imageCount: Int { model.configuration.inChannels * height * width }
 
-    /// ψ_frame(x); when `gradient` is given, also writes f(x) there. No allocation.
+    /// ψ_frame(x) (ψ_G with a symmetry); when `gradient` is given, also writes f(x) there.
+    /// No allocation.
     @discardableResult
     public func evaluate(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil) -> Double {
+        if sources.isEmpty { return evaluateOnce(x, gradient: gradient) }
+        // The identity, then each P_g: ψ(P_g x) and P_gᵀ f(P_g x), summed and divided by |G|.
+        var potential = evaluateOnce(x, gradient: gradient)
+        let pixels = height * width, channels = model.configuration.inChannels
+        for map in sources {
+            transformed.withUnsafeMutableBufferPointer { t in
+                transformedGradient.withUnsafeMutableBufferPointer { tg in
+                    map.withUnsafeBufferPointer { src in
+                        for ch in 0..<channels {
+                            let from = x + ch * pixels, to = t.baseAddress! + ch * pixels
+                            for i in 0..<pixels { to[i] = from[Int(src[i])] }
+                        }
+                        potential += evaluateOnce(t.baseAddress!, gradient: gradient == nil ? nil : tg.baseAddress!)
+                        guard let gradient else { return }
+                        for ch in 0..<channels {
+                            let from = tg.baseAddress! + ch * pixels, to = gradient + ch * pixels
+                            for i in 0..<pixels { to[Int(src[i])] += from[i] }
+                        }
+                    }
+                }
+            }
+        }
+        let share = 1 / Float(sources.count + 1)
+        if let gradient {
+            for i in 0..<imageCount { gradient[i] *= share }
+        }
+        return potential * Double(share)
+    }
+
+    /// ψ_frame(x) and f(x) for the frame as it is.
+    private func evaluateOnce(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?) -> Double {
         let c = model.configuration.inChannels
         let paddedHeight = rowMap.count, paddedWidth = columnMap.count
         let (h, w) = (height, width)

@@ -114,10 +114,15 @@ enum PipelineLoader {
                 for key in ["patch_stride", "patch_weighting"] where priorSection.has(key) {
                     throw priorSection.fail(key, "only with processing: patches (this prior processes the whole frame)")
                 }
-                processing = .whole(padding: try priorSection.choice("padding", FramePadding.self) ?? model.configuration.framePadding)
+                let padding = try priorSection.choice("padding", FramePadding.self) ?? model.configuration.framePadding
+                let symmetry = try priorSection.choice("symmetry", FrameSymmetry.self) ?? .identity
+                guard symmetry.accepts(height: shape[0], width: shape[1]) else {
+                    throw priorSection.fail("symmetry", "\(symmetry.rawValue) needs a square image, not \(shape[0])×\(shape[1]) (use flips)")
+                }
+                processing = .whole(padding: padding, symmetry: symmetry)
             case .patches:
-                if priorSection.has("padding") {
-                    throw priorSection.fail("padding", "only with processing: whole")
+                for key in ["padding", "symmetry"] where priorSection.has(key) {
+                    throw priorSection.fail(key, "only with processing: whole")
                 }
                 let stride = try priorSection.int("patch_stride", range: 1...4096)
                 let weighting = try priorSection.choice("patch_weighting", PatchWeighting.self) ?? .hann

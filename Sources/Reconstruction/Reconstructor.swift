@@ -53,10 +53,10 @@ public final class Reconstructor {
         x0 = FloatBuffer(op.imageCount)
         converter = pipeline.kspace.flatMap { $0.isIdentity ? nil : $0.makeConverter() }
         if pipeline.computePhi, case .lpn(let model, _, let processing, _) = pipeline.prior {
-            var padding: FramePadding? = nil
-            if case .whole(let p) = processing { padding = p }
-            phiEvaluator = try LearnedPrior(model: model, padding: padding, maxIterations: pipeline.phiIterations,
-                                            threads: threads)
+            var padding: FramePadding? = nil, symmetry = FrameSymmetry.identity
+            if case .whole(let p, let g) = processing { (padding, symmetry) = (p, g) }
+            phiEvaluator = try LearnedPrior(model: model, padding: padding, symmetry: symmetry,
+                                            maxIterations: pipeline.phiIterations, threads: threads)
         }
     }
 

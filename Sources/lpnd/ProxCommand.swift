@@ -9,13 +9,15 @@ struct FrameProcessingOptions: ParsableArguments {
     var processing: FrameProcessing.Kind = .whole
     @Option(help: "Whole-frame padding: zero, reflect, circular or none (default: the model's frame_padding).")
     var padding: FramePadding?
+    @Option(help: "Whole frame: average f over the frame's mirror images: none (default), mirror, flips or dihedral (square frames).")
+    var symmetry: FrameSymmetry = .identity
     @Option(help: "Patch stride (processing patches; default N/2).") var patchStride: Int?
     @Option(help: "How patch overlaps are averaged (processing patches): uniform or hann.")
     var patchWeighting: PatchWeighting = .hann
 
     func resolve(for model: LPNModel) -> FrameProcessing {
         switch processing {
-        case .whole: return .whole(padding: padding ?? model.configuration.framePadding)
+        case .whole: return .whole(padding: padding ?? model.configuration.framePadding, symmetry: symmetry)
         case .patches: return .patches(stride: patchStride, weighting: patchWeighting)
         }
     }
@@ -63,6 +65,8 @@ struct PriorCommand: ParsableCommand {
     @Option(help: "Model file (.safetensors).") var model: String
     @Option(help: "Input .npy ([H,W], [C,H,W] or [B,C,H,W]) or .png.") var input: String
     @Option(help: "Whole-frame padding: zero, reflect, circular or none (default: the model's).") var padding: FramePadding?
+    @Option(help: "The prox's symmetry (none, mirror, flips, dihedral): φ of the symmetrised prior.")
+    var symmetry: FrameSymmetry = .identity
     @Option(help: "Relative residual at which the inversion stops.") var tolerance: Double = 1e-5
     @Option(help: "Iteration limit of the inversion.") var maxIterations: Int = 500
     @Option(help: FrameThreads.help) var threads: Int = 1
@@ -70,8 +74,8 @@ struct PriorCommand: ParsableCommand {
     func run() throws {
         let threads = FrameThreads.take(threads)
         let lpn = try LPNModel(path: model)
-        let prior = try LearnedPrior(model: lpn, padding: padding, tolerance: tolerance, maxIterations: maxIterations,
-                                     threads: threads)
+        let prior = try LearnedPrior(model: lpn, padding: padding, symmetry: symmetry, tolerance: tolerance,
+                                     maxIterations: maxIterations, threads: threads)
         let results = try prior.evaluate(try TensorFiles.read(input))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -128,4 +132,5 @@ struct CalibrateCommand: ParsableCommand {
 
 extension PatchWeighting: ExpressibleByArgument {}
 extension FramePadding: ExpressibleByArgument {}
+extension FrameSymmetry: ExpressibleByArgument {}
 extension FrameProcessing.Kind: ExpressibleByArgument {}

@@ -84,6 +84,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: path))
     }
 
+    /// `symmetry` (whole frames only) reaches the prior; the dihedral group needs a square image.
+    @Test func symmetryIsReadAndChecked() throws {
+        let model = Fixture.path("../../LPNTests/Fixtures/n32_c1.safetensors")
+        let lpn = Self.valid.replacingOccurrences(of: "{type: tv, lambda: 0.01}", with: "{type: lpn, model: \(model), symmetry: dihedral}")
+        let p = try Pipeline.load(path: Fixture.pipelineFile(lpn))
+        guard case .lpn(_, _, let processing, _) = p.prior else { Issue.record("not lpn"); return }
+        #expect(processing == .whole(padding: .zero, symmetry: .dihedral))
+        let oblong = loadError(lpn.replacingOccurrences(of: "[32, 32]", with: "[32, 40]")).message
+        #expect(oblong.contains("prior.symmetry") && oblong.contains("square") && oblong.contains("32×40"))
+        let unknown = loadError(lpn.replacingOccurrences(of: "dihedral", with: "rotations")).message
+        #expect(unknown.contains("prior.symmetry") && unknown.contains("'rotations'") && unknown.contains("flips"))
+        let patches = loadError(lpn.replacingOccurrences(of: "symmetry: dihedral", with: "processing: patches, symmetry: flips")).message
+        #expect(patches.contains("prior.symmetry") && patches.contains("only with processing: whole"))
+    }
+
     func mriMeasurement(_ p: Pipeline) throws -> (Reconstruction.Measurement, Tensor) {
         let x = try NPY.read(path: Fixture.path("phantom64.npy"))
         return (try p.simulate(image: x, noise: Float(p.simulationNoise), seed: p.simulationSeed), x)
