@@ -45,15 +45,20 @@ def pipelines(size):
                     simulation=dict(noise=0.01, seed=0), output=dict(clip=True))
     tv = admm(dict(type="tv", **{"lambda": 0.05}, iterations=20), 0.1, 60)
     brain = dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s05-long.safetensors"))
+    dihedral = dict(brain, symmetry="dihedral")
+    phantom = dict(type="lpn", model=os.path.join(ROOT, "models", "phantom.safetensors"))
     return {
         "phantom": {
-            "LPN-ADMM (phantom model, mri-4x settings)":
-                admm(dict(type="lpn", model=os.path.join(ROOT, "models", "phantom.safetensors")), 0.04, 20,
-                     tolerance=1e-3, x_step="closed_form"),
+            "LPN-ADMM (phantom model, mri-4x settings: dihedral)":
+                admm(dict(phantom, symmetry="dihedral"), 0.04, 20, tolerance=1e-3, x_step="closed_form"),
+            "LPN-ADMM (phantom model, mri-4x settings, symmetry none)":
+                admm(phantom, 0.04, 20, tolerance=1e-3, x_step="closed_form"),
             "TV-ADMM": tv,
         },
         "brain": {
-            "LPN-ADMM (mri-s05-long, mri-brain-4x settings, tolerance 5e-3)":
+            "LPN-ADMM (mri-s05-long, mri-brain-4x settings: dihedral, tolerance 5e-3)":
+                admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, symmetry none, tolerance 5e-3)":
                 admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
             "LPN-ADMM (mri-s05-long, ρ 0.1, tolerance 1e-2)":
                 admm(brain, 0.1, 30, tolerance=1e-2, x_step="closed_form"),

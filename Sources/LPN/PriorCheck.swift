@@ -21,10 +21,11 @@ public struct PriorStatistics: Sendable, Codable, Equatable {
         self.displacement = displacement
     }
 
-    /// Measures x (C×H×W, the frame's size) with `scratch` (C·H·W floats) for f(x).
+    /// Measures x (C×H×W, the frame's size) with `scratch` (C·H·W floats) for f(x), with the
+    /// model itself (``WholeFrameProx/evaluateModel(_:gradient:)``: no symmetry averaging).
     public static func measure(_ x: UnsafePointer<Float>, frame: WholeFrameProx,
                                scratch f: UnsafeMutablePointer<Float>) -> PriorStatistics {
-        let psi = frame.evaluate(x, gradient: f)
+        let psi = frame.evaluateModel(x, gradient: f)
         let count = frame.imageCount
         var inner = 0.0, fNorm = 0.0, moved = 0.0
         for i in 0..<count {

@@ -111,6 +111,13 @@ public final class WholeFrameProx {
         return potential * Double(share)
     }
 
+    /// ψ_frame(x) and f(x) of the model itself, without the symmetry: what the prior's
+    /// calibration measured (``PriorStatistics``). No allocation.
+    @discardableResult
+    public func evaluateModel(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil) -> Double {
+        evaluateOnce(x, gradient: gradient)
+    }
+
     /// ψ_frame(x) and f(x) for the frame as it is.
     private func evaluateOnce(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?) -> Double {
         let c = model.configuration.inChannels

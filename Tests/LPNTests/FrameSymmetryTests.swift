@@ -87,6 +87,23 @@ import Testing
         #expect(dot(zip(frame.prox(x), frame.prox(y)).map { $0 - $1 }, zip(x, y).map { $0 - $1 }) >= 0)
     }
 
+    /// The prior check measures the model as it was calibrated, whatever the symmetry.
+    @Test func priorStatisticsIgnoreTheSymmetry() throws {
+        let symmetric = try WholeFrameProx(model: model, height: 48, width: 48, padding: .zero, symmetry: .dihedral)
+        let plain = try WholeFrameProx(model: model, height: 48, width: 48, padding: .zero)
+        let x = randomImage(48 * 48, seed: 28)
+        var scratch = [Float](repeating: 0, count: x.count)
+        let measured = x.withUnsafeBufferPointer { xp in
+            scratch.withUnsafeMutableBufferPointer { sp in
+                (PriorStatistics.measure(xp.baseAddress!, frame: symmetric, scratch: sp.baseAddress!),
+                 PriorStatistics.measure(xp.baseAddress!, frame: plain, scratch: sp.baseAddress!))
+            }
+        }
+        // Equal up to rounding: OpenBLAS may sum in another order for buffers aligned differently.
+        #expect(abs(measured.0.phi - measured.1.phi) <= 1e-6 * abs(measured.1.phi))
+        #expect(abs(measured.0.displacement - measured.1.displacement) <= 1e-6 * measured.1.displacement)
+    }
+
     @Test func dihedralNeedsASquareFrame() throws {
         #expect(throws: LPNError.self) { try WholeFrameProx(model: model, height: 40, width: 56, symmetry: .dihedral) }
         let prox = try LPNProx(model: model, processing: .whole(padding: .zero, symmetry: .dihedral))

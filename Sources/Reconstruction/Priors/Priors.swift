@@ -82,20 +82,19 @@ public final class LPNPrior: ProximalPrior {
         }
     }
 
-    /// φ(f(x)) and ‖f(x) − x‖ per pixel at the image x (the model's f, θ = 1, without
-    /// symmetry, as it was calibrated; on the whole frame with the processing's padding, or
-    /// the model's under patches): one more evaluation of f.
+    /// φ(f(x)) and ‖f(x) − x‖ per pixel at the image x (the model's f, θ = 1, without the
+    /// symmetry, as it was calibrated; on the whole frame with the model's padding whatever
+    /// the processing): one more evaluation of f.
     public func statistics(at x: UnsafePointer<Float>) -> PriorStatistics {
         let frame: WholeFrameProx
-        if case .whole(_, .identity) = prox.processing, let made = try? prox.wholeFrame(height: height, width: width) {
+        if prox.processing.isExact, let made = try? prox.wholeFrame(height: height, width: width) {
             frame = made
         } else if let checkFrame {
             frame = checkFrame
         } else {
-            var padding: FramePadding? = prox.model.configuration.framePadding == .unpadded ? .zero : nil
-            if case .whole(let p, _) = prox.processing { padding = p }
             // The padding modes but none accept every size; the init validated the frame.
-            frame = try! WholeFrameProx(model: prox.model, height: height, width: width, padding: padding,
+            frame = try! WholeFrameProx(model: prox.model, height: height, width: width,
+                                        padding: prox.model.configuration.framePadding == .unpadded ? .zero : nil,
                                         threads: prox.threads)
             checkFrame = frame
         }
