@@ -60,10 +60,10 @@ def pipelines(size):
                 admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
             "LPN-ADMM (mri-s05-long, symmetry none, tolerance 5e-3)":
                 admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, ρ 0.1, tolerance 1e-2)":
-                admm(brain, 0.1, 30, tolerance=1e-2, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, ρ 0.1, 30 iterations, no early stop)":
-                admm(brain, 0.1, 30, tolerance=0, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, dihedral, tolerance 1e-2)":
+                admm(dihedral, 0.1, 30, tolerance=1e-2, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, dihedral, 30 iterations, no early stop)":
+                admm(dihedral, 0.1, 30, tolerance=0, x_step="closed_form"),
             "TV-ADMM": tv,
         },
     }

@@ -15,6 +15,12 @@ struct FrameProcessingOptions: ParsableArguments {
     @Option(help: "How patch overlaps are averaged (processing patches): uniform or hann.")
     var patchWeighting: PatchWeighting = .hann
 
+    func validate() throws {
+        if processing == .patches, symmetry != .identity {
+            throw ValidationError("--symmetry needs --processing whole (patches are blended, not one frame prox)")
+        }
+    }
+
     func resolve(for model: LPNModel) -> FrameProcessing {
         switch processing {
         case .whole: return .whole(padding: padding ?? model.configuration.framePadding, symmetry: symmetry)
