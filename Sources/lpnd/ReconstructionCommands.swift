@@ -126,7 +126,9 @@ struct ValidateCommand: ParsableCommand {
             do {
                 let p = try Pipeline.load(path: path)
                 _ = try p.makeReconstructor()
-                print("ok \(path): \(p.name) — \(p.operatorSpec.typeName), image \(p.imageShape) → measurement \(p.measurementShape) \(p.measurementType.rawValue), \(p.solver.kind.rawValue) + \(p.prior.typeName)")
+                var prior = p.prior.typeName
+                if case .lpn(_, _, let processing, _) = p.prior { prior += " (\(processing))" }
+                print("ok \(path): \(p.name) — \(p.operatorSpec.typeName), image \(p.imageShape) → measurement \(p.measurementShape) \(p.measurementType.rawValue), \(p.solver.kind.rawValue) + \(prior)")
             } catch {
                 failed += 1
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
