@@ -21,6 +21,8 @@
 #                 steps (~5 s/step; resumable across sessions)
 #   natural64-base hidden 64, 64x64 photo patches, 6000 L1 + 2000 proximal-matching steps,
 #                 noise 0.05 (~2.5 h at 1.0-1.6 s/step; resumable across sessions)
+#   natural64     whole-frame fine-tune of natural64-base, 128 crops, reflect padding, 300 + 1000
+#                 steps (~4 s/step; resumable across sessions)
 #
 # then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
 # MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
@@ -76,6 +78,7 @@ for m in $MODELS; do
     mri64-base)   train mri64-base mri 0.05 --hidden 64 --steps-l1 2500 --steps-pm 2500 ;;
     mri64)        finetune mri64 mri 0.05 zero mri64-base 300 1000 --hidden 64 ;;
     natural64-base) train natural64-base natural 0.05 --hidden 64 --steps-l1 6000 --steps-pm 2000 ;;
+    natural64)    finetune natural64 natural 0.05 reflect natural64-base 300 1000 --hidden 64 ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
 done
