@@ -5,9 +5,10 @@ For every row (problem) and held-out image: `lpnd simulate`, then `lpnd reconstr
 method (LPN-ADMM, LPN-PGD, TV-ADMM, LS or zero-filled), PSNR/SSIM from lpnd's diagnostics
 (--reference). Pipelines are generated per row/method into the work directory (JSON is YAML).
 LPN-ADMM's model and ρ come from the noise-level rule (`rule`, RULE: fitted with --tune on
-training images), its whole-frame symmetry from `symmetry_for` (dihedral on square frames); LPN-PGD's θ, TV's λ, BART's λ and the patch column's ρ are chosen per row on
-*training* images (phantom seeds below 10,000,000, a training photo, MNI template slices),
-never on the held-out ones. --oracle adds the LPN's whole grid on the held-out images, to
+training images), its symmetry from `symmetry_for` (dihedral: every row's frame is square);
+LPN-PGD's θ, TV's λ, BART's λ and the patch column's ρ are chosen per row on *training*
+images (phantom seeds below 10,000,000, a training photo, MNI template slices), never on the
+held-out ones. --oracle adds the LPN's whole grid on the held-out images, to
 show how far the rule is from the best value there.
 
     python3 benchmarks/results.py --lpnd .build/release/lpnd [--images 4] [--rows mri-4,mri-8]
@@ -150,15 +151,13 @@ def init_for(row):
 # replaced (the "patches" column).
 WHOLE = dict(processing="whole")  # the padding: the model's default (frame_padding)
 PATCHES = dict(processing="patches", patch_stride=32, patch_weighting="hann")
-# The whole-frame prox's symmetry (docs/MATH.md §3): "rule" = the rule's (dihedral on square
-# frames, flips otherwise), or one mode for every row (--symmetry).
+# The whole-frame prox's symmetry (docs/MATH.md §3): "rule" = the rule's, dihedral on the
+# square frames every row has, or one mode for every row (--symmetry).
 SYMMETRY = ["rule"]
 
 
 def symmetry_for(row):
-    if SYMMETRY[0] != "rule":
-        return SYMMETRY[0]
-    return "dihedral" if row["size"] == row.get("width", row["size"]) else "flips"
+    return "dihedral" if SYMMETRY[0] == "rule" else SYMMETRY[0]
 
 
 def whole(row):

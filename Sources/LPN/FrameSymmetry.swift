@@ -55,4 +55,11 @@ public enum FrameSymmetry: String, Sendable, CaseIterable, Codable {
     public func accepts(height: Int, width: Int) -> Bool {
         self != .dihedral || height == width
     }
+
+    /// Throws unless frames of H×W have this symmetry.
+    public func check(height: Int, width: Int) throws {
+        guard accepts(height: height, width: width) else {
+            throw LPNError.invalidInput("symmetry \(rawValue) needs a square frame, not \(height)×\(width) (use flips)")
+        }
+    }
 }

@@ -108,9 +108,7 @@ public final class LPNProx {
             guard padding.accepts(length: h, modelSize: n), padding.accepts(length: w, modelSize: n) else {
                 throw LPNError.invalidInput("frame \(h)×\(w) needs sides that are multiples of 8 and at least \(n) with padding none")
             }
-            guard symmetry.accepts(height: h, width: w) else {
-                throw LPNError.invalidInput("symmetry \(symmetry.rawValue) needs a square frame, not \(h)×\(w) (use flips)")
-            }
+            try symmetry.check(height: h, width: w)
         }
     }
 

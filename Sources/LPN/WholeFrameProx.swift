@@ -44,9 +44,7 @@ public final class WholeFrameProx {
         self.model = model
         self.height = height
         self.width = width
-        guard symmetry.accepts(height: height, width: width) else {
-            throw LPNError.invalidInput("symmetry \(symmetry.rawValue) needs a square frame, not \(height)×\(width) (use flips)")
-        }
+        try symmetry.check(height: height, width: width)
         self.padding = padding
         self.symmetry = symmetry
         rowMap = padding.indexMap(length: height, modelSize: n)
