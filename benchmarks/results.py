@@ -6,6 +6,7 @@ method (LPN-ADMM, LPN-PGD, TV-ADMM, LS or zero-filled), PSNR/SSIM from lpnd's di
 (--reference). Pipelines are generated per row/method into the work directory (JSON is YAML).
 LPN-ADMM's model and ρ come from the noise-level rule (`rule`, RULE: fitted with --tune on
 training images), its symmetry from `symmetry_for` (dihedral: every row's frame is square);
+LPN-ADMM and TV-ADMM keep x in [0, 1] (solver.box; --box off runs both without it);
 LPN-PGD's θ, TV's λ, BART's λ and the patch column's ρ are chosen per row on *training*
 images (phantom seeds below 10,000,000, a training photo, MNI template slices), never on the
 held-out ones. --oracle adds the LPN's whole grid on the held-out images, to
@@ -156,6 +157,11 @@ PATCHES = dict(processing="patches", patch_stride=32, patch_weighting="hann")
 SYMMETRY = ["rule"]
 
 
+# ADMM's box 0 ≤ x ≤ 1 (solver.box, docs/MATH.md §5) for LPN-ADMM and TV-ADMM alike: on (the
+# rule's, every row), or off for every row (--box off).
+BOX = [True]
+
+
 def symmetry_for(row):
     return "dihedral" if SYMMETRY[0] == "rule" else SYMMETRY[0]
 
@@ -173,7 +179,8 @@ def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model
         p["prior"] = dict(type="lpn", model=model_path(row["kind"], base=patches, name=model),
                           **(processing or (PATCHES if patches else whole(row))))
         p["solver"] = dict(type="admm", iterations=row.get("lpn_iterations", DEFAULTS["lpn_iterations"]), rho=rho or DEFAULTS["lpn_rho"],
-                           data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10)
+                           data_weight=DEFAULTS["lpn_data_weight"], tolerance=0, init=init, cg_iterations=10,
+                           box=BOX[0])
     elif method == "lpn-pgd":
         p["prior"] = dict(type="lpn", model=model_path(row["kind"], name=model), strength=theta or 1.0,
                           **(processing or whole(row)))
@@ -183,7 +190,7 @@ def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model
         p["prior"] = dict(type="tv", lambda_=lam or DEFAULTS["tv_lambda"], iterations=20)
         p["prior"]["lambda"] = p["prior"].pop("lambda_")
         p["solver"] = dict(type="admm", iterations=row.get("tv_iterations", DEFAULTS["tv_iterations"]), rho=0.1, data_weight=1.0,
-                           tolerance=0, init=init, cg_iterations=10)
+                           tolerance=0, init=init, cg_iterations=10, box=BOX[0])
     else:
         p["prior"] = dict(type="none")
         if row["baseline"] == "adjoint":
@@ -307,12 +314,15 @@ def main():
     ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
     ap.add_argument("--symmetry", default="rule", choices=["rule", "none", "mirror", "flips", "dihedral"],
                     help="the LPN's whole-frame symmetry (default: the rule's, dihedral on square frames)")
+    ap.add_argument("--box", default="on", choices=["on", "off"],
+                    help="ADMM's box 0 ≤ x ≤ 1 for LPN-ADMM and TV-ADMM (default: on, the rule's)")
     ap.add_argument("--models", default=MODELS_DIR[0], help="directory with the domains' .safetensors (FAMILIES)")
     ap.add_argument("--work", default=os.path.join(ROOT, "out", "results"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "RESULTS.md"))
     args = ap.parse_args()
     MODELS_DIR[0] = os.path.abspath(args.models)
     SYMMETRY[0] = args.symmetry
+    BOX[0] = args.box == "on"
     runner = Runner(args.lpnd, args.work)
     if args.out_of_domain:
         return out_of_domain(runner, args)
@@ -376,15 +386,18 @@ def main():
                                  lam=lam, theta=theta, model=None if method == "lpn-admm-patches" else model)
         for name, reg in (BART_METHODS.items() if bart else []):
             per[name] = evaluate_bart(runner, row, held, "held", reg, bart_lam[name])
-        # the grid does not depend on the rule's ρ, but it does on the prox's symmetry
+        # the grid does not depend on the rule's ρ, but it does on the prox's symmetry and the box:
+        # an earlier grid is kept with its box setting (oracle_box), shown as such in the table
         earlier_row = previous.get(row["id"], {})
         same_prox = earlier_row.get("oracle_symmetry", "none") == symmetry_for(row)
         oracle = (earlier_row.get("oracle") or {}) if same_prox else {}
+        oracle_box = earlier_row.get("oracle_box", False) if oracle else None
         if args.oracle:  # every grid value on the held-out images: how far the rule's choice is from the best
             _, scores = grid([(m, r) for m in models for r in RHO_GRID],
                              lambda v: evaluate(runner, row, "lpn-admm", held, "held", rho=v[1], model=v[0]))
             oracle = {f"{m} {r}": v for (m, r), v in scores.items()}
-        results[row["id"]] = dict(row=row, rho=rho, rho_patches=rho_patches if has_patches else None, lam=lam,
+            oracle_box = BOX[0]
+        results[row["id"]] = dict(box=BOX[0], oracle_box=oracle_box, row=row, rho=rho, rho_patches=rho_patches if has_patches else None, lam=lam,
                                   theta=theta, model=model, symmetry=symmetry_for(row), bart_lambda=bart_lam, tuning=tuning, oracle=oracle, per=per,
                                   seconds=time.time() - t0)
         line = ", ".join(f"{m} {mean([e['psnr'] for e in per[m]]):.2f}" for m in per)
@@ -414,7 +427,8 @@ def write_outputs(results, args):
                             model=r["model"], symmetry=r["symmetry"], images=len(r["per"]["LPN-ADMM"]), stats=stats, rho=r["rho"],
                             rho_patches=r["rho_patches"], lam=r["lam"], theta=r["theta"],
                             bart_lambda=r["bart_lambda"], tuning=r["tuning"], oracle=r["oracle"],
-                            oracle_symmetry=r["symmetry"] if r["oracle"] else None,
+                            oracle_symmetry=r["symmetry"] if r["oracle"] else None, box=r["box"],
+                            oracle_box=r["oracle_box"],
                             generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
     with open(summary_path, "w") as f:
         json.dump(summary, f, indent=1, default=str)
@@ -436,11 +450,13 @@ def write_outputs(results, args):
                  if "LPN-ADMM (patches)" in st else "—")
         oracle = r.get("oracle") or {}
         best = max(oracle, key=oracle.get) if oracle else None
-        best_cell = f"{best}: {st['LPN-ADMM']['psnr'] - oracle[best]:+.2f}" if best else "—"
+        # † : the grid ran without the box, the row with it
+        stale = "†" if best and r.get("box", False) and not r.get("oracle_box", False) else ""
+        best_cell = f"{best}{stale}: {st['LPN-ADMM']['psnr'] - oracle[best]:+.2f}" if best else "—"
         bl = r.get("bart_lambda") or {}
         bart_cell = " / ".join(str(bl[m]) for m in BART_METHODS if m in bl) or "—"
         symmetry = r.get("symmetry", "none")
-        model_cell = r["model"] + (f", {symmetry}" if symmetry != "none" else "")
+        model_cell = r["model"] + (f", {symmetry}" if symmetry != "none" else "") + (", box" if r.get("box") else "")
         lines.append(f"| {r['label']} ({r['kind']}, noise {r['noise']}) | {r['images']} | {model_cell} | "
                      + " | ".join(cells) + f" | {gap:+.2f} | {modes} | {best_cell} | {st['LPN-ADMM']['flagged']} "
                      f"| {r['rho']} / {r['rho_patches'] if r['rho_patches'] is not None else '—'} | {r['theta']} "

@@ -160,6 +160,7 @@ enum PipelineLoader {
             settings.xStep = try solverSection.choice("x_step", SolverSettings.XStep.self) ?? settings.xStep
             settings.cgTolerance = try solverSection.double("cg_tolerance", min: 0) ?? settings.cgTolerance
             settings.cgIterations = try solverSection.int("cg_iterations", range: 1...10_000) ?? settings.cgIterations
+            settings.box = try solverSection.bool("box") ?? settings.box
         case .pgd:
             settings.step = try solverSection.double("step", min: 0, exclusiveMin: true) ?? settings.step
             settings.clip = try solverSection.bool("clip") ?? settings.clip
@@ -167,9 +168,13 @@ enum PipelineLoader {
             break
         }
         try solverSection.finish()
+        if settings.box, imageType == .complex64 {
+            throw solverSection.fail("box", "the box 0 ≤ x ≤ 1 needs a real image (image.type float32)")
+        }
         if settings.kind == .admm, settings.xStep == .closedForm {
             let probe = operatorSpec.makeOperator(imageShape: shape, imageType: imageType)
-            guard probe.prepareNormalSolve(dataWeight: Float(2 * settings.dataWeight), shift: Float(settings.rho)) else {
+            let shift = settings.rho * (settings.box ? 1 + Double(PnPADMM.boxPenaltyFraction) : 1)
+            guard probe.prepareNormalSolve(dataWeight: Float(2 * settings.dataWeight), shift: Float(shift)) else {
                 throw solverSection.fail("x_step", "operator \(opType) has no closed-form x-step; use cg or auto")
             }
         }

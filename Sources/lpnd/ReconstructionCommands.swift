@@ -128,7 +128,7 @@ struct ValidateCommand: ParsableCommand {
                 _ = try p.makeReconstructor()
                 var prior = p.prior.typeName
                 if case .lpn(_, _, let processing, _) = p.prior { prior += " (\(processing))" }
-                print("ok \(path): \(p.name) — \(p.operatorSpec.typeName), image \(p.imageShape) → measurement \(p.measurementShape) \(p.measurementType.rawValue), \(p.solver.kind.rawValue) + \(prior)")
+                print("ok \(path): \(p.name) — \(p.operatorSpec.typeName), image \(p.imageShape) → measurement \(p.measurementShape) \(p.measurementType.rawValue), \(p.solver.kind.rawValue)\(p.solver.kind == .admm && p.solver.box ? " (box 0 ≤ x ≤ 1)" : "") + \(prior)")
             } catch {
                 failed += 1
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))

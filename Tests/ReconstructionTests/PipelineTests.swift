@@ -243,6 +243,18 @@ import Testing
         #expect(abs(second.psnr! - first.psnr!) < 0.5)
     }
 
+    @Test func boxIsReadAndNeedsARealImage() throws {
+        #expect(try Pipeline.load(path: Fixture.pipelineFile(Self.valid)).solver.box == false)
+        let boxed = Self.valid.replacingOccurrences(of: "iterations: 5}", with: "iterations: 5, box: true}")
+        #expect(try Pipeline.load(path: Fixture.pipelineFile(boxed)).solver.box)
+        let complex = boxed.replacingOccurrences(of: "{shape: [32, 32]}", with: "{shape: [32, 32], type: complex64}")
+            .replacingOccurrences(of: "{type: tv, lambda: 0.01}", with: "{type: none}")
+        let message = loadError(complex).message
+        #expect(message.contains("solver.box") && message.contains("real image"))
+        let notBool = loadError(boxed.replacingOccurrences(of: "box: true", with: "box: 2")).message
+        #expect(notBool.contains("solver.box"))
+    }
+
     @Test func complexImageNeedsNoPrior() {
         let (message, _) = loadError(Self.valid.replacingOccurrences(of: "{shape: [32, 32]}", with: "{shape: [32, 32], type: complex64}"))
         #expect(message.contains("prior.type"))

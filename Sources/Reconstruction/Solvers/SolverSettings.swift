@@ -25,6 +25,8 @@ public struct SolverSettings: Sendable, Equatable {
     public var step = 1.0
     /// PGD: clip each iterate to [0, 1] (real images).
     public var clip = true
+    /// ADMM: constrain x to [0, 1] as well (real images; a third split, ``PnPADMM``).
+    public var box = false
     public var initialization = Initialization.adjoint
     /// CG steps of the least-squares start.
     public var initIterations = 10

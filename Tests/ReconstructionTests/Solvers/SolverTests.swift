@@ -38,6 +38,36 @@ import Testing
         #expect(last.primalResidual! < 1e-4)
     }
 
+    /// ADMM with the box: min s‖y − x‖² + ρλ‖x‖₁ + ι_[0,1](x) is separable and convex, so its
+    /// minimiser is the unconstrained one clipped to [0, 1]: x = clip(soft(y, ρλ/(2s)), 0, 1).
+    /// y ~ N(0, 1) puts about half the entries below 0 and a sixth above 1.
+    @Test(arguments: [SolverSettings.XStep.closedForm, .cg])
+    func admmBoxClipsTheMinimiser(_ xStep: SolverSettings.XStep) throws {
+        let n = 200
+        let op = IdentityOperator(imageShape: [10, 20])
+        let lambda: Float = 0.3
+        var settings = SolverSettings()
+        settings.rho = 0.5
+        settings.dataWeight = 0.25
+        settings.xStep = xStep
+        settings.cgTolerance = 1e-7
+        settings.box = true
+        let solver = try PnPADMM(operator: op, prior: SoftThresholdPrior(lambda: lambda, count: n), settings: settings)
+        #expect(solver.box)
+        let y = randomVector(n, seed: 5)
+        y.withUnsafeBufferPointer { solver.start(measurement: $0.baseAddress!, initial: $0.baseAddress!) }
+        let outcome = try solver.solve(iterations: 5000, tolerance: 1e-6, divergenceFactor: 1e3)
+        #expect(outcome.stopReason == .tolerance)
+        let t = Float(settings.rho) * lambda / Float(2 * settings.dataWeight)
+        let expected = y.map { v -> Float in
+            let soft = abs(v) > t ? (v > 0 ? v - t : v + t) : 0
+            return min(max(soft, 0), 1)
+        }
+        #expect(y.filter { $0 < -t }.count > 50 && y.filter { $0 > 1 + t }.count > 10)
+        let x = Array(UnsafeBufferPointer(start: solver.iterate, count: n))
+        #expect(maxAbsDifference(x, expected) < 1e-4)
+    }
+
     /// PGD with A = I, step η and prox = soft threshold(λ) (strength fixed by the prior):
     /// fixed point η(x − y) + λ∂‖x‖₁ ∋ 0, i.e. x = soft(y, λ/η).
     @Test func pgdSoftThresholdClosedForm() throws {
