@@ -125,13 +125,15 @@ RULE = dict(model_factor=2.0, admm={"phantom": 4.0, "natural": 2.0, "mri": 2.5},
 def rule(kind: str, noise: float, rate: float = 1.0, iterative: bool = False):
     """-> (model, ρ) for LPN-ADMM at θ = 1: the domain's model with the smallest training noise
     σₜ ≥ model_factor·σ (else the largest σₜ), w = (σ/σₜ)², ρ = admm[domain]·w clipped to
-    [rho_min, rho_max]; with an iterative (CG) x-step and fewer than sparse_rate measurements
-    per pixel, ρ ≥ sparse_rho_min (the CG solve of (AᵀA + ρ/2)x = r has condition ‖A‖²/ρ)."""
+    [rho_min, rho_max]; without the box (--box off), with an iterative (CG) x-step and fewer than
+    sparse_rate measurements per pixel, ρ ≥ sparse_rho_min (those frames drift and collapse at
+    small ρ when nothing holds x in [0, 1]; with the box the training grid prefers ρ ≤ 0.02)."""
     models = sorted(family(kind), key=lambda m: training_noise(kind, m))
     fits = [m for m in models if training_noise(kind, m) >= RULE["model_factor"] * noise]
     model = fits[0] if fits else models[-1]
     w = (noise / training_noise(kind, model)) ** 2
-    floor = RULE["sparse_rho_min"] if iterative and rate < RULE["sparse_rate"] else RULE["rho_min"]
+    sparse = iterative and rate < RULE["sparse_rate"]
+    floor = RULE["sparse_rho_min"] if sparse and not BOX[0] else RULE["rho_min"]
     rho = float(np.clip(RULE["admm"][kind] * w, floor, RULE["rho_max"]))
     return model, float(f"{rho:.3g}")
 
