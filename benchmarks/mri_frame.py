@@ -37,11 +37,12 @@ OPERATOR = dict(type="mri", acceleration=4, center_fraction=0.08, seed=1)
 
 def pipelines(size):
     """(frame kind, model) → {method: pipeline dict}; JSON is YAML. The LPN rows use the shipped
-    pipelines' settings (pipelines/mri-4x.yaml, mri-brain-4x.yaml: iterations, ρ, tolerance)."""
+    pipelines' settings (pipelines/mri-4x.yaml, mri-brain-4x.yaml, mri-brain-4x-fast.yaml:
+    iterations, ρ, tolerance, symmetry, box); every ADMM, TV's too, keeps x in [0, 1]."""
     def admm(prior, rho, iterations, tolerance=1e-4, **solver):
         return dict(image=dict(shape=[size, size]), operator=OPERATOR, prior=prior,
                     solver=dict(type="admm", rho=rho, iterations=iterations, data_weight=1.0, tolerance=tolerance,
-                                init="adjoint", **solver),
+                                init="adjoint", box=True, **solver),
                     simulation=dict(noise=0.01, seed=0), output=dict(clip=True))
     tv = admm(dict(type="tv", **{"lambda": 0.05}, iterations=20), 0.1, 60)
     brain = dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s05-long.safetensors"))
@@ -49,19 +50,19 @@ def pipelines(size):
     phantom = dict(type="lpn", model=os.path.join(ROOT, "models", "phantom.safetensors"))
     return {
         "phantom": {
-            "LPN-ADMM (phantom model, mri-4x settings: dihedral)":
-                admm(dict(phantom, symmetry="dihedral"), 0.04, 20, tolerance=1e-3, x_step="closed_form"),
-            "LPN-ADMM (phantom model, mri-4x settings, symmetry none)":
-                admm(phantom, 0.04, 20, tolerance=1e-3, x_step="closed_form"),
+            "LPN-ADMM (phantom model, mri-4x settings: dihedral, tolerance 5e-4)":
+                admm(dict(phantom, symmetry="dihedral"), 0.04, 30, tolerance=5e-4, x_step="closed_form"),
+            "LPN-ADMM (phantom model, symmetry none, tolerance 5e-4)":
+                admm(phantom, 0.04, 30, tolerance=5e-4, x_step="closed_form"),
             "TV-ADMM": tv,
         },
         "brain": {
-            "LPN-ADMM (mri-s05-long, mri-brain-4x settings: dihedral, tolerance 5e-3)":
-                admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, symmetry none, tolerance 5e-3)":
+            "LPN-ADMM (mri-s05-long, mri-brain-4x settings: dihedral, tolerance 2e-3)":
+                admm(dihedral, 0.1, 30, tolerance=2e-3, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, mri-brain-4x-fast settings: symmetry none, tolerance 5e-3)":
                 admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, dihedral, tolerance 1e-2)":
-                admm(dihedral, 0.1, 30, tolerance=1e-2, x_step="closed_form"),
+            "LPN-ADMM (mri-s05-long, dihedral, tolerance 5e-3)":
+                admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
             "LPN-ADMM (mri-s05-long, dihedral, 30 iterations, no early stop)":
                 admm(dihedral, 0.1, 30, tolerance=0, x_step="closed_form"),
             "TV-ADMM": tv,

@@ -13,24 +13,30 @@
 ///
 /// With a ``FrameSymmetry`` other than `none`, ψ and f are averaged over the frame's mirror
 /// images (ψ_G = mean of ψ_frame ∘ P_g, f_G = mean of P_gᵀ f(P_g ·)): still one convex
-/// potential and an exact prox, at |G| network evaluations.
+/// potential and an exact prox, at |G| network evaluations. Those are independent: with
+/// `threads` > 1 they run on L = min(threads, |G|) lanes at once, each lane an engine of
+/// ⌊threads / L⌋ threads with its own buffers, and every P_gᵀ f(P_g x) lands in its own slot,
+/// summed in the order of g afterwards, so the result does not depend on L.
 ///
-/// Owns an engine for the padded size and its buffers (one per thread).
+/// Owns an engine for the padded size per lane, and their buffers.
 public final class WholeFrameProx {
     public let model: LPNModel
     public let height: Int, width: Int
     public let padding: FramePadding
     public let symmetry: FrameSymmetry
-    public let engine: LPNEngine
+    /// The first lane's engine (the only one without symmetry or with one thread).
+    public var engine: LPNEngine { lanes[0].engine }
     /// s: the factor on the network part.
     public let scale: Float
     private let rowMap: [Int32], columnMap: [Int32]
-    private var paddedInput: [Float]
-    private var paddedGradient: [Float]
-    /// For each transform but the identity, the flat H×W source index of every output pixel;
-    /// the transformed frame and its gradient (empty without symmetry).
+    /// For each transform but the identity, the flat H×W source index of every output pixel
+    /// (empty without symmetry).
     private let sources: [[Int32]]
-    private var transformed: [Float], transformedGradient: [Float]
+    /// The lanes the group's evaluations are shared out to (one without symmetry).
+    private let lanes: [Lane]
+    /// With symmetry: P_gᵀ f(P_g x) of every g but the identity, C·H·W values each, and ψ(P_g x).
+    private let parts: UnsafeMutablePointer<Float>
+    private var potentials: [Double]
 
     /// `padding` nil: the model's (``LPNConfiguration/framePadding``); `threads`: the engine's.
     public init(model: LPNModel, height: Int, width: Int, padding: FramePadding? = nil,
@@ -59,19 +65,30 @@ public final class WholeFrameProx {
         let top = padding.amounts(length: height, modelSize: n).before
         let left = padding.amounts(length: width, modelSize: n).before
         let varying = padding == .zero ? MapRegion(rows: top..<(top + height), columns: left..<(left + width)) : nil
-        engine = LPNEngine(model: model, height: paddedHeight, width: paddedWidth, threads: threads, varying: varying)
+        let group = symmetry.transforms.count
+        let laneCount = max(1, min(threads, group))
+        let frameCount = symmetry == .identity ? 0 : model.configuration.inChannels * height * width
+        lanes = (0..<laneCount).map { _ in
+            Lane(engine: LPNEngine(model: model, height: paddedHeight, width: paddedWidth,
+                                   threads: max(1, threads / laneCount), varying: varying),
+                 frameCount: frameCount)
+        }
         let k = model.configuration.finalKernel
-        let (pr, pc) = engine.positions
+        let (pr, pc) = lanes[0].engine.positions
         scale = Float(pr * pc) / Float(min(k, pr) * min(k, pc))
-        paddedInput = [Float](repeating: 0, count: engine.imageCount)
-        paddedGradient = paddedInput
         sources = symmetry.transforms.dropFirst().map { g in
             (0..<(height * width)).map { Int32(g.source($0 / width, $0 % width, height: height, width: width)) }
         }
-        let frameCount = symmetry == .identity ? 0 : model.configuration.inChannels * height * width
-        transformed = [Float](repeating: 0, count: frameCount)
-        transformedGradient = transformed
+        let partCount = (group - 1) * frameCount
+        parts = .allocate(capacity: max(partCount, 1))
+        parts.initialize(repeating: 0, count: max(partCount, 1))
+        potentials = [Double](repeating: 0, count: group)
     }
+
+    deinit { parts.deallocate() }
+
+    /// The number of lanes the group's evaluations run on.
+    public var laneCount: Int { lanes.count }
 
     /// Values in one frame: C·H·W.
     public var imageCount: Int { model.configuration.inChannels * height * width }
@@ -80,52 +97,60 @@ public final class WholeFrameProx {
     /// No allocation.
     @discardableResult
     public func evaluate(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil) -> Double {
-        if sources.isEmpty { return evaluateOnce(x, gradient: gradient) }
-        // The identity, then each P_g: ψ(P_g x) and P_gᵀ f(P_g x), summed and divided by |G|.
-        var potential = evaluateOnce(x, gradient: gradient)
-        let pixels = height * width, channels = model.configuration.inChannels
-        for map in sources {
-            transformed.withUnsafeMutableBufferPointer { t in
-                transformedGradient.withUnsafeMutableBufferPointer { tg in
-                    map.withUnsafeBufferPointer { src in
-                        for ch in 0..<channels {
-                            let from = x + ch * pixels, to = t.baseAddress! + ch * pixels
-                            for i in 0..<pixels { to[i] = from[Int(src[i])] }
-                        }
-                        potential += evaluateOnce(t.baseAddress!, gradient: gradient == nil ? nil : tg.baseAddress!)
-                        guard let gradient else { return }
-                        for ch in 0..<channels {
-                            let from = tg.baseAddress! + ch * pixels, to = gradient + ch * pixels
-                            for i in 0..<pixels { to[Int(src[i])] += from[i] }
-                        }
+        if sources.isEmpty { return evaluateOnce(x, gradient: gradient, lane: lanes[0]) }
+        // The identity into `gradient`, each other P_g into its slot: ψ(P_g x) and P_gᵀ f(P_g x);
+        // lane l takes g = l, l + L, …
+        let count = imageCount, pixels = height * width, channels = model.configuration.inChannels
+        let group = sources.count + 1
+        potentials.withUnsafeMutableBufferPointer { potential in
+            concurrently(lanes.count) { l in
+                let lane = lanes[l]
+                for g in stride(from: l, to: group, by: lanes.count) {
+                    guard g > 0 else {
+                        potential[0] = evaluateOnce(x, gradient: gradient, lane: lane)
+                        continue
+                    }
+                    let src = sources[g - 1], t = lane.transformed, part = parts + (g - 1) * count
+                    for ch in 0..<channels {
+                        let from = x + ch * pixels, to = t + ch * pixels
+                        for i in 0..<pixels { to[i] = from[Int(src[i])] }
+                    }
+                    potential[g] = evaluateOnce(t, gradient: gradient == nil ? nil : lane.transformedGradient, lane: lane)
+                    guard gradient != nil else { continue }
+                    for ch in 0..<channels {
+                        let from = lane.transformedGradient + ch * pixels, to = part + ch * pixels
+                        for i in 0..<pixels { to[Int(src[i])] = from[i] }
                     }
                 }
             }
         }
-        let share = 1 / Float(sources.count + 1)
+        let share = 1 / Float(group)
         if let gradient {
-            for i in 0..<imageCount { gradient[i] *= share }
+            for g in 1..<group {
+                let part = parts + (g - 1) * count
+                for i in 0..<count { gradient[i] += part[i] }
+            }
+            for i in 0..<count { gradient[i] *= share }
         }
-        return potential * Double(share)
+        return potentials.reduce(0, +) * Double(share)
     }
 
     /// ψ_frame(x) and f(x) of the model itself, without the symmetry: what the prior's
     /// calibration measured (``PriorStatistics``). No allocation.
     @discardableResult
     public func evaluateModel(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>? = nil) -> Double {
-        evaluateOnce(x, gradient: gradient)
+        evaluateOnce(x, gradient: gradient, lane: lanes[0])
     }
 
-    /// ψ_frame(x) and f(x) for the frame as it is.
-    private func evaluateOnce(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?) -> Double {
+    /// ψ_frame(x) and f(x) for the frame as it is, on `lane`'s engine and buffers.
+    private func evaluateOnce(_ x: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>?, lane: Lane) -> Double {
         let c = model.configuration.inChannels
         let paddedHeight = rowMap.count, paddedWidth = columnMap.count
         let (h, w) = (height, width)
-        return paddedInput.withUnsafeMutableBufferPointer { padded in
-            paddedGradient.withUnsafeMutableBufferPointer { paddedGrad in
-                rowMap.withUnsafeBufferPointer { rows in
+        let engine = lane.engine
+        return rowMap.withUnsafeBufferPointer { rows in
                     columnMap.withUnsafeBufferPointer { cols in
-                        let p = padded.baseAddress!
+                        let p = lane.paddedInput
                         for ch in 0..<c {
                             let src = x + ch * h * w, dst = p + ch * paddedHeight * paddedWidth
                             for i in 0..<paddedHeight {
@@ -138,7 +163,7 @@ public final class WholeFrameProx {
                                 }
                             }
                         }
-                        let network = Double(engine.evaluate(p, gradient: gradient == nil ? nil : paddedGrad.baseAddress!,
+                        let network = Double(engine.evaluate(p, gradient: gradient == nil ? nil : lane.paddedGradient,
                                                               scale: scale, quadratic: false))
                         var squaredNorm = 0.0
                         for i in 0..<imageCount { squaredNorm += Double(x[i]) * Double(x[i]) }
@@ -146,7 +171,7 @@ public final class WholeFrameProx {
                         if let gradient {
                             // f = Rᵀ g' + 2αx: every padded pixel adds its gradient to its source.
                             for i in 0..<imageCount { gradient[i] = 2 * alpha * x[i] }
-                            let g = paddedGrad.baseAddress!
+                            let g = lane.paddedGradient
                             for ch in 0..<c {
                                 let dst = gradient + ch * h * w, src = g + ch * paddedHeight * paddedWidth
                                 for i in 0..<paddedHeight {
@@ -163,7 +188,30 @@ public final class WholeFrameProx {
                         return network + Double(alpha) * squaredNorm
                     }
                 }
-            }
-        }
     }
+}
+
+/// One lane of a ``WholeFrameProx``: an engine and the buffers one evaluation writes (the padded
+/// frame and its gradient; with symmetry, a transformed frame and its gradient).
+/// @unchecked Sendable: a lane is used by one evaluation at a time (``WholeFrameProx`` gives
+/// each concurrent part its own lane) and its buffers are never shared.
+private final class Lane: @unchecked Sendable {
+    let engine: LPNEngine
+    let paddedInput: UnsafeMutablePointer<Float>, paddedGradient: UnsafeMutablePointer<Float>
+    let transformed: UnsafeMutablePointer<Float>, transformedGradient: UnsafeMutablePointer<Float>
+    private let buffers: [UnsafeMutablePointer<Float>]
+
+    init(engine: LPNEngine, frameCount: Int) {
+        self.engine = engine
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+            p.initialize(repeating: 0, count: max(count, 1))
+            return p
+        }
+        paddedInput = allocate(engine.imageCount); paddedGradient = allocate(engine.imageCount)
+        transformed = allocate(frameCount); transformedGradient = allocate(frameCount)
+        buffers = [paddedInput, paddedGradient, transformed, transformedGradient]
+    }
+
+    deinit { buffers.forEach { $0.deallocate() } }
 }

@@ -104,6 +104,25 @@ import Testing
         #expect(abs(measured.0.displacement - measured.1.displacement) <= 1e-6 * measured.1.displacement)
     }
 
+    /// The group's evaluations shared out to lanes (threads > 1) give the same bits as one lane,
+    /// for ψ and f, with as many lanes as threads up to |G|.
+    @Test(arguments: [(FrameSymmetry.dihedral, 48, 48), (.flips, 40, 56)])
+    func lanesGiveTheSameBits(symmetry: FrameSymmetry, h: Int, w: Int) throws {
+        let one = try WholeFrameProx(model: model, height: h, width: w, padding: .zero, symmetry: symmetry)
+        let x = randomImage(h * w, seed: 33)
+        let (psi, f) = one.psiAndProx(x)
+        #expect(one.laneCount == 1)
+        for threads in [2, 3, 16] {
+            let many = try WholeFrameProx(model: model, height: h, width: w, padding: .zero, symmetry: symmetry, threads: threads)
+            #expect(many.laneCount == min(threads, symmetry.transforms.count))
+            let (psiMany, fMany) = many.psiAndProx(x)
+            #expect(psiMany == psi && fMany == f, "\(symmetry), \(threads) threads")
+            #expect(many.psi(x) == psi)
+        }
+        let plain = try WholeFrameProx(model: model, height: h, width: w, padding: .zero, threads: 4)
+        #expect(plain.laneCount == 1, "without symmetry one engine takes every thread")
+    }
+
     @Test func dihedralNeedsASquareFrame() throws {
         #expect(throws: LPNError.self) { try WholeFrameProx(model: model, height: 40, width: 56, symmetry: .dihedral) }
         let prox = try LPNProx(model: model, processing: .whole(padding: .zero, symmetry: .dihedral))

@@ -7,21 +7,29 @@ import Testing
     /// Where ADMM starts: x0 = 0, or x0 = y, the least-squares solution for A = I.
     enum Start: CaseIterable { case zeros, leastSquares }
 
-    /// ADMM with A = I and prox = soft threshold(λ): fixed point of min s‖y − x‖² + ρλ‖x‖₁,
-    /// i.e. x = soft(y, ρλ/(2s)), in closed form. From the least-squares start the first
-    /// x-step returns x0 unchanged and only z moves: the stopping measure includes z, so the
-    /// tolerance does not end the run there with the unregularised start.
-    @Test(arguments: [SolverSettings.XStep.closedForm, .cg], Start.allCases)
-    func admmSoftThresholdClosedForm(_ xStep: SolverSettings.XStep, _ start: Start) throws {
-        let n = 200
-        let op = IdentityOperator(imageShape: [10, 20])
+    /// ADMM on A = I (200 values) with the soft-threshold prox at λ = 0.3, ρ = 0.5, s = 0.25,
+    /// and the threshold t = ρλ/(2s) its fixed point applies.
+    func softThresholdADMM(_ xStep: SolverSettings.XStep, box: Bool) throws -> (PnPADMM, Float) {
         let lambda: Float = 0.3
         var settings = SolverSettings()
         settings.rho = 0.5
         settings.dataWeight = 0.25
         settings.xStep = xStep
         settings.cgTolerance = 1e-7
-        let solver = try PnPADMM(operator: op, prior: SoftThresholdPrior(lambda: lambda, count: n), settings: settings)
+        settings.box = box
+        let solver = try PnPADMM(operator: IdentityOperator(imageShape: [10, 20]),
+                                 prior: SoftThresholdPrior(lambda: lambda, count: 200), settings: settings)
+        return (solver, Float(settings.rho) * lambda / Float(2 * settings.dataWeight))
+    }
+
+    /// ADMM with A = I and prox = soft threshold(λ): fixed point of min s‖y − x‖² + ρλ‖x‖₁,
+    /// i.e. x = soft(y, ρλ/(2s)), in closed form. From the least-squares start the first
+    /// x-step returns x0 unchanged and only z moves: the stopping measure includes z, so the
+    /// tolerance does not end the run there with the unregularised start.
+    @Test(arguments: [SolverSettings.XStep.closedForm, .cg], Start.allCases)
+    func admmSoftThresholdClosedForm(_ xStep: SolverSettings.XStep, _ start: Start) throws {
+        let (solver, t) = try softThresholdADMM(xStep, box: false)
+        let n = solver.op.imageCount
         #expect(solver.closedForm == (xStep == .closedForm))
         let y = randomVector(n, seed: 3)
         let x0 = start == .zeros ? [Float](repeating: 0, count: n) : y
@@ -30,7 +38,6 @@ import Testing
         #expect(outcome.stopReason == .tolerance)
         #expect(outcome.records[0].relativeChange > 0.01)
         #expect(outcome.records.count > 1)
-        let t = Float(settings.rho) * lambda / Float(2 * settings.dataWeight)
         let expected = y.map { abs($0) > t ? ($0 > 0 ? $0 - t : $0 + t) : 0 }
         let x = Array(UnsafeBufferPointer(start: solver.iterate, count: n))
         #expect(maxAbsDifference(x, expected) < 1e-4)
@@ -43,22 +50,13 @@ import Testing
     /// y ~ N(0, 1) puts about half the entries below 0 and a sixth above 1.
     @Test(arguments: [SolverSettings.XStep.closedForm, .cg])
     func admmBoxClipsTheMinimiser(_ xStep: SolverSettings.XStep) throws {
-        let n = 200
-        let op = IdentityOperator(imageShape: [10, 20])
-        let lambda: Float = 0.3
-        var settings = SolverSettings()
-        settings.rho = 0.5
-        settings.dataWeight = 0.25
-        settings.xStep = xStep
-        settings.cgTolerance = 1e-7
-        settings.box = true
-        let solver = try PnPADMM(operator: op, prior: SoftThresholdPrior(lambda: lambda, count: n), settings: settings)
+        let (solver, t) = try softThresholdADMM(xStep, box: true)
+        let n = solver.op.imageCount
         #expect(solver.box)
         let y = randomVector(n, seed: 5)
         y.withUnsafeBufferPointer { solver.start(measurement: $0.baseAddress!, initial: $0.baseAddress!) }
         let outcome = try solver.solve(iterations: 5000, tolerance: 1e-6, divergenceFactor: 1e3)
         #expect(outcome.stopReason == .tolerance)
-        let t = Float(settings.rho) * lambda / Float(2 * settings.dataWeight)
         let expected = y.map { v -> Float in
             let soft = abs(v) > t ? (v > 0 ? v - t : v + t) : 0
             return min(max(soft, 0), 1)
