@@ -102,11 +102,6 @@ public final class LPNEngine {
             guard let g, let weight = stage.skip, !g.isFullWindow else { return nil }
             return DirectConvolution(geometry: g, weight: weight)
         }
-        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
-        }
         var columnCount = 0, largest = 0, copyCount = 0
         for direct in (linearDirect + skipDirect).compactMap({ $0 }) {
             copyCount = max(copyCount, direct.copySize(adjoint: false))
@@ -123,7 +118,7 @@ public final class LPNEngine {
         var allocated: [UnsafeMutablePointer<Float>] = []
         for l in linearGeometries.indices {
             let g = linearGeometries[l]
-            let z = allocate(g.outCount), s = allocate(g.outCount)
+            let z = zeroedFloats(g.outCount), s = zeroedFloats(g.outCount)
             activations.append(z); slopes.append(s)
             allocated += [z, s]
             largest = max(largest, g.outCount, g.inCount)
@@ -132,14 +127,14 @@ public final class LPNEngine {
         }
         for source in Self.skipSources {
             let count = channels * (h / source.rawValue) * (w / source.rawValue)
-            let input = allocate(count), gradient = allocate(count)
+            let input = zeroedFloats(count), gradient = zeroedFloats(count)
             skipInputs[source] = input; skipGradients[source] = gradient
             allocated += [input, gradient]
         }
-        columns = (0..<self.threads).map { _ in allocate(columnCount) }
-        directCopy = allocate(copyCount)
-        gradientA = allocate(largest)
-        gradientB = allocate(largest)
+        columns = (0..<self.threads).map { _ in zeroedFloats(columnCount) }
+        directCopy = zeroedFloats(copyCount)
+        gradientA = zeroedFloats(largest)
+        gradientB = zeroedFloats(largest)
         allocations = allocated + columns + [directCopy, gradientA, gradientB]
 
         // Each stage's reach: its linear input's reach through L, and its skip source's through R.

@@ -80,8 +80,7 @@ public final class WholeFrameProx {
             (0..<(height * width)).map { Int32(g.source($0 / width, $0 % width, height: height, width: width)) }
         }
         let partCount = (group - 1) * frameCount
-        parts = .allocate(capacity: max(partCount, 1))
-        parts.initialize(repeating: 0, count: max(partCount, 1))
+        parts = zeroedFloats(partCount)
         potentials = [Double](repeating: 0, count: group)
     }
 
@@ -149,45 +148,45 @@ public final class WholeFrameProx {
         let (h, w) = (height, width)
         let engine = lane.engine
         return rowMap.withUnsafeBufferPointer { rows in
-                    columnMap.withUnsafeBufferPointer { cols in
-                        let p = lane.paddedInput
-                        for ch in 0..<c {
-                            let src = x + ch * h * w, dst = p + ch * paddedHeight * paddedWidth
-                            for i in 0..<paddedHeight {
-                                let r = Int(rows[i]), row = dst + i * paddedWidth
-                                guard r >= 0 else { row.update(repeating: 0, count: paddedWidth); continue }
-                                let line = src + r * w
-                                for j in 0..<paddedWidth {
-                                    let q = Int(cols[j])
-                                    row[j] = q >= 0 ? line[q] : 0
-                                }
-                            }
+            columnMap.withUnsafeBufferPointer { cols in
+                let p = lane.paddedInput
+                for ch in 0..<c {
+                    let src = x + ch * h * w, dst = p + ch * paddedHeight * paddedWidth
+                    for i in 0..<paddedHeight {
+                        let r = Int(rows[i]), row = dst + i * paddedWidth
+                        guard r >= 0 else { row.update(repeating: 0, count: paddedWidth); continue }
+                        let line = src + r * w
+                        for j in 0..<paddedWidth {
+                            let q = Int(cols[j])
+                            row[j] = q >= 0 ? line[q] : 0
                         }
-                        let network = Double(engine.evaluate(p, gradient: gradient == nil ? nil : lane.paddedGradient,
-                                                              scale: scale, quadratic: false))
-                        var squaredNorm = 0.0
-                        for i in 0..<imageCount { squaredNorm += Double(x[i]) * Double(x[i]) }
-                        let alpha = model.configuration.alpha
-                        if let gradient {
-                            // f = Rᵀ g' + 2αx: every padded pixel adds its gradient to its source.
-                            for i in 0..<imageCount { gradient[i] = 2 * alpha * x[i] }
-                            let g = lane.paddedGradient
-                            for ch in 0..<c {
-                                let dst = gradient + ch * h * w, src = g + ch * paddedHeight * paddedWidth
-                                for i in 0..<paddedHeight {
-                                    let r = Int(rows[i])
-                                    guard r >= 0 else { continue }
-                                    let line = dst + r * w, row = src + i * paddedWidth
-                                    for j in 0..<paddedWidth {
-                                        let q = Int(cols[j])
-                                        if q >= 0 { line[q] += row[j] }
-                                    }
-                                }
-                            }
-                        }
-                        return network + Double(alpha) * squaredNorm
                     }
                 }
+                let network = Double(engine.evaluate(p, gradient: gradient == nil ? nil : lane.paddedGradient,
+                                                      scale: scale, quadratic: false))
+                var squaredNorm = 0.0
+                for i in 0..<imageCount { squaredNorm += Double(x[i]) * Double(x[i]) }
+                let alpha = model.configuration.alpha
+                if let gradient {
+                    // f = Rᵀ g' + 2αx: every padded pixel adds its gradient to its source.
+                    for i in 0..<imageCount { gradient[i] = 2 * alpha * x[i] }
+                    let g = lane.paddedGradient
+                    for ch in 0..<c {
+                        let dst = gradient + ch * h * w, src = g + ch * paddedHeight * paddedWidth
+                        for i in 0..<paddedHeight {
+                            let r = Int(rows[i])
+                            guard r >= 0 else { continue }
+                            let line = dst + r * w, row = src + i * paddedWidth
+                            for j in 0..<paddedWidth {
+                                let q = Int(cols[j])
+                                if q >= 0 { line[q] += row[j] }
+                            }
+                        }
+                    }
+                }
+                return network + Double(alpha) * squaredNorm
+            }
+        }
     }
 }
 
@@ -203,13 +202,8 @@ private final class Lane: @unchecked Sendable {
 
     init(engine: LPNEngine, frameCount: Int) {
         self.engine = engine
-        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
-            p.initialize(repeating: 0, count: max(count, 1))
-            return p
-        }
-        paddedInput = allocate(engine.imageCount); paddedGradient = allocate(engine.imageCount)
-        transformed = allocate(frameCount); transformedGradient = allocate(frameCount)
+        paddedInput = zeroedFloats(engine.imageCount); paddedGradient = zeroedFloats(engine.imageCount)
+        transformed = zeroedFloats(frameCount); transformedGradient = zeroedFloats(frameCount)
         buffers = [paddedInput, paddedGradient, transformed, transformedGradient]
     }
 

@@ -173,8 +173,8 @@ enum PipelineLoader {
         }
         if settings.kind == .admm, settings.xStep == .closedForm {
             let probe = operatorSpec.makeOperator(imageShape: shape, imageType: imageType)
-            let shift = settings.rho * (settings.box ? 1 + Double(PnPADMM.boxPenaltyFraction) : 1)
-            guard probe.prepareNormalSolve(dataWeight: Float(2 * settings.dataWeight), shift: Float(shift)) else {
+            let shift = PnPADMM.xStepShift(rho: Float(settings.rho), box: settings.box)
+            guard probe.prepareNormalSolve(dataWeight: Float(2 * settings.dataWeight), shift: shift) else {
                 throw solverSection.fail("x_step", "operator \(opType) has no closed-form x-step; use cg or auto")
             }
         }

@@ -28,8 +28,15 @@ public final class PnPADMM: IterativeSolver {
     public let rho: Float, dataWeight: Float
     /// The box split's penalty ρ_b as a fraction of ρ.
     public static let boxPenaltyFraction: Float = 0.1
+
+    /// The x-step's shift: ρ, or ρ + ρ_b with the box.
+    public static func xStepShift(rho: Float, box: Bool) -> Float {
+        box ? rho + rho * boxPenaltyFraction : rho
+    }
     /// ρ_b (0 without the box).
     public let rhoBox: Float
+    /// The x-step's shift, ``xStepShift(rho:box:)``.
+    let shift: Float
     public let cgTolerance: Double, cgIterations: Int
     /// Whether the x-step is closed form (else CG).
     public let closedForm: Bool
@@ -57,7 +64,7 @@ public final class PnPADMM: IterativeSolver {
         rhoBox = box ? rho * Self.boxPenaltyFraction : 0
         cgTolerance = settings.cgTolerance
         cgIterations = settings.cgIterations
-        let shift = rho + rhoBox
+        shift = Self.xStepShift(rho: rho, box: box)
         switch settings.xStep {
         case .cg: closedForm = false
         case .auto: closedForm = op.prepareNormalSolve(dataWeight: 2 * dataWeight, shift: shift)
@@ -106,7 +113,7 @@ public final class PnPADMM: IterativeSolver {
             x.copy(from: rhs)
             op.normalSolve(x.pointer)
         } else {
-            inner = cg.solve(x.pointer, rhs: rhs, a: s2, b: rho + rhoBox, tolerance: cgTolerance,
+            inner = cg.solve(x.pointer, rhs: rhs, a: s2, b: shift, tolerance: cgTolerance,
                              maxIterations: cgIterations)
         }
         // u-step [and the box: w-step, then b-step]
