@@ -164,6 +164,10 @@ SYMMETRY = ["rule"]
 BOX = [True]
 
 
+# The pipelines' `check` (docs/MATH.md §6): K of its K-fold cross-validation against TV.
+CHECK_FOLDS = 4
+
+
 def symmetry_for(row):
     return "dihedral" if SYMMETRY[0] == "rule" else SYMMETRY[0]
 
@@ -172,9 +176,12 @@ def whole(row):
     return dict(WHOLE, symmetry=symmetry_for(row))
 
 
-def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model=None):
+def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model=None, check_lambda=None):
     p = dict(name=f"{row['id']}-{method}", image=dict(shape=[row["size"], row["size"]]),
              operator=row["operator"], simulation=dict(noise=row["noise"], seed=0))
+    if check_lambda is not None:  # cross-validate every frame against TV at this λ (docs/MATH.md §6)
+        p["name"] += "-check"
+        p["check"] = dict(every=1, folds=CHECK_FOLDS, reference={"lambda": check_lambda})
     init = init_for(row)
     if method in ("lpn-admm", "lpn-admm-patches"):
         patches = method == "lpn-admm-patches"
@@ -254,8 +261,9 @@ def measurements(runner, row, imgs, tag):
     return out
 
 
-def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None, processing=None, model=None):
-    p = pipeline(row, method, rho, lam, theta, processing, model)
+def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None, processing=None, model=None,
+             check_lambda=None):
+    p = pipeline(row, method, rho, lam, theta, processing, model, check_lambda)
     p["name"] += f"-{tag}"
     if model:
         p["name"] += f"-{model}"
@@ -266,7 +274,7 @@ def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None, pro
         diag = os.path.join(runner.work, f"{p['name']}-{i}.json")
         d = runner.reconstruct(path, meas, ref, rec, diag)
         out.append(dict(psnr=d["psnr"], ssim=d["ssim"], seconds=d["totalSeconds"], diag=diag, rec=rec, ref=ref,
-                        meas=meas, flags=d.get("flags", [])))
+                        meas=meas, flags=d.get("flags", []), check=d.get("check")))
     return out
 
 
@@ -311,6 +319,9 @@ def main():
     ap.add_argument("--no-bart", action="store_true", help="skip the BART pics columns of the MRI rows")
     ap.add_argument("--out-of-domain", action="store_true",
                     help="only the out-of-domain table: every domain's model on every domain's images")
+    ap.add_argument("--check-table", action="store_true",
+                    help="only the check table: LPN-ADMM with `check` on every frame of the in-domain rows (--rows; default: "
+                         "all but 256×256) against TV's PSNR on the same frames")
     ap.add_argument("--oracle", action="store_true",
                     help="also run LPN-ADMM's whole (model, ρ) grid on the held-out images (the best-grid column)")
     ap.add_argument("--rows", default="", help="comma-separated row ids (default: all)")
@@ -328,6 +339,8 @@ def main():
     runner = Runner(args.lpnd, args.work)
     if args.out_of_domain:
         return out_of_domain(runner, args)
+    if args.check_table:
+        return check_table(runner, args)
     rows = [r for r in ROWS if not args.rows or r["id"] in args.rows.split(",")]
     summary_path = os.path.join(os.path.dirname(args.doc), "figures", "results.json")
     previous = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
@@ -479,9 +492,34 @@ def write_outputs(results, args):
 OOD_ROWS = {"phantom": "mri-4", "mri": "mri-real-4", "natural": "blur-1"}
 
 
+def tv_per_frame(runner, row, held, summary):
+    """(λ, TV-ADMM's PSNR per held-out frame): the main table's λ and numbers when they cover
+    these images, else a TV run now."""
+    rid = row["id"]
+    lam = summary.get(rid, {}).get("lam", DEFAULTS["tv_lambda"])
+    tv_each = summary.get(rid, {}).get("stats", {}).get("TV-ADMM", {}).get("psnr_each")  # same images, same λ
+    if not tv_each or len(tv_each) != len(held):
+        tv_each = [e["psnr"] for e in evaluate(runner, row, "tv", held, "held", lam=lam)]
+    return lam, tv_each
+
+
+def load_summary(args):
+    path = os.path.join(os.path.dirname(args.doc), "figures", "results.json")
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
+def replace_block(doc_path, name, block):
+    doc = open(doc_path).read()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    doc = doc[:doc.index(start)] + f"{start}\n{block}\n{end}" + doc[doc.index(end) + len(end):]
+    with open(doc_path, "w") as f:
+        f.write(doc)
+
+
 def out_of_domain(runner, args):
-    summary_path = os.path.join(os.path.dirname(args.doc), "figures", "results.json")
-    summary = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
+    """Every domain's model on every domain's first problem, each pipeline with its `check`
+    against TV at the row's λ; a frame counts as flagged with any flag."""
+    summary = load_summary(args)
     kinds = [k for k in FAMILIES if family(k)]
     lines = ["| images (problem) | TV-ADMM | " + " | ".join(f"{k} model" for k in kinds) + " |",
              "|---|---:|" + "---|" * len(kinds)]
@@ -489,35 +527,74 @@ def out_of_domain(runner, args):
     for kind, rid in OOD_ROWS.items():
         row = next(r for r in ROWS if r["id"] == rid)
         held = images(kind, row["size"], args.images)
-        lam = summary.get(rid, {}).get("lam", DEFAULTS["tv_lambda"])
-        tv_each = summary.get(rid, {}).get("stats", {}).get("TV-ADMM", {}).get("psnr_each")  # same images, same λ
-        if not tv_each or len(tv_each) != len(held):
-            tv_each = [e["psnr"] for e in evaluate(runner, row, "tv", held, "held", lam=lam)]
+        lam, tv_each = tv_per_frame(runner, row, held, summary)
         tv = mean(tv_each)
         cells, table[rid] = [], dict(tv=tv, lam=lam, models={})
         for k in kinds:
             model, rho = rule(k, row["noise"], *operator_traits(row))
-            runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model)
+            runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam)
             p = mean([e["psnr"] for e in runs])
             flagged = sum(1 for e in runs if e["flags"])
             under = [e for e, t in zip(runs, tv_each) if e["psnr"] < t - 1.0]  # frames > 1 dB under TV's
             silent = sum(1 for e in under if not e["flags"])
             table[rid]["models"][k] = dict(model=model, rho=rho, symmetry=symmetry_for(row), psnr=p, flagged=flagged, silent_losses=silent,
-                                           psnr_each=[e["psnr"] for e in runs], tv_each=tv_each)
+                                           psnr_each=[e["psnr"] for e in runs], tv_each=tv_each,
+                                           flags_each=[e["flags"] for e in runs],
+                                           check_db_each=[e["check"]["differenceDB"] for e in runs])
             mark = "" if k == kind else (" ✓" if not under else (" ✓ all such frames flagged" if not silent else f" ✗ {silent} silent"))
             cells.append(f"{p:.2f} ({p - tv:+.2f}), {flagged}/{len(runs)} flagged{mark}")
             print(f"ood {rid} {k}: {p:.2f} (TV {tv:.2f}) flagged {flagged} silent {silent}", flush=True)
         lines.append(f"| {kind}: {row['label']} | {tv:.2f} | " + " | ".join(cells) + " |")
     with open(os.path.join(os.path.dirname(args.doc), "figures", "out_of_domain.json"), "w") as f:
         json.dump(table, f, indent=1)
-    doc = open(args.doc).read()
-    start, end = "<!-- ood:start -->", "<!-- ood:end -->"
-    block = (f"{start}\nMean PSNR (dB) of LPN-ADMM over the row's held-out images (difference to TV-ADMM), "
-             f"frames flagged; out of domain: ✓ no frame more than 1 dB under TV's on the same frame, \"✓ all such frames "
-             f"flagged\": every such frame is flagged, ✗ n silent: n such frames carry no flag. `benchmarks/results.py --out-of-domain`.\n\n" + "\n".join(lines) + f"\n{end}")
-    doc = doc[:doc.index(start)] + block + doc[doc.index(end) + len(end):]
-    with open(args.doc, "w") as f:
-        f.write(doc)
+    replace_block(args.doc, "ood", "Mean PSNR (dB) of LPN-ADMM over the row's held-out images (difference to TV-ADMM), "
+                  "frames flagged (any flag: `outside_prior`, or the check's `worse_than_reference`); out of domain: ✓ no frame more "
+                  "than 1 dB under TV's on the same frame, \"✓ all such frames flagged\": every such frame is flagged, ✗ n silent: "
+                  "n such frames carry no flag. `benchmarks/results.py --out-of-domain`.\n\n" + "\n".join(lines))
+    print("\n".join(lines))
+
+
+# The check table's default rows: every row but the 256×256 ones (CPU time: a checked frame
+# costs 2K more reconstructions).
+CHECK_ROWS = ["dense-0.5", "dense-0.25", "rconv-4", "rconv-16", "mri-4", "mri-8", "mri-real-4", "mri-real-8", "blur-1", "blur-2"]
+
+
+def check_table(runner, args):
+    """Each in-domain row's LPN-ADMM (the rule's model and ρ) with `check` on every frame,
+    against ground truth: is a frame flagged worse_than_reference exactly when its PSNR is
+    under TV-ADMM's on the same frame?"""
+    summary = load_summary(args)
+    rows = [r for r in ROWS if r["id"] in (args.rows.split(",") if args.rows else CHECK_ROWS)]
+    table_path = os.path.join(os.path.dirname(args.doc), "figures", "check.json")
+    table = json.load(open(table_path)) if os.path.exists(table_path) else {}  # rows not rerun are kept
+    for row in rows:
+        held = images(row["kind"], row["size"], args.images)
+        lam, tv_each = tv_per_frame(runner, row, held, summary)
+        model, rho = rule(row["kind"], row["noise"], *operator_traits(row))
+        runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam)
+        diff = [e["psnr"] - t for e, t in zip(runs, tv_each)]
+        flagged = ["worse_than_reference" in e["flags"] for e in runs]
+        under = [d < 0 for d in diff]
+        right = sum(1 for f, u in zip(flagged, under) if f == u)
+        db = [e["check"]["differenceDB"] for e in runs]
+        secs = mean([e["check"]["seconds"] for e in runs])
+        table[row["id"]] = dict(label=row["label"], model=model, rho=rho, lam=lam, lpn_minus_tv=diff, flagged=flagged,
+                                check_db=db, check_seconds=secs, right=right)
+        print(row["id"], table[row["id"]], flush=True)
+        with open(table_path, "w") as f:
+            json.dump(table, f, indent=1)
+    lines = ["| row | LPN − TV (dB, mean) | frames under TV | flagged | flag right | check (dB, per frame) | check s/frame |",
+             "|---|---:|---:|---:|---:|---|---:|"]
+    for rid in [r["id"] for r in ROWS if r["id"] in table]:
+        t = table[rid]
+        n = len(t["flagged"])
+        lines.append(f"| {t['label']} | {mean(t['lpn_minus_tv']):+.2f} | {sum(d < 0 for d in t['lpn_minus_tv'])}/{n} | "
+                     f"{sum(t['flagged'])}/{n} | {t['right']}/{n} | {', '.join(f'{d:+.2f}' for d in t['check_db'])} | "
+                     f"{t['check_seconds']:.1f} |")
+    replace_block(args.doc, "check", f"LPN-ADMM with the rule's model and ρ, every frame checked ({CHECK_FOLDS} folds, TV "
+                  "reference at the row's λ), against ground truth on the row's held-out images: \"frames under TV\": LPN's PSNR "
+                  "below TV-ADMM's on the same frame; \"flag right\": frames flagged `worse_than_reference` exactly when they "
+                  "are under TV. `benchmarks/results.py --check-table`.\n\n" + "\n".join(lines))
     print("\n".join(lines))
 
 

@@ -65,6 +65,9 @@ public struct FrameDiagnostics: Codable, Sendable {
     public var phi: PriorEvaluation?
     /// Where x̂ stands against the LPN prior's training images (every LPN frame).
     public var priorCheck: PriorCheckReport?
+    /// The prior cross-validated against the TV reference (`check` pipelines, on checked
+    /// frames only): ``CrossValidationCheck``.
+    public var check: CrossValidationReport?
     /// Why the solver looks non-convergent (``ConvergenceCheck``), or nil.
     public var convergenceWarning: String?
     /// Warnings raised for this frame (empty when all is well): docs/PROTOCOL.md.
@@ -109,6 +112,10 @@ public enum FrameFlag: String, Codable, Sendable, CaseIterable {
     /// energy is imaginary, so the object has a phase the real image discards (use a
     /// multi-coil operator, `coils: 1` for one coil, whose maps carry the phase).
     case phaseDiscarded = "phase_discarded"
+    /// The pipeline's `check` found the prior predicting held-out measurements worse than the
+    /// TV reference by more than its margin: on this kind of image TV would likely do better
+    /// (``CrossValidationCheck``).
+    case worseThanReference = "worse_than_reference"
 
     /// The imaginary energy fraction above which ``phaseDiscarded`` is raised.
     public static let phaseLimit = 0.02

@@ -91,6 +91,8 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     public let input: InputKind
     /// Simulation of multi-coil data: coil maps, noise correlation, object phase.
     public let coilSimulation: CoilSimulation
+    /// The `check` section: cross-validation of the prior against TV, or nil.
+    public let crossValidation: CrossValidationSettings?
 
     private let lock = NSLock()
     private var cachedNormSquared: Double?
@@ -98,7 +100,8 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     init(file: String, name: String, description: String?, imageShape: [Int], imageType: SampleType,
          operatorSpec: OperatorSpec, prior: PriorSpec, solver: SolverSettings, simulationNoise: Double,
          simulationSeed: UInt64, clipOutput: Bool, computePhi: Bool, phiIterations: Int,
-         kspace: KSpaceFormat?, input: InputKind, coilSimulation: CoilSimulation) {
+         kspace: KSpaceFormat?, input: InputKind, coilSimulation: CoilSimulation,
+         crossValidation: CrossValidationSettings? = nil) {
         self.file = file
         self.name = name
         self.description = description
@@ -115,6 +118,7 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         self.kspace = kspace
         self.input = input
         self.coilSimulation = coilSimulation
+        self.crossValidation = crossValidation
         let probe = operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType)
         measurementShape = kspace?.wireShape ?? probe.measurementShape
         measurementType = probe.measurementType

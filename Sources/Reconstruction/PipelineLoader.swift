@@ -217,12 +217,45 @@ enum PipelineLoader {
             if phi, priorType != "lpn" { throw out.fail("phi", "φ needs prior type lpn") }
             if clip, imageType == .complex64 { throw out.fail("clip", "clipping to [0, 1] needs a real image") }
         }
+        // check (optional): cross-validation of the prior against a TV reference
+        var crossValidation: CrossValidationSettings? = nil
+        if let check = try root.section("check") {
+            var c = CrossValidationSettings()
+            c.every = try check.int("every", range: 1...1_000_000) ?? c.every
+            c.folds = try check.int("folds", range: 2...20) ?? c.folds
+            c.seed = UInt64(try check.int("seed", range: 0...Int.max) ?? Int(c.seed))
+            c.marginDB = try check.double("margin_db", min: 0) ?? c.marginDB
+            if let reference = try check.section("reference") {
+                c.referenceLambda = try reference.required("lambda") { try reference.double($0, min: 0, exclusiveMin: true) }
+                c.referenceRho = try reference.double("rho", min: 0, exclusiveMin: true) ?? c.referenceRho
+                c.referenceIterations = try reference.int("iterations", range: 1...100_000) ?? c.referenceIterations
+                try reference.finish()
+            } else {
+                throw check.fail("reference", "missing: the TV reference, e.g. reference: {lambda: 0.05}")
+            }
+            try check.finish()
+            guard priorType == "lpn" else {
+                throw root.fail("check", "cross-validates a learned prior against TV; prior.type is \(priorType), not lpn")
+            }
+            guard settings.kind == .admm || settings.kind == .pgd else {
+                throw root.fail("check", "needs solver type admm or pgd, not \(settings.kind.rawValue)")
+            }
+            if case .multiCoilMRI = operatorSpec {
+                throw root.fail("check", "is not available for multi-coil MRI yet (the mask may change per frame)")
+            }
+            let units = operatorSpec.makeOperator(imageShape: shape, imageType: imageType).measurementUnits.count
+            guard units >= c.folds else {
+                throw check.fail("folds", "\(c.folds) folds need as many measurement units to hold out; the operator has \(units)")
+            }
+            crossValidation = c
+        }
         try root.finish()
 
         return Pipeline(file: path, name: name, description: description, imageShape: shape, imageType: imageType,
                         operatorSpec: operatorSpec, prior: prior, solver: settings, simulationNoise: noise,
                         simulationSeed: simSeed, clipOutput: clip, computePhi: phi, phiIterations: phiIterations,
-                        kspace: kspace, input: input, coilSimulation: coilSimulation)
+                        kspace: kspace, input: input, coilSimulation: coilSimulation,
+                        crossValidation: crossValidation)
     }
 
     /// The `mri` operator section: single or multi-coil (`coils`), mask, k-space format.

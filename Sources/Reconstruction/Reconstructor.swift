@@ -21,13 +21,16 @@ public final class Reconstructor {
     private let y: FloatBuffer, x0: FloatBuffer
     /// MRI pipelines whose wire k-space differs from the operator's (layout, oversampling).
     private let converter: KSpaceConverter?
-    private let initCG: LeastSquaresCG?
+    private let startingPoint: StartingPoint
     /// The residual of the direct `adjoint` solver's result (nil for the iterative ones).
     private let directData: DataTerm?
     private var phiEvaluator: LearnedPrior?
     /// The last frame's (unclipped) result, for `init: previous`.
     private var previous: FloatBuffer?
     private let cancellation = CancellationFlag()
+    /// The `check` section's cross-validation, and frames until the next checked one.
+    private let crossValidation: CrossValidationCheck?
+    private var framesUntilCheck = 0
 
     init(pipeline: Pipeline, threads: Int = 1) throws {
         self.pipeline = pipeline
@@ -48,7 +51,12 @@ public final class Reconstructor {
         case .adjoint: solver = nil
         }
         directData = solver == nil ? DataTerm(op: op) : nil
-        initCG = settings.initialization == .leastSquares && settings.kind != .adjoint ? LeastSquaresCG(operator: op) : nil
+        startingPoint = StartingPoint(settings: settings, operator: op)
+        if let check = pipeline.crossValidation {
+            crossValidation = try CrossValidationCheck(pipeline: pipeline, operator: op, prior: prior, settings: check)
+        } else {
+            crossValidation = nil
+        }
         y = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
         converter = pipeline.kspace.flatMap { $0.isIdentity ? nil : $0.makeConverter() }
@@ -126,21 +134,7 @@ public final class Reconstructor {
         }
         // Start: Aᵀy, zeros, or a few CG steps of least squares.
         let tInit = MonotonicClock.seconds()
-        switch settings.initialization {
-        case .zeros: x0.fill(0)
-        case .adjoint: op.adjoint(y.pointer, x0.pointer)
-        case .previous:
-            if let previous { x0.copy(from: previous) } else { op.adjoint(y.pointer, x0.pointer) }
-        case .leastSquares:
-            if let initCG {
-                x0.fill(0)
-                initCG.start(measurement: y.pointer, initial: x0.pointer)
-                for _ in 0..<settings.initIterations { _ = initCG.step() }
-                x0.copy(from: initCG.iterate)
-            } else {
-                op.adjoint(y.pointer, x0.pointer)
-            }
-        }
+        startingPoint.fill(x0, measurement: y.pointer, previous: previous)
         diagnostics.stageSeconds["initialization"] = MonotonicClock.seconds() - tInit
 
         let tSolve = MonotonicClock.seconds()
@@ -203,6 +197,18 @@ public final class Reconstructor {
             diagnostics.priorCheck = report
             if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
             diagnostics.stageSeconds["prior_check"] = MonotonicClock.seconds() - tCheck
+        }
+        if let crossValidation {
+            if framesUntilCheck == 0 {
+                let cancellation = cancellation
+                let report = crossValidation.run(measurement: y.pointer) { !cancellation.isSet }
+                if cancellation.isSet { throw ReconstructionError.cancelled(iteration: diagnostics.iterations) }
+                diagnostics.check = report
+                if report.differenceDB > report.marginDB { diagnostics.flags.append(.worseThanReference) }
+                diagnostics.stageSeconds["check"] = report.seconds
+                framesUntilCheck = crossValidation.settings.every
+            }
+            framesUntilCheck -= 1
         }
         if let phiEvaluator {
             let tPhi = MonotonicClock.seconds()

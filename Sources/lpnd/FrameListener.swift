@@ -90,9 +90,11 @@ struct FrameListener {
                 _ = FileManager.default.createFile(atPath: path, contents: Data(png))
             }
             if printEach {
-                print(String(format: "frame %@ #%llu  latency %7.1f ms  iterations %3d (%@)%@", stream, seq, latency,
+                print(String(format: "frame %@ #%llu  latency %7.1f ms  iterations %3d (%@)%@%@%@", stream, seq, latency,
                              header.convergence.iterations, header.convergence.stopReason,
-                             header.psnr.map { String(format: "  PSNR %.2f dB", $0) } ?? ""))
+                             header.psnr.map { String(format: "  PSNR %.2f dB", $0) } ?? "",
+                             header.check.map { String(format: "  check %+.2f dB against TV", $0.differenceDB) } ?? "",
+                             header.flags.isEmpty ? "" : "  flags " + header.flags.joined(separator: ",")))
             }
         } else if topic.hasPrefix("diagnostics/") {
             report.diagnostics += 1

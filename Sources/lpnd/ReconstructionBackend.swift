@@ -63,6 +63,8 @@ final class ReconstructionProcessor: FrameProcessor {
                               flags: d.flags.map(\.rawValue),
                               prior: d.priorCheck.map { PriorSummary(phi: $0.phi, displacement: $0.displacement,
                                                                      phiRange: $0.phiRange, displacementRange: $0.displacementRange) },
+                              check: d.check.map { CheckSummary(folds: $0.folds, differenceDB: $0.differenceDB, marginDB: $0.marginDB,
+                                                                priorError: $0.priorError, referenceError: $0.referenceError) },
                               proxSeconds: d.records.isEmpty ? nil : d.records.reduce(0) { $0 + ($1.proxSeconds ?? 0) })
     }
 }

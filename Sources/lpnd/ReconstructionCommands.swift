@@ -86,6 +86,10 @@ struct ReconstructCommand: ParsableCommand {
             case .phaseDiscarded:
                 return String(format: "phase_discarded: %.0f %% of the k-space centre's energy is imaginary: the object has a phase a real image discards (use operator.coils: 1, whose map carries the phase)",
                               100 * (d.imaginaryFraction ?? 0))
+            case .worseThanReference:
+                let c = d.check!
+                return String(format: "worse_than_reference: over %d folds the prior predicts held-out measurements %.2f dB worse than the TV reference (margin %.2f dB): TV would likely reconstruct this image better",
+                              c.folds, c.differenceDB, c.marginDB)
             }
         }
     }
@@ -128,7 +132,10 @@ struct ValidateCommand: ParsableCommand {
                 _ = try p.makeReconstructor()
                 var prior = p.prior.typeName
                 if case .lpn(_, _, let processing, _) = p.prior { prior += " (\(processing))" }
-                print("ok \(path): \(p.name) — \(p.operatorSpec.typeName), image \(p.imageShape) → measurement \(p.measurementShape) \(p.measurementType.rawValue), \(p.solver.kind.rawValue)\(p.solver.kind == .admm && p.solver.box ? " (box 0 ≤ x ≤ 1)" : "") + \(prior)")
+                let check = p.crossValidation.map { c in
+                    ", check every \(c.every) frames (\(c.folds) folds against TV λ \(c.referenceLambda))"
+                } ?? ""
+                print("ok \(path): \(p.name) — \(p.operatorSpec.typeName), image \(p.imageShape) → measurement \(p.measurementShape) \(p.measurementType.rawValue), \(p.solver.kind.rawValue)\(p.solver.kind == .admm && p.solver.box ? " (box 0 ≤ x ≤ 1)" : "") + \(prior)\(check)")
             } catch {
                 failed += 1
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))

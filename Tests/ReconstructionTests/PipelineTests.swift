@@ -255,6 +255,28 @@ import Testing
         #expect(notBool.contains("solver.box"))
     }
 
+    /// The `check` section: defaults, and errors that name the key.
+    @Test func checkIsReadAndValidated() throws {
+        let lpn = try String(contentsOfFile: Fixture.path("tiny-lpn.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "../../LPNTests", with: Fixture.directory + "/../../LPNTests")
+        let checked = lpn + "check: {every: 10, folds: 3, seed: 4, margin_db: 0.5, reference: {lambda: 0.02, rho: 0.2, iterations: 40}}\n"
+        let c = try #require(try Pipeline.load(path: Fixture.pipelineFile(checked)).crossValidation)
+        #expect(c.every == 10 && c.folds == 3 && c.seed == 4 && c.marginDB == 0.5)
+        #expect(c.referenceLambda == 0.02 && c.referenceRho == 0.2 && c.referenceIterations == 40)
+        let defaults = try #require(try Pipeline.load(path: Fixture.pipelineFile(lpn + "check: {reference: {lambda: 0.02}}\n")).crossValidation)
+        #expect(defaults.every == 100 && defaults.folds == 4 && defaults.marginDB == 0)
+        #expect(try Pipeline.load(path: Fixture.pipelineFile(lpn)).crossValidation == nil)
+        for (text, key) in [(lpn + "check: {every: 10}\n", "check.reference"),
+                            (lpn + "check: {folds: 1, reference: {lambda: 0.02}}\n", "check.folds"),
+                            (lpn + "check: {reference: {lambda: 0}}\n", "check.reference.lambda"),
+                            (lpn + "check: {reference: {lambda: 0.02}, holdout: 0.2}\n", "check.holdout"),
+                            (Self.valid + "check: {reference: {lambda: 0.02}}\n", "check")] {
+            let message = loadError(text).message
+            #expect(message.contains("'\(key)'"), "\(key): \(message)")
+        }
+        #expect(loadError(Self.valid + "check: {reference: {lambda: 0.02}}\n").message.contains("not lpn"))
+    }
+
     @Test func complexImageNeedsNoPrior() {
         let (message, _) = loadError(Self.valid.replacingOccurrences(of: "{shape: [32, 32]}", with: "{shape: [32, 32], type: complex64}"))
         #expect(message.contains("prior.type"))

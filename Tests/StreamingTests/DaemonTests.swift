@@ -27,6 +27,13 @@ import Testing
             #expect(frame.json["flags"] as? [String] == (frame.seq! % 2 == 1 ? ["outside_prior"] : []))
             let prior = frame.json["prior"] as? [String: Any]
             #expect(prior?["phi_range"] as? [Double] == [-0.2, -0.05] && prior?["displacement"] as? Double == 0.02)
+            // and, on checked frames only, the cross-validation against the TV reference
+            let check = frame.json["check"] as? [String: Any]
+            #expect((check != nil) == (frame.seq! % 4 == 0))
+            if let check {
+                #expect(check["difference_db"] as? Double == -1.5 && check["folds"] as? Int == 4 && check["margin_db"] as? Double == 0)
+                #expect(check["prior_error"] as? Double == 1e-4 && check["reference_error"] as? Double == 1.4e-4)
+            }
         }
         #expect(diagnostics.allSatisfy { ($0.json["diagnostics"] as? [String: Any])?["iterations"] as? Int == 3 })
         daemon.shutdown()

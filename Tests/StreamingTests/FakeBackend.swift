@@ -41,7 +41,9 @@ final class FakeProcessor: FrameProcessor {
         return ProcessedFrame(image: frame.measurement.map { 2 * $0 }, imageShape: [4, 4], convergence: summary,
                               diagnosticsJSON: Array("{\"iterations\":3}".utf8), flags: odd ? ["outside_prior"] : [],
                               prior: PriorSummary(phi: odd ? 0.5 : -0.1, displacement: 0.02, phiRange: [-0.2, -0.05],
-                                                  displacementRange: [0.01, 0.03]))
+                                                  displacementRange: [0.01, 0.03]),
+                              check: frame.header.seq % 4 == 0
+                                  ? CheckSummary(folds: 4, differenceDB: -1.5, marginDB: 0, priorError: 1e-4, referenceError: 1.4e-4) : nil)
     }
 }
 

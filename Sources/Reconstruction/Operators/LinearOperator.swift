@@ -27,6 +27,12 @@ public protocol LinearOperator: AnyObject {
     func prepareNormalSolve(dataWeight a: Float, shift b: Float) -> Bool
     /// Overwrites r with (a·AᵀA + b·I)⁻¹ r for the a, b of the last successful prepare.
     func normalSolve(_ r: UnsafeMutablePointer<Float>)
+
+    /// The units cross-validation holds out together (default: each measured sample).
+    var measurementUnits: MeasurementUnits { get }
+    /// This operator without the measurement floats where `keep` is 0 (default: a
+    /// ``HeldOutOperator`` over this instance; operators with a closed form keep theirs).
+    func keeping(_ keep: [Float]) -> LinearOperator
 }
 
 extension LinearOperator {
@@ -39,6 +45,12 @@ extension LinearOperator {
     public func normalSolve(_ r: UnsafeMutablePointer<Float>) {
         preconditionFailure("\(type(of: self)) has no closed-form normal solve")
     }
+
+    public var measurementUnits: MeasurementUnits {
+        .perSample(samples: measurementShape.product, floatsPerSample: measurementType.floatsPerSample)
+    }
+
+    public func keeping(_ keep: [Float]) -> LinearOperator { HeldOutOperator(base: self, keep: keep) }
 
     /// Array convenience (allocates; for tests, simulation and tools, not solver loops).
     public func forward(_ x: [Float]) -> [Float] {
@@ -68,14 +80,19 @@ enum Draw {
         return (0..<count).map { _ in rng.next() & 1 == 0 ? -1 : 1 }
     }
 
-    /// `k` distinct indices of 0..<n, sorted.
-    static func subset(_ k: Int, of n: Int, seed: UInt64) -> [Int32] {
+    /// A random permutation of 0..<n (Fisher–Yates).
+    static func permutation(_ n: Int, seed: UInt64) -> [Int] {
         var rng = SplitMix64(seed: seed)
         var all = Array(0..<n)
-        for i in 0..<k {
+        for i in 0..<n {
             let j = i + Int(rng.next() % UInt64(n - i))
             all.swapAt(i, j)
         }
-        return all[0..<k].sorted().map { Int32($0) }
+        return all
+    }
+
+    /// `k` distinct indices of 0..<n, sorted (the first k of ``permutation(_:seed:)``).
+    static func subset(_ k: Int, of n: Int, seed: UInt64) -> [Int32] {
+        permutation(n, seed: seed)[0..<k].sorted().map { Int32($0) }
     }
 }

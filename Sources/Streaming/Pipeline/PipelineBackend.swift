@@ -57,13 +57,16 @@ public struct ProcessedFrame: Sendable {
     public var ssim: Double?
     public var flags: [String]
     public var prior: PriorSummary?
+    /// The cross-validation of a checked frame (pipelines with `check`).
+    public var check: CheckSummary?
     /// Seconds spent in the prior's prox over all iterations (nil without a learned or TV prior).
     public var proxSeconds: Double?
 
     public init(image: [Float], imageShape: [Int], convergence: ConvergenceSummary, diagnosticsJSON: [UInt8],
                 psnr: Double? = nil, ssim: Double? = nil, flags: [String] = [], prior: PriorSummary? = nil,
-                proxSeconds: Double? = nil) {
+                check: CheckSummary? = nil, proxSeconds: Double? = nil) {
         self.proxSeconds = proxSeconds
+        self.check = check
         self.flags = flags
         self.prior = prior
         self.image = image

@@ -28,7 +28,8 @@ public struct FrameEncoder: Sendable {
         let header = FrameHeader(
             stream: stream, seq: frame.header.seq, pipeline: pipeline, timestamp: frame.header.timestamp,
             shape: result.imageShape, png: attachPNG && png != nil, timings: timings, convergence: result.convergence,
-            psnr: result.psnr, ssim: result.ssim, flags: result.flags, prior: result.prior, generation: generation)
+            psnr: result.psnr, ssim: result.ssim, flags: result.flags, prior: result.prior, check: result.check,
+            generation: generation)
         var parts = [Self.topic(.frame, stream), WireJSON.encode(header), WireProtocol.bytes(result.image)]
         if attachPNG, let png { parts.append(png) }
         // {"lpnd":1,"type":"diagnostics","stream":…,"seq":…,"pipeline":…,"diagnostics":<record>}

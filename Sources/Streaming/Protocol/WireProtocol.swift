@@ -150,6 +150,30 @@ public struct PriorSummary: Codable, Sendable, Equatable {
     }
 }
 
+/// A checked frame's cross-validation against the TV reference (pipelines with `check`):
+/// each method's mean squared error on held-out measurements and their ratio in dB.
+public struct CheckSummary: Codable, Sendable, Equatable {
+    public var folds: Int
+    public var differenceDB: Double
+    public var marginDB: Double
+    public var priorError: Double
+    public var referenceError: Double
+
+    public init(folds: Int, differenceDB: Double, marginDB: Double, priorError: Double, referenceError: Double) {
+        self.folds = folds
+        self.differenceDB = differenceDB
+        self.marginDB = marginDB
+        self.priorError = priorError
+        self.referenceError = referenceError
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case folds
+        case differenceDB = "difference_db", marginDB = "margin_db"
+        case priorError = "prior_error", referenceError = "reference_error"
+    }
+}
+
 /// A ping (one-part message `{"lpnd":1,"type":"ping","stream":…,"seq":…}`): the daemon
 /// answers it with a pong on `pong/<stream>/`, the handshake of docs/PROTOCOL.md §7.
 public struct Ping: Sendable, Equatable {
@@ -189,14 +213,16 @@ public struct FrameHeader: Codable, Sendable, Equatable {
     public var convergence: ConvergenceSummary
     public var psnr: Double?
     public var ssim: Double?
-    /// Warnings: "outside_prior", "not_converging" (docs/PROTOCOL.md); empty when none.
+    /// Warnings: "outside_prior", "not_converging", … (docs/PROTOCOL.md); empty when none.
     public var flags: [String] = []
     public var prior: PriorSummary?
+    /// Checked frames of pipelines with `check` only.
+    public var check: CheckSummary?
     /// The configuration generation whose pipeline reconstructed the frame.
     public var generation: Int = 1
 
     enum CodingKeys: String, CodingKey {
-        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior, generation
+        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior, check, generation
         case byteOrder = "byte_order"
     }
 }
