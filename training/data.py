@@ -206,14 +206,14 @@ def _nilearn_volume(name: str) -> np.ndarray:
 class MRISlices:
     """Random 2-D MR frames from the MNI152 template (nilearn's wheel); see the module doc."""
 
-    def __init__(self, size: int, augment: bool = True):
+    def __init__(self, size: int, augment: bool = True, low_resolution: float = 0.0):
         t1 = _nilearn_volume("t1")
         t1 = np.clip(t1 / np.percentile(t1[t1 > 0], 99.5), 0.0, 1.0)
         gm = np.clip(_nilearn_volume("gm"), 0.0, 1.0)
         wm = np.clip(_nilearn_volume("wm"), 0.0, 1.0)
         head = (t1 > 0.02).astype(np.float32)
         csf = np.clip(head - gm - wm, 0.0, 1.0)
-        self.size, self.augment = size, augment
+        self.size, self.augment, self.low_resolution = size, augment, low_resolution
         # per orientation, the four volumes stacked slice-first (contiguous: a slice is a view),
         # only the middle 60 % of slices, where there is brain
         self.stacks = []
@@ -254,6 +254,10 @@ class MRISlices:
         p = np.rot90(img[y:y + n, x:x + n], rng.integers(0, 4))
         if rng.random() < 0.5:
             p = p[:, ::-1]
+        if rng.random() < self.low_resolution:      # a scan acquired coarser, interpolated up
+            f = rng.uniform(1.5, 3.0)
+            small = zoom(p, 1.0 / f, order=1)
+            p = zoom(small, (n / small.shape[0], n / small.shape[1]), order=3)[:n, :n]
         return np.ascontiguousarray(np.clip(p, 0.0, 1.0), dtype=np.float32)
 
 
@@ -287,11 +291,12 @@ class Source:
     """Infinite stream of clean images for training, and a fixed held-out set."""
 
     def __init__(self, kind: str, size: int, augment: bool = True):
-        if kind not in ("phantom", "natural", "mri"):
+        if kind not in ("phantom", "natural", "mri", "mri-lowres"):
             raise ValueError(f"unknown data kind {kind!r}")
         self.kind, self.size = kind, size
         self._train = (NaturalPatches(NATURAL_TRAIN, size, augment=augment) if kind == "natural"
-                       else MRISlices(size, augment) if kind == "mri" else None)
+                       else MRISlices(size, augment) if kind == "mri"
+                       else MRISlices(size, augment, low_resolution=0.3) if kind == "mri-lowres" else None)
         self._held = None
 
     def batch(self, rng: np.random.Generator, b: int) -> np.ndarray:
@@ -308,7 +313,7 @@ class Source:
         if self.kind == "phantom":
             imgs = [phantom(np.random.default_rng(HELDOUT_SEED_BASE + seed * 100_000 + i),
                             self.size) for i in range(count)]
-        elif self.kind == "mri":
+        elif self.kind in ("mri", "mri-lowres"):
             imgs = mri_heldout(self.size)[:count]
         else:
             if self._held is None:

@@ -21,6 +21,9 @@
 #                 steps (~5 s/step; resumable across sessions)
 #   natural64-base hidden 64, 64x64 photo patches, 6000 L1 + 2000 proximal-matching steps,
 #                 noise 0.05 (~2.5 h at 1.0-1.6 s/step; resumable across sessions)
+#   mri-lowres    mri-s05-long continued on MNI slices of which 30 % are made coarser (1.5-3x
+#                 down, cubic back up, as a low-resolution scan interpolated to the frame):
+#                 3000 proximal-matching steps (~60 min)
 #   natural64     whole-frame fine-tune of natural64-base, 128 crops, reflect padding, 300 + 1000
 #                 steps (~4 s/step; resumable across sessions)
 #
@@ -78,6 +81,7 @@ for m in $MODELS; do
     mri64-base)   train mri64-base mri 0.05 --hidden 64 --steps-l1 2500 --steps-pm 2500 ;;
     mri64)        finetune mri64 mri 0.05 zero mri64-base 300 1000 --hidden 64 ;;
     natural64-base) train natural64-base natural 0.05 --hidden 64 --steps-l1 6000 --steps-pm 2000 ;;
+    mri-lowres)   finetune mri-lowres mri-lowres 0.05 zero mri-s05-long 0 3000 --lr-pm 1e-4 ;;
     natural64)    finetune natural64 natural 0.05 reflect natural64-base 300 1000 --hidden 64 ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
