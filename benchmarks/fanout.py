@@ -19,6 +19,9 @@ import time
 import numpy as np
 import zmq
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pipeline_files import without_check  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 
 
@@ -107,6 +110,7 @@ def main():
     parser.add_argument("--compare", choices=["instances", "workers"], default="instances")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="lpnd-fanout-")
+    args.pipeline = without_check(args.pipeline, tmp)  # frames only, no first-frame check
     name, frames = measurements(args.lpnd, args.pipeline, args.frames, tmp)
     if args.compare == "workers":
         one, _ = run(args.lpnd, args.pipeline, name, frames, 1, tmp, workers=1, threads="1")

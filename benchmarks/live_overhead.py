@@ -18,6 +18,7 @@ import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fanout import ROOT, measurements  # noqa: E402
+from pipeline_files import without_check  # noqa: E402
 
 
 def push_all(push, sub, name, frames, first_seq):
@@ -42,6 +43,7 @@ def main():
     parser.add_argument("--port", type=int, default=9471)
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="lpnd-live-bench-")
+    args.pipeline = without_check(args.pipeline, tmp)  # frames only, no first-frame check
     name, frames = measurements(args.lpnd, args.pipeline, args.frames, tmp)
     config = os.path.join(tmp, "lpnd.yaml")
     with open(config, "w") as f:

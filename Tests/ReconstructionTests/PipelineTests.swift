@@ -275,6 +275,20 @@ import Testing
             #expect(message.contains("'\(key)'"), "\(key): \(message)")
         }
         #expect(loadError(Self.valid + "check: {reference: {lambda: 0.02}}\n").message.contains("not lpn"))
+        // multi-coil: with a fixed mask (lpnd input) yes; MRD frames bring their own masks: not yet
+        let model = Fixture.directory + "/../../LPNTests/Fixtures/n32_c1.safetensors"
+        let multiCoil = """
+            name: m
+            image: {shape: [32, 32]}
+            operator: {type: mri, coils: 2, acceleration: 2, center_fraction: 0.25, kspace: centered}
+            prior: {type: lpn, model: \(model), processing: patches, patch_stride: 16}
+            solver: {type: admm, iterations: 2}
+            check: {reference: {lambda: 0.02}}
+
+            """
+        #expect(try Pipeline.load(path: Fixture.pipelineFile(multiCoil)).crossValidation != nil)
+        let mrd = loadError("input: mrd\n" + multiCoil).message
+        #expect(mrd.contains("'check'") && mrd.contains("mrd"), "\(mrd)")
     }
 
     @Test func complexImageNeedsNoPrior() {

@@ -80,48 +80,10 @@ public final class MRIOperator: LinearOperator {
         return re + im > 0 ? im / (re + im) : 0
     }
 
-    /// Cross-validation units: the sampled phase-encode lines (rows) outside the fully sampled
-    /// centre block (the run of sampled rows through DC), a real image's line paired with its
-    /// mirror; with no line outside the centre, every sampled line but DC's.
-    ///
-    /// Variable-density masks sample low frequencies more often, so the held-out lines are
-    /// not like the unmeasured ones. Each unit is weighted (1 − π)/π, π the fraction of lines
-    /// sampled among those outside the centre within ±H/16 of its |frequency| (at least one
-    /// such line counted as unsampled): importance weights from the measured lines' density to
-    /// the unmeasured lines' (docs/MATH.md §6).
+    /// Cross-validation units: the mask's sampled lines outside its centre, a real image's
+    /// line paired with its mirror (``MRIMask/lineUnits(pairingMirrors:coils:)``).
     public var measurementUnits: MeasurementUnits {
-        let h = mask.height, w = mask.width
-        let sampled = Set(mask.lines)
-        var centre: Set<Int> = [0]
-        var r = 1
-        while r < h, sampled.contains(r) { centre.insert(r); r += 1 }
-        r = h - 1
-        while r > 0, sampled.contains(r) { centre.insert(r); r -= 1 }
-        var candidates = sampled.subtracting(centre)
-        if candidates.isEmpty { candidates = sampled.subtracting([0]) }
-        // unit key: the row, or the smaller of the row and its mirror for a real image
-        let key = { (row: Int) in self.imageType == .float32 ? min(row, (h - row) % h) : row }
-        let keys = Array(Set(candidates.map(key))).sorted()
-        let unitOfKey = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, Int32($0.offset)) })
-        var units = [Int32](repeating: -1, count: 2 * h * w)
-        for row in candidates {
-            let u = unitOfKey[key(row)]!
-            for c in 0..<w where mask.values[row * w + c] != 0 {
-                units[2 * (row * w + c)] = u
-                units[2 * (row * w + c) + 1] = u
-            }
-        }
-        // the density of sampled lines near each unit's |frequency|, outside the centre
-        func frequency(_ row: Int) -> Int { abs(row < (h + 1) / 2 ? row : row - h) }
-        let band = max(1, h / 16)
-        let weights = keys.map { k -> Double in
-            let f = frequency(k)
-            let near = (0..<h).filter { !centre.contains($0) && abs(frequency($0) - f) <= band }
-            let taken = near.filter { sampled.contains($0) }.count
-            let pi = Double(taken) / Double(near.count + 1)
-            return (1 - pi) / pi
-        }
-        return MeasurementUnits(unitOfFloat: units, count: keys.count, weights: weights)
+        mask.lineUnits(pairingMirrors: imageType == .float32, coils: 1)
     }
 
     /// The same MRI operator on the mask M·K (it keeps the closed-form x-step).
@@ -169,6 +131,52 @@ public struct MRIMask: Sendable {
     /// Sampled phase-encode lines (rows, unshifted index) of a line mask.
     public var lines: [Int] {
         (0..<height).filter { r in (0..<width).contains { values[r * width + $0] != 0 } }
+    }
+
+    /// Cross-validation units of a line mask (docs/MATH.md §6): the sampled phase-encode lines
+    /// (rows) outside the fully sampled centre block (the run of sampled rows through DC), in
+    /// every coil of a [coils, H, W] complex measurement; with no line outside the centre,
+    /// every sampled line but DC's. `pairingMirrors` (a real image seen by one coil, whose
+    /// k-space is Hermitian) makes a line and its mirror row one unit.
+    ///
+    /// Variable-density masks sample low frequencies more often, so the held-out lines are
+    /// not like the unmeasured ones. Each unit is weighted (1 − π)/π, π the fraction of lines
+    /// sampled among those outside the centre within ±H/16 of its |frequency| (one more line
+    /// counted as unsampled): importance weights from the measured lines' density to the
+    /// unmeasured lines'.
+    public func lineUnits(pairingMirrors: Bool, coils: Int) -> MeasurementUnits {
+        let h = height, w = width
+        let sampled = Set(lines)
+        var centre: Set<Int> = [0]
+        var r = 1
+        while r < h, sampled.contains(r) { centre.insert(r); r += 1 }
+        r = h - 1
+        while r > 0, sampled.contains(r) { centre.insert(r); r -= 1 }
+        var candidates = sampled.subtracting(centre)
+        if candidates.isEmpty { candidates = sampled.subtracting([0]) }
+        let key = { (row: Int) in pairingMirrors ? min(row, (h - row) % h) : row }
+        let keys = Array(Set(candidates.map(key))).sorted()
+        let unitOfKey = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, Int32($0.offset)) })
+        var units = [Int32](repeating: -1, count: 2 * coils * h * w)
+        for row in candidates {
+            let u = unitOfKey[key(row)]!
+            for coil in 0..<coils {
+                for c in 0..<w where values[row * w + c] != 0 {
+                    let i = 2 * ((coil * h + row) * w + c)
+                    units[i] = u
+                    units[i + 1] = u
+                }
+            }
+        }
+        func frequency(_ row: Int) -> Int { abs(row < (h + 1) / 2 ? row : row - h) }
+        let band = max(1, h / 16)
+        let weights = keys.map { k -> Double in
+            let f = frequency(k)
+            let near = (0..<h).filter { !centre.contains($0) && abs(frequency($0) - f) <= band }
+            let pi = Double(near.filter { sampled.contains($0) }.count) / Double(near.count + 1)
+            return (1 - pi) / pi
+        }
+        return MeasurementUnits(unitOfFloat: units, count: keys.count, weights: weights)
     }
 
     /// Variable-density random phase-encode lines: round(H/R) rows in all, the central

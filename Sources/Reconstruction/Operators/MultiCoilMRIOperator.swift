@@ -117,6 +117,11 @@ public final class MultiCoilMRIOperator: LinearOperator {
         }
     }
 
+    /// Cross-validation units: the current mask's sampled lines outside its centre, each in
+    /// every coil (``MRIMask/lineUnits(pairingMirrors:coils:)``; no mirror pairs: a coil
+    /// image carries its map's phase, so its k-space is not Hermitian).
+    public var measurementUnits: MeasurementUnits { mask.lineUnits(pairingMirrors: false, coils: coils) }
+
     /// Prepares the operator for one frame of unshifted k-space `y` [C, H, W] and returns the
     /// intensity scale s the k-space was divided by (1 without `normalize`):
     /// 1. mask := the frame's sampled rows (when given; else the pipeline's mask stays);

@@ -76,6 +76,23 @@ import Testing
         #expect(dense.measurementUnits.weights == [Double](repeating: 1, count: 20))
     }
 
+    /// Multi-coil: a line is one unit in every coil (no mirror pairs), and the kept operator
+    /// is adjoint.
+    @Test func multiCoilUnitsAreLinesAcrossCoils() {
+        let h = 32, w = 8, coils = 3
+        let mask = MRIMask.lines(height: h, width: w, acceleration: 2.5, centerFraction: 0.15, seed: 5)
+        let op = MultiCoilMRIOperator(coils: coils, mask: mask, source: .estimate)
+        let units = op.measurementUnits
+        #expect(units.count == mask.lineUnits(pairingMirrors: false, coils: 1).count)
+        #expect(units.count > mask.lineUnits(pairingMirrors: true, coils: 1).count)
+        for r in 0..<h {
+            let ids = Set((0..<coils).flatMap { c in (0..<2 * w).map { units.unitOfFloat[2 * (c * h + r) * w + $0] } })
+            #expect(ids.count == 1, "row \(r) has units \(ids) over its coils")
+        }
+        let kept = op.keeping(units.keepMasks(folds: 2, seed: 0)[1])
+        #expect(adjointMismatch(kept, seed: 24) < 1e-5)
+    }
+
     /// K folds hold every unit out exactly once, in folds whose sizes differ by at most one;
     /// floats of no unit are always kept.
     @Test func foldsHoldEachUnitOutOnce() {
