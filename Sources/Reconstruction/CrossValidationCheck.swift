@@ -57,19 +57,24 @@ final class CrossValidationCheck {
     let settings: CrossValidationSettings
     /// The full operator: predicts the held-out measurements.
     private let op: LinearOperator
-    /// Per fold: its keep mask, the floats it holds out, and one solver each, on an operator
-    /// instance of its own (a closed-form x-step caches its factorisation per ρ).
-    private let folds: [Fold]
-    private let units: Int
-    /// Σ of the unit weights over every float in a unit: the errors' normaliser.
-    private let totalWeight: Double
+    private let prior: ProximalPrior, tv: TVPrior
     private let solverSettings: SolverSettings, referenceSettings: SolverSettings
+    /// PGD's ‖A‖² (‖KA‖ ≤ ‖A‖: a safe step for every fold); 0 for ADMM.
+    private let normSquared: Double
     private let clip: Bool
     private let yKept: FloatBuffer, x0: FloatBuffer, image: FloatBuffer, prediction: FloatBuffer
+    /// The folds of the units they were dealt from. A multi-coil MRI frame that brings its
+    /// own mask (MRD) changes the units; the folds are dealt again then, and only then.
+    private var units: MeasurementUnits?
+    private var folds: [Fold] = []
+    /// Σ of the unit weights over every float in a unit: the errors' normaliser.
+    private var totalWeight = 0.0
 
+    /// Per fold: its keep mask, the floats it holds out with their units' weights, and one
+    /// solver each, on an operator instance of its own (a closed-form x-step caches its
+    /// factorisation per ρ).
     private struct Fold {
         let keep: [Float]
-        /// The floats the fold holds out, and their units' weights.
         let heldOut: [Int]
         let heldOutWeights: [Double]
         let prior: IterativeSolver, reference: IterativeSolver
@@ -77,17 +82,16 @@ final class CrossValidationCheck {
     }
 
     init(pipeline: Pipeline, operator op: LinearOperator, prior: ProximalPrior, settings: CrossValidationSettings) throws {
+        guard settings.folds >= 2 else {
+            throw ReconstructionError.invalidArgument("check: \(settings.folds) folds; cross-validation needs at least 2")
+        }
+        guard pipeline.solver.kind == .admm || pipeline.solver.kind == .pgd else {
+            throw ReconstructionError.invalidArgument("check needs an iterative solver with a prior (admm or pgd)")
+        }
         self.settings = settings
         self.op = op
-        let measurementUnits = op.measurementUnits
-        guard settings.folds >= 2, measurementUnits.count >= settings.folds else {
-            throw ReconstructionError.invalidArgument("check: \(settings.folds) folds need at least \(max(settings.folds, 2)) measurement units; the operator has \(measurementUnits.count)")
-        }
-        units = measurementUnits.count
-        let floatWeights = measurementUnits.floatWeights
-        totalWeight = floatWeights.reduce(0, +)
+        self.prior = prior
         clip = pipeline.clipOutput
-
         var own = pipeline.solver
         if own.xStep == .closedForm { own.xStep = .auto }  // a kept operator may have none
         if own.initialization == .previous { own.initialization = .adjoint }
@@ -103,34 +107,45 @@ final class CrossValidationCheck {
         reference.initialization = own.initialization
         reference.initIterations = own.initIterations
         referenceSettings = reference
-        let tv = TVPrior(lambda: Float(settings.referenceLambda), iterations: 20,
-                         height: pipeline.imageShape[0], width: pipeline.imageShape[1])
-        let normSquared = own.kind == .pgd ? pipeline.operatorNormSquared() : 0  // ‖KA‖ ≤ ‖A‖: a safe step
-        folds = try measurementUnits.keepMasks(folds: settings.folds, seed: settings.seed).map { keep in
-            let forPrior = op.keeping(keep), forReference = op.keeping(keep)
-            let solver: IterativeSolver
-            switch own.kind {
-            case .admm: solver = try PnPADMM(operator: forPrior, prior: prior, settings: own)
-            case .pgd: solver = try PnPPGD(operator: forPrior, prior: prior, settings: own, normSquared: normSquared)
-            case .leastSquares, .adjoint:
-                throw ReconstructionError.invalidArgument("check needs an iterative solver with a prior (admm or pgd)")
-            }
-            let heldOut = keep.indices.filter { keep[$0] == 0 }
-            return Fold(keep: keep, heldOut: heldOut, heldOutWeights: heldOut.map { floatWeights[$0] },
-                        prior: solver, reference: try PnPADMM(operator: forReference, prior: tv, settings: reference),
-                        priorStart: StartingPoint(settings: own, operator: forPrior),
-                        referenceStart: StartingPoint(settings: reference, operator: forReference))
-        }
+        tv = TVPrior(lambda: Float(settings.referenceLambda), iterations: 20,
+                     height: pipeline.imageShape[0], width: pipeline.imageShape[1])
+        normSquared = own.kind == .pgd ? pipeline.operatorNormSquared() : 0
         yKept = FloatBuffer(op.measurementCount)
         x0 = FloatBuffer(op.imageCount)
         image = FloatBuffer(op.imageCount)
         prediction = FloatBuffer(op.measurementCount)
+        try deal(op.measurementUnits)
     }
 
-    /// Runs the 2K reconstructions on measurement y (operator layout). `shouldContinue` is
-    /// asked every iteration (cancellation); a solve that diverges counts as an infinite error.
-    func run(measurement y: UnsafePointer<Float>, shouldContinue: @escaping () -> Bool) -> CrossValidationReport {
+    /// Deals `units` into the folds and makes each fold's operators and solvers.
+    private func deal(_ units: MeasurementUnits) throws {
+        guard units.count >= settings.folds else {
+            throw ReconstructionError.invalidArgument("check: \(settings.folds) folds need at least as many measurement units; this frame has \(units.count)")
+        }
+        let floatWeights = units.floatWeights
+        folds = try units.keepMasks(folds: settings.folds, seed: settings.seed).map { keep in
+            let forPrior = op.keeping(keep), forReference = op.keeping(keep)
+            let solver: IterativeSolver = solverSettings.kind == .pgd
+                ? try PnPPGD(operator: forPrior, prior: prior, settings: solverSettings, normSquared: normSquared)
+                : try PnPADMM(operator: forPrior, prior: prior, settings: solverSettings)
+            let heldOut = keep.indices.filter { keep[$0] == 0 }
+            return Fold(keep: keep, heldOut: heldOut, heldOutWeights: heldOut.map { floatWeights[$0] },
+                        prior: solver, reference: try PnPADMM(operator: forReference, prior: tv, settings: referenceSettings),
+                        priorStart: StartingPoint(settings: solverSettings, operator: forPrior),
+                        referenceStart: StartingPoint(settings: referenceSettings, operator: forReference))
+        }
+        totalWeight = floatWeights.reduce(0, +)
+        self.units = units
+    }
+
+    /// Runs the 2K reconstructions on measurement y (operator layout), after dealing the folds
+    /// again if this frame's units differ from the last frame's. Throws when this frame has
+    /// fewer units than folds. `shouldContinue` is asked every iteration (cancellation); a
+    /// solve that diverges counts as an infinite error.
+    func run(measurement y: UnsafePointer<Float>, shouldContinue: @escaping () -> Bool) throws -> CrossValidationReport {
         let t0 = MonotonicClock.seconds()
+        let current = op.measurementUnits
+        if current.unitOfFloat != units?.unitOfFloat || current.weights != units?.weights { try deal(current) }
         var priorSum = 0.0, referenceSum = 0.0
         for fold in folds {
             fold.keep.withUnsafeBufferPointer { k in for i in 0..<k.count { yKept.pointer[i] = k[i] * y[i] } }
@@ -138,7 +153,7 @@ final class CrossValidationCheck {
             referenceSum += heldOutError(fold.reference, fold.referenceStart, referenceSettings, fold, y, shouldContinue)
         }
         let n = max(totalWeight, .leastNormalMagnitude)
-        return CrossValidationReport(folds: folds.count, units: units, priorError: priorSum / n, referenceError: referenceSum / n,
+        return CrossValidationReport(folds: folds.count, units: current.count, priorError: priorSum / n, referenceError: referenceSum / n,
                                      differenceDB: 10 * log10(priorSum / referenceSum), marginDB: settings.marginDB,
                                      seconds: MonotonicClock.seconds() - t0)
     }

@@ -68,6 +68,9 @@ public struct FrameDiagnostics: Codable, Sendable {
     /// The prior cross-validated against the TV reference (`check` pipelines, on checked
     /// frames only): ``CrossValidationCheck``.
     public var check: CrossValidationReport?
+    /// Why a frame due for the check was not checked (a frame with fewer measurement units
+    /// than folds); the next frame is checked instead.
+    public var checkSkipped: String?
     /// Why the solver looks non-convergent (``ConvergenceCheck``), or nil.
     public var convergenceWarning: String?
     /// Warnings raised for this frame (empty when all is well): docs/PROTOCOL.md.

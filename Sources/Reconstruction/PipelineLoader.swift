@@ -240,9 +240,6 @@ enum PipelineLoader {
             guard settings.kind == .admm || settings.kind == .pgd else {
                 throw root.fail("check", "needs solver type admm or pgd, not \(settings.kind.rawValue)")
             }
-            if input == .mrd {
-                throw root.fail("check", "is not available for mrd input yet (each frame brings its own mask; the check's split is made once)")
-            }
             let units = operatorSpec.makeOperator(imageShape: shape, imageType: imageType).measurementUnits.count
             guard units >= c.folds else {
                 throw check.fail("folds", "\(c.folds) folds need as many measurement units to hold out; the operator has \(units)")

@@ -201,14 +201,18 @@ public final class Reconstructor {
         if let crossValidation {
             if framesUntilCheck == 0 {
                 let cancellation = cancellation
-                let report = crossValidation.run(measurement: y.pointer) { !cancellation.isSet }
-                if cancellation.isSet { throw ReconstructionError.cancelled(iteration: diagnostics.iterations) }
-                diagnostics.check = report
-                if report.differenceDB > report.marginDB { diagnostics.flags.append(.worseThanReference) }
-                diagnostics.stageSeconds["check"] = report.seconds
-                framesUntilCheck = crossValidation.settings.every
+                do {
+                    let report = try crossValidation.run(measurement: y.pointer) { !cancellation.isSet }
+                    if cancellation.isSet { throw ReconstructionError.cancelled(iteration: diagnostics.iterations) }
+                    diagnostics.check = report
+                    if report.differenceDB > report.marginDB { diagnostics.flags.append(.worseThanReference) }
+                    diagnostics.stageSeconds["check"] = report.seconds
+                    framesUntilCheck = crossValidation.settings.every
+                } catch ReconstructionError.invalidArgument(let reason) {
+                    diagnostics.checkSkipped = reason  // too few lines in this frame: the next frame tries
+                }
             }
-            framesUntilCheck -= 1
+            if framesUntilCheck > 0 { framesUntilCheck -= 1 }
         }
         if let phiEvaluator {
             let tPhi = MonotonicClock.seconds()

@@ -46,4 +46,35 @@ import Testing
         let b = try Self.pipeline(every: 1).makeReconstructor().reconstruct(m).image.data
         #expect(a == b)
     }
+
+    /// Frames that bring their own mask (MRD): the folds are dealt again from each frame's
+    /// lines; a frame with fewer lines outside the centre than folds is not checked (it says
+    /// why) and the next frame is checked instead.
+    @Test func framesWithTheirOwnMaskAreDealtAgain() throws {
+        let model = Fixture.directory + "/../../LPNTests/Fixtures/n32_c1.safetensors"
+        let text = """
+            name: m
+            image: {shape: [32, 32]}
+            operator: {type: mri, coils: 2, acceleration: 2, center_fraction: 0.25, seed: 1}
+            prior: {type: lpn, model: \(model), processing: patches, patch_stride: 16}
+            solver: {type: admm, iterations: 3}
+            check: {every: 1, folds: 2, reference: {lambda: 0.02, iterations: 3}}
+
+            """
+        let p = try Pipeline.load(path: Fixture.pipelineFile(text))
+        let x = try NPY.read(path: Fixture.path("phantom64.npy"))
+        let small = Tensor(shape: [32, 32], data: (0..<32).flatMap { r in (0..<32).map { c in x.data[2 * r * 64 + 2 * c] } })
+        var m = try p.simulate(image: small, noise: 0.01, seed: 0)
+        let r = try p.makeReconstructor()
+        let centre = [0, 1, 2, 3, 4, 29, 30, 31]
+        var units: [Int] = []
+        for (rows, expectChecked) in [(centre + [7, 9, 13, 20, 24], true), (centre + [8, 11, 15], true),
+                                      (centre + [10], false), (centre + [6, 12, 26], true)] {
+            m.sampledRows = rows
+            let d = try r.reconstruct(m).diagnostics
+            #expect((d.check != nil) == expectChecked, "rows \(rows): \(d.checkSkipped ?? "checked")")
+            if let c = d.check { units.append(c.units) } else { #expect(d.checkSkipped?.contains("units") == true) }
+        }
+        #expect(units == [5, 3, 3])
+    }
 }
