@@ -131,6 +131,30 @@ import Testing
         #expect(status == 0, "exit status \(status); log: \(log)")
     }
 
+    /// A pipeline with `check`: a worker's first frame and every `every`-th carry the check in
+    /// their frame header (and diagnostics), and its flag when the prior lost; the others not.
+    @Test func checkedFramesCarryTheCheckInTheirHeader() throws {
+        let path = Self.root + "/Fixtures/lpn-mri-check.yaml"
+        let daemon = try Self.startDaemon(pipeline: path)
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        for input in try Self.measurements(4, pipeline: path) { try peer.sender.send(input.parts) }
+        let outputs = try peer.collect(8, timeout: 60)
+        let frames = outputs.filter { $0.kind == "frame" }
+        #expect(frames.map(\.seq) == (0..<4).map { Optional(UInt64($0)) })
+        for frame in frames {
+            let check = frame.json["check"] as? [String: Any]
+            #expect((check != nil) == (frame.seq! % 2 == 0), "seq \(frame.seq!): \(String(describing: check))")
+            guard let check, let db = check["difference_db"] as? Double else { continue }
+            #expect(check["folds"] as? Int == 2 && (check["prior_error"] as? Double ?? 0) > 0)
+            #expect(((frame.json["flags"] as? [String]) ?? []).contains("worse_than_reference") == (db > 0))
+        }
+        let diagnostics = outputs.filter { $0.kind == "diagnostics" }.first { $0.seq == 0 }
+        #expect((diagnostics?.json["diagnostics"] as? [String: Any])?["check"] != nil)
+        let (status, log) = daemon.stop()
+        #expect(status == 0, "exit status \(status); log: \(log)")
+    }
+
     @Test func sigtermMidStreamPublishesEverythingAccepted() throws {
         let daemon = try Self.startDaemon(inbox: 8)
         let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
