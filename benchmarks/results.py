@@ -347,8 +347,7 @@ def main():
     if args.check_calibration:
         return check_calibration(runner, args)
     rows = [r for r in ROWS if not args.rows or r["id"] in args.rows.split(",")]
-    summary_path = os.path.join(os.path.dirname(args.doc), "figures", "results.json")
-    previous = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
+    previous = load_summary(args)
     results = {}
     bart_available = shutil.which("bart") is not None
     if not bart_available and not args.no_bart:
@@ -482,13 +481,8 @@ def write_outputs(results, args):
                      f"| {r['rho']} / {r['rho_patches'] if r['rho_patches'] is not None else '—'} | {r['theta']} "
                      f"| {r['lam']} | {bart_cell} |")
     table = "\n".join(lines)
-    doc = open(args.doc).read() if os.path.exists(args.doc) else "<!-- results:start -->\n<!-- results:end -->\n"
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
-    block = (f"{start}\nMean PSNR (dB) / SSIM over held-out images, by `benchmarks/results.py` "
-             f"(per-row dates and every number in `docs/figures/results.json`).\n\n{table}\n{end}")
-    doc = doc[:doc.index(start)] + block + doc[doc.index(end) + len(end):]
-    with open(args.doc, "w") as f:
-        f.write(doc)
+    replace_block(args.doc, "results", "Mean PSNR (dB) / SSIM over held-out images, by `benchmarks/results.py` "
+                  f"(per-row dates and every number in `docs/figures/results.json`).\n\n{table}")
     print(table)
 
 
@@ -514,8 +508,10 @@ def load_summary(args):
 
 
 def replace_block(doc_path, name, block):
-    doc = open(doc_path).read()
+    """Rewrites the text between `<!-- name:start -->` and `<!-- name:end -->` (a missing file
+    becomes just that block)."""
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    doc = open(doc_path).read() if os.path.exists(doc_path) else f"{start}\n{end}\n"
     doc = doc[:doc.index(start)] + f"{start}\n{block}\n{end}" + doc[doc.index(end) + len(end):]
     with open(doc_path, "w") as f:
         f.write(doc)

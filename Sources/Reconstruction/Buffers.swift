@@ -19,6 +19,8 @@ public final class FloatBuffer {
     public func copy(from source: UnsafePointer<Float>) { pointer.update(from: source, count: count) }
     public func copy(from other: FloatBuffer) { pointer.update(from: other.pointer, count: count) }
     public func fill(_ value: Float) { pointer.update(repeating: value, count: count) }
+    /// Clips every value to [0, 1] (a real image's output range).
+    public func clipToUnitInterval() { for i in 0..<count { pointer[i] = min(max(pointer[i], 0), 1) } }
 }
 
 /// Small BLAS-1 helpers on raw buffers (float32 storage, double accumulation for norms).

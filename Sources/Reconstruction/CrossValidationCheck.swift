@@ -170,7 +170,7 @@ final class CrossValidationCheck {
             return .infinity
         }
         image.copy(from: solver.iterate)
-        if clip { for i in 0..<image.count { image.pointer[i] = min(max(image.pointer[i], 0), 1) } }
+        if clip { image.clipToUnitInterval() }
         op.forward(image.pointer, prediction.pointer)
         var sum = 0.0
         for (i, w) in zip(fold.heldOut, fold.heldOutWeights) {

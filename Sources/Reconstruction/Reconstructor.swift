@@ -176,7 +176,7 @@ public final class Reconstructor {
             previous!.copy(from: result)
         }
         if pipeline.clipOutput {
-            for i in 0..<result.count { result.pointer[i] = min(max(result.pointer[i], 0), 1) }
+            result.clipToUnitInterval()
         }
         let values = result.array
         let shape = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape

@@ -47,7 +47,7 @@ public final class PnPPGD: IterativeSolver {
         let tProx = MonotonicClock.seconds()
         prior.prox(gradient.pointer, xNext.pointer)
         let proxSeconds = MonotonicClock.seconds() - tProx
-        if clip { for i in 0..<n { xNext.pointer[i] = min(max(xNext.pointer[i], 0), 1) } }
+        if clip { xNext.clipToUnitInterval() }
         let change = Vec.relativeChange(xNext.pointer, from: x.pointer, n)
         x.copy(from: xNext)
         residual = data.residual(x.pointer)
