@@ -45,7 +45,7 @@ def pipelines(size):
                                 init="adjoint", box=True, **solver),
                     simulation=dict(noise=0.01, seed=0), output=dict(clip=True))
     tv = admm(dict(type="tv", **{"lambda": 0.05}, iterations=20), 0.1, 60)
-    brain = dict(type="lpn", model=os.path.join(ROOT, "models", "mri-s05-long.safetensors"))
+    brain = dict(type="lpn", model=os.path.join(ROOT, "models", "mri-lowres.safetensors"))
     dihedral = dict(brain, symmetry="dihedral")
     phantom = dict(type="lpn", model=os.path.join(ROOT, "models", "phantom.safetensors"))
     return {
@@ -57,13 +57,13 @@ def pipelines(size):
             "TV-ADMM": tv,
         },
         "brain": {
-            "LPN-ADMM (mri-s05-long, mri-brain-4x settings: dihedral, tolerance 2e-3)":
+            "LPN-ADMM (mri-lowres, mri-brain-4x settings: dihedral, tolerance 2e-3)":
                 admm(dihedral, 0.1, 30, tolerance=2e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, mri-brain-4x-fast settings: symmetry none, tolerance 5e-3)":
+            "LPN-ADMM (mri-lowres, mri-brain-4x-fast settings: symmetry none, tolerance 5e-3)":
                 admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, dihedral, tolerance 5e-3)":
+            "LPN-ADMM (mri-lowres, dihedral, tolerance 5e-3)":
                 admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-s05-long, dihedral, 30 iterations, no early stop)":
+            "LPN-ADMM (mri-lowres, dihedral, 30 iterations, no early stop)":
                 admm(dihedral, 0.1, 30, tolerance=0, x_step="closed_form"),
             "TV-ADMM": tv,
         },

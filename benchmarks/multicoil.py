@@ -40,7 +40,7 @@ from bart import read_cfl  # noqa: E402  (benchmarks/bart.py)
 
 ROWS = [("mri-mc-4x", "Multi-coil MRI 128×128, 8 coils, 4× (8 % centre)", 10),
         ("mri-mc-8x", "Multi-coil MRI 128×128, 8 coils, 8× (6 % centre)", 8)]
-MODELS = ["mri-s05", "mri-s02", "phantom", "mri-s05-long"]
+MODELS = ["mri-s05", "mri-s02", "phantom", "mri-s05-long", "mri-lowres"]
 RHO = [0.02, 0.05, 0.1, 0.2, 0.5]
 TV = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2]
 # BART: (ecalib crop threshold -c, pics λ); the default crop (0.8) cut most of the brain out of

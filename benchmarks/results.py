@@ -87,7 +87,7 @@ METHOD_KEYS = ["lpn-admm", "lpn-admm-patches", "lpn-pgd", "tv", "ls"]
 MODELS_DIR = [os.path.join(ROOT, "models")]
 
 # Each domain's models, by training noise level (docs/MODELS.md); the tuning picks among them.
-FAMILIES = {"phantom": ["phantom"], "natural": ["natural", "natural-s05"], "mri": ["mri-s05-long"]}
+FAMILIES = {"phantom": ["phantom"], "natural": ["natural", "natural-s05"], "mri": ["mri-lowres"]}
 
 # BART pics on the MRI rows (benchmarks/bart.py): regularizer letter per column, λ tuned alike.
 BART_METHODS = {"BART pics ℓ1-wavelet": "W", "BART pics TV": "T"}
@@ -326,6 +326,9 @@ def main():
                     help="only the check's margin: its calibration rows on --tune-images training images, every domain's model")
     ap.add_argument("--oracle", action="store_true",
                     help="also run LPN-ADMM's whole (model, ρ) grid on the held-out images (the best-grid column)")
+    ap.add_argument("--kinds", default="",
+                    help="with --out-of-domain or --check-calibration: rerun only these domains' models "
+                         "(comma-separated: phantom, natural, mri) and keep the others' from the earlier JSON")
     ap.add_argument("--rows", default="", help="comma-separated row ids (default: all; with --check-table, `none` "
                                                 "rewrites its table from docs/figures/check.json)")
     ap.add_argument("--symmetry", default="rule", choices=["rule", "none", "mirror", "flips", "dihedral"],
@@ -405,10 +408,12 @@ def main():
                                  lam=lam, theta=theta, model=None if method == "lpn-admm-patches" else model)
         for name, reg in (BART_METHODS.items() if bart else []):
             per[name] = evaluate_bart(runner, row, held, "held", reg, bart_lam[name])
-        # the grid does not depend on the rule's ρ, but it does on the prox's symmetry and the box:
-        # an earlier grid is kept with its box setting (oracle_box), shown as such in the table
+        # the grid does not depend on the rule's ρ, but it does on the family's models, the prox's
+        # symmetry and the box: an earlier grid of the same models and symmetry is kept with its
+        # box setting (oracle_box), shown as such in the table
         earlier_row = previous.get(row["id"], {})
-        same_prox = earlier_row.get("oracle_symmetry", "none") == symmetry_for(row)
+        same_prox = (earlier_row.get("oracle_symmetry", "none") == symmetry_for(row)
+                     and all(k.split()[0] in models for k in earlier_row.get("oracle") or {}))
         oracle = (earlier_row.get("oracle") or {}) if same_prox else {}
         oracle_box = earlier_row.get("oracle_box", False) if oracle else None
         if args.oracle:  # every grid value on the held-out images: how far the rule's choice is from the best
@@ -522,6 +527,8 @@ def out_of_domain(runner, args):
     against TV at the row's λ; a frame counts as flagged with any flag."""
     summary = load_summary(args)
     kinds = [k for k in FAMILIES if family(k)]
+    path = os.path.join(os.path.dirname(args.doc), "figures", "out_of_domain.json")
+    earlier = json.load(open(path)) if os.path.exists(path) else {}
     lines = ["| images (problem) | TV-ADMM | " + " | ".join(f"{k} model" for k in kinds) + " |",
              "|---|---:|" + "---|" * len(kinds)]
     table = {}
@@ -533,20 +540,26 @@ def out_of_domain(runner, args):
         cells, table[rid] = [], dict(tv=tv, lam=lam, models={})
         for k in kinds:
             model, rho = rule(k, row["noise"], *operator_traits(row))
-            runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam)
+            kept = earlier.get(rid, {}).get("models", {}).get(k)
+            if args.kinds and k not in args.kinds.split(",") and kept and kept["model"] == model and kept["tv_each"] == tv_each:
+                table[rid]["models"][k] = kept  # same model, ρ and frames as the earlier run
+                runs = [dict(psnr=q, flags=f) for q, f in zip(kept["psnr_each"], kept["flags_each"])]
+            else:
+                runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam)
+                table[rid]["models"][k] = dict(model=model, rho=rho, symmetry=symmetry_for(row),
+                                               psnr_each=[e["psnr"] for e in runs], tv_each=tv_each,
+                                               flags_each=[e["flags"] for e in runs],
+                                               check_db_each=[e["check"]["differenceDB"] for e in runs])
             p = mean([e["psnr"] for e in runs])
             flagged = sum(1 for e in runs if e["flags"])
             under = [e for e, t in zip(runs, tv_each) if e["psnr"] < t - 1.0]  # frames > 1 dB under TV's
             silent = sum(1 for e in under if not e["flags"])
-            table[rid]["models"][k] = dict(model=model, rho=rho, symmetry=symmetry_for(row), psnr=p, flagged=flagged, silent_losses=silent,
-                                           psnr_each=[e["psnr"] for e in runs], tv_each=tv_each,
-                                           flags_each=[e["flags"] for e in runs],
-                                           check_db_each=[e["check"]["differenceDB"] for e in runs])
+            table[rid]["models"][k].update(psnr=p, flagged=flagged, silent_losses=silent)
             mark = "" if k == kind else (" ✓" if not under else (" ✓ all such frames flagged" if not silent else f" ✗ {silent} silent"))
             cells.append(f"{p:.2f} ({p - tv:+.2f}), {flagged}/{len(runs)} flagged{mark}")
             print(f"ood {rid} {k}: {p:.2f} (TV {tv:.2f}) flagged {flagged} silent {silent}", flush=True)
         lines.append(f"| {kind}: {row['label']} | {tv:.2f} | " + " | ".join(cells) + " |")
-    with open(os.path.join(os.path.dirname(args.doc), "figures", "out_of_domain.json"), "w") as f:
+    with open(path, "w") as f:
         json.dump(table, f, indent=1)
     replace_block(args.doc, "ood", "Mean PSNR (dB) of LPN-ADMM over the row's held-out images (difference to TV-ADMM), "
                   "frames flagged (any flag: `outside_prior`, or the check's `worse_than_reference`); out of domain: ✓ no frame more "
@@ -575,6 +588,8 @@ def check_calibration(runner, args):
     frames above TV it flags (false alarms) are counted for every margin."""
     summary = load_summary(args)
     kinds = [k for k in FAMILIES if family(k)]
+    path = os.path.join(os.path.dirname(args.doc), "figures", "check_calibration.json")
+    earlier = json.load(open(path))["frames"] if os.path.exists(path) else []
     frames = []
     for rid in CHECK_CALIBRATION_ROWS:
         row = next(r for r in ROWS if r["id"] == rid)
@@ -583,6 +598,10 @@ def check_calibration(runner, args):
         tv = [e["psnr"] for e in evaluate(runner, row, "tv", train, "tune", lam=lam)]
         for k in kinds:
             model, rho = rule(k, row["noise"], *operator_traits(row))
+            kept = [f for f in earlier if f["row"] == rid and f["model"] == model]
+            if args.kinds and k not in args.kinds.split(",") and len(kept) == len(train):
+                frames += kept  # same model, ρ and training images as the earlier run
+                continue
             for e, t in zip(evaluate(runner, row, "lpn-admm", train, "tune", rho=rho, model=model, check_lambda=lam), tv):
                 frames.append(dict(row=rid, model=model, own=k == row["kind"], lpn_minus_tv=e["psnr"] - t,
                                    check_db=e["check"]["differenceDB"]))

@@ -142,7 +142,7 @@ def evaluate(name: str, count: int, frame: int, padding: str) -> dict:
 def table() -> str:
     lines = ["| model | held-out images | size | noise s | method | PSNR (dB) | SSIM |",
              "|---|---|---|---|---|---|---|"]
-    for name in ("phantom", "natural", "natural-s05", "mri-s05", "mri-s05-long", "mri-s02"):
+    for name in ("phantom", "natural", "natural-s05", "mri-s05", "mri-s05-long", "mri-lowres", "mri-s02"):
         p = os.path.join(MODELS, name, "eval.json")
         if not os.path.isfile(p):
             continue

@@ -13,6 +13,9 @@
 #   mri-s05-long  mri-s05 continued: 4000 more proximal-matching steps              (~70 min)
 #   mri-s05-longer mri-s05-long continued: 2400 more steps at half the rate         (~35 min)
 #   natural-s05-long natural-s05 continued: 3600 more proximal-matching steps       (~90 min)
+#   mri-lowres    mri-s05-long continued on MNI slices of which 30 % are made coarser (1.5-3x
+#                 down, cubic back up, as a low-resolution scan interpolated to the frame):
+#                 3000 proximal-matching steps; the MRI pipelines' model          (~60 min)
 #
 # Experimental, not in the default list (MODELS=... to run): a wider network, from scratch.
 #   mri64-base    hidden 64, 64x64 MNI slices, 2500 L1 + 2500 proximal-matching steps,
@@ -21,9 +24,6 @@
 #                 steps (~5 s/step; resumable across sessions)
 #   natural64-base hidden 64, 64x64 photo patches, 6000 L1 + 2000 proximal-matching steps,
 #                 noise 0.05 (~2.5 h at 1.0-1.6 s/step; resumable across sessions)
-#   mri-lowres    mri-s05-long continued on MNI slices of which 30 % are made coarser (1.5-3x
-#                 down, cubic back up, as a low-resolution scan interpolated to the frame):
-#                 3000 proximal-matching steps (~60 min)
 #   natural64     whole-frame fine-tune of natural64-base, 128 crops, reflect padding, 300 + 1000
 #                 steps (~4 s/step; resumable across sessions)
 #
@@ -34,7 +34,7 @@ set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 LPND=${LPND:-.build/release/lpnd}
-MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02 mri-s05-long mri-s05-longer natural-s05-long"}
+MODELS=${MODELS:-"phantom-base phantom natural-base natural natural-s05 mri-s05 mri-s02 mri-s05-long mri-s05-longer natural-s05-long mri-lowres"}
 
 # train NAME DATA NOISE ARGS...: one resumable run, skipped when already finished
 train() {

@@ -16,7 +16,7 @@ import Testing
     }
 
     /// Every whole-frame model in models/ (docs/MODELS.md), each with its held-out sample.
-    static let shipped = ["phantom", "natural", "natural-s05", "mri-s05", "mri-s05-long", "mri-s02"]
+    static let shipped = ["phantom", "natural", "natural-s05", "mri-s05", "mri-s05-long", "mri-lowres", "mri-s02"]
 
     static func record(_ name: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(

@@ -41,16 +41,17 @@ import Testing
 
     /// The real-MRI pipeline on a real brain slice from another source than its model's
     /// training volume (dipy's T1 coronal slice; the model learned the MNI152 template):
-    /// recorded 42.08 dB / 0.981 (mri-s05-long, ρ = 0.1), floor 0.5 dB below, no flag. TV-ADMM
-    /// (λ = 0.1) reaches 41.74 dB on the same k-space; with mri-s02 (ρ = 0.625) the pipeline
-    /// reached 37.92. This test keeps the number from getting worse unnoticed.
+    /// recorded 42.43 dB / 0.973 (mri-lowres, ρ = 0.1), floor 0.5 dB below, no flag. With
+    /// mri-s05-long the pipeline reached 42.08 dB, with mri-s02 (ρ = 0.625) 37.92; TV-ADMM
+    /// (λ = 0.1) reaches 41.74 dB on the same k-space. This test keeps the number from getting
+    /// worse unnoticed.
     @Test func mriBrain4xPSNRFloor() throws {
         let p = try Pipeline.load(path: Self.root + "/pipelines/mri-brain-4x.yaml")
         let x = try NPY.read(path: Fixture.path("brain_t1_256.npy"))
         let m = try p.simulate(image: x, noise: Float(p.simulationNoise), seed: p.simulationSeed)
         let d = try p.makeReconstructor().reconstruct(m, reference: x).diagnostics
         print("mri-brain-4x: PSNR \(d.psnr!) SSIM \(d.ssim!) \(d.totalSeconds) s, flags \(d.flags)")
-        #expect(d.psnr! > 41.58)
+        #expect(d.psnr! > 41.93)
         #expect(d.flags.isEmpty, "\(d.flags) \(String(describing: d.priorCheck))")
     }
 
