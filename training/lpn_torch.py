@@ -124,11 +124,13 @@ class LPN(nn.Module):
         else:
             h, w = x.shape[-2], x.shape[-1]
             rows, cols = frame_index(h, n, padding), frame_index(w, n, padding)
-            ri = torch.tensor([max(r, 0) for r in rows]), torch.tensor([max(c, 0) for c in cols])
+            dev = x.device
+            ri = (torch.tensor([max(r, 0) for r in rows], device=dev),
+                  torch.tensor([max(c, 0) for c in cols], device=dev))
             xp = x[..., ri[0], :][..., ri[1]]
             if min(rows) < 0 or min(cols) < 0:
-                mask = torch.outer(torch.tensor([r >= 0 for r in rows], dtype=x.dtype),
-                                   torch.tensor([c >= 0 for c in cols], dtype=x.dtype))
+                mask = torch.outer(torch.tensor([r >= 0 for r in rows], dtype=x.dtype, device=dev),
+                                   torch.tensor([c >= 0 for c in cols], dtype=x.dtype, device=dev))
                 xp = xp * mask
         hp, wp = xp.shape[-2], xp.shape[-1]
         d2 = self._down(xp, (hp // 2, wp // 2))

@@ -10,7 +10,12 @@ gamma = gamma0 * 2^(3 - stage), gamma0 = 0.08 * sqrt(C*H*W). Adam; the constrain
 clamped to >= 0 after every step. y = x + s*n, n ~ N(0, I), not clipped.
 
 Every step's batch and noise come from generators seeded by (seed, step), so a resumed run
-sees exactly the data an uninterrupted one would. Outputs under --out-dir (default models/):
+sees exactly the data an uninterrupted one would, and so does a run whose batches are made
+ahead by --workers processes. --device cuda trains on a GPU (the batches are made on the CPU
+as always, then moved); --max-minutes stops a run at a checkpoint before a wall-clock limit
+(exit status 3, resumable), for a machine lent for a fixed time.
+
+Outputs under --out-dir (default models/):
   <name>/train_log.csv     one row per step
   <name>/checkpoint.pt     every --ckpt-every steps (model, optimizer, step)
   <name>/train_config.json the arguments
@@ -55,6 +60,11 @@ def parse_args(argv=None):
     ap.add_argument("--ckpt-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="torch device: cpu (default) or cuda")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="processes making the batches ahead (0: in the training process)")
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="stop at a checkpoint once this much wall-clock time has passed (0: no limit)")
     ap.add_argument("--resume", action="store_true", help="continue from <name>/checkpoint.pt")
     ap.add_argument("--frame", type=int, default=0,
                     help="train the whole-frame potential on FRAME x FRAME crops (0: the model on N x N)")
@@ -103,6 +113,31 @@ def batch_for_step(src: Source, a, step: int):
     return x, y
 
 
+# --workers: each worker process holds its own Source and makes whole steps' batches; the
+# batch of a step depends on (seed, step) alone, so the order of the steps is all that matters.
+_worker = {}
+
+
+def _start_worker(a) -> None:
+    torch.set_num_threads(1)
+    _worker["src"], _worker["args"] = Source(a.data, a.frame or a.size), a
+
+
+def _worker_batch(step: int):
+    return batch_for_step(_worker["src"], _worker["args"], step)
+
+
+def batches(src: Source, a, steps: range):
+    """(x, y) of every step in `steps`, in order: made here, or ahead by a.workers processes."""
+    if a.workers <= 0:
+        for step in steps:
+            yield batch_for_step(src, a, step)
+        return
+    import multiprocessing
+    with multiprocessing.get_context("spawn").Pool(a.workers, _start_worker, (a,)) as pool:
+        yield from pool.imap(_worker_batch, steps, chunksize=4)
+
+
 def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
     mse = (x - ref).pow(2).flatten(1).mean(1).clamp_min(1e-12)
     return float((10 * torch.log10(1.0 / mse)).mean())
@@ -148,6 +183,8 @@ def main(argv=None) -> int:
             model.relax(a.init_strength)
     if a.learn_alpha:
         model.learn_alpha()
+    device = torch.device(a.device)
+    model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=a.lr_l1)
     total = a.steps_l1 + a.steps_pm
     start = 0
@@ -157,7 +194,7 @@ def main(argv=None) -> int:
         times = []
         for step in range(a.benchmark):
             t0 = time.perf_counter()
-            x, y = batch_for_step(src, a, step)
+            x, y = (t.to(device) for t in batch_for_step(src, a, step))
             loss = (model(y) - x).abs().mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -192,17 +229,19 @@ def main(argv=None) -> int:
         json.dump({"args": portable_args(a), "data": describe()}, fh, indent=1)
 
     # fixed validation batch from the training distribution (seed far from the step seeds)
-    vx, vy = batch_for_step(src, argparse.Namespace(**{**vars(a), "seed": a.seed + 7777}), 0)
+    vx, vy = (t.to(device) for t in batch_for_step(src, argparse.Namespace(**{**vars(a), "seed": a.seed + 7777}), 0))
     model.train()
     logf = open(log_path, "a", newline="")
     logw = csv.writer(logf)
     t_start = time.time()
-    for step in range(start, total):
-        t0 = time.perf_counter()
+    stopped = False
+    made = batches(src, a, range(start, total))
+    t0 = time.perf_counter()
+    for step, (x, y) in zip(range(start, total), made):
         phase, stage, lr, gamma = schedule(step, a)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, y = batch_for_step(src, a, step)
+        x, y = x.to(device), y.to(device)
         out = model(y)
         err = out - x
         l1 = err.abs().mean()
@@ -215,7 +254,7 @@ def main(argv=None) -> int:
         loss.backward()
         opt.step()
         model.clamp_weights()
-        dt = time.perf_counter() - t0
+        dt = time.perf_counter() - t0  # the step and the wait for its batch
         with torch.no_grad():
             logw.writerow([step, phase, stage, f"{lr:.3g}", f"{gamma:.4g}",
                            f"{float(loss):.6g}", f"{float(l1):.6g}",
@@ -231,7 +270,16 @@ def main(argv=None) -> int:
             print(f"[{a.name}] step {done}/{total} {phase} stage {stage} loss {float(loss.detach()):.4g} "
                   f"val psnr {psnr(vy, vx):.2f} -> {psnr(vo, vx):.2f} dB, "
                   f"{el / (done - start):.3f} s/step", flush=True)
+            if a.max_minutes and el > 60 * a.max_minutes and done < total:
+                stopped = True
+                break
+        t0 = time.perf_counter()
+    made.close()
     logf.close()
+    if stopped:
+        print(f"[{a.name}] stopped at step {done}/{total}: --max-minutes {a.max_minutes:g} reached; "
+              f"{os.path.relpath(ckpt_path, ROOT)} resumes it (--resume)", flush=True)
+        return 3
 
     assert not model.convexity_violations()
     path = os.path.join(out_dir, f"{a.name}.safetensors")

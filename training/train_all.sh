@@ -26,10 +26,18 @@
 #                 noise 0.05 (~2.5 h at 1.0-1.6 s/step; resumable across sessions)
 #   natural64     whole-frame fine-tune of natural64-base, 128 crops, reflect padding, 300 + 1000
 #                 steps (~4 s/step; resumable across sessions)
+#   natural64w    hidden 64, the whole-frame potential from the start (128 crops, reflect padding,
+#                 no 64x64 stage), noise 0.05, batch 16, 10000 L1 + 10000 proximal-matching
+#                 steps: sized for a GPU (TRAIN_ARGS="--device cuda --workers 14"; on one CPU
+#                 thread it would take days)
 #
 # then the held-out evaluation and the calibration of each model's prior range (lpnd calibrate).
 # MODELS selects runs (default: all, in the order above; later ones start from earlier ones);
-# PYTHON and LPND name the interpreter and the lpnd binary.
+# PYTHON and LPND name the interpreter and the lpnd binary. TRAIN_ARGS is added to every
+# train.py call (e.g. "--device cuda --workers 14 --max-minutes 8" on a GPU machine lent for a
+# fixed time, docs/MODELS.md "Training on a GPU machine"); TRAIN_ONLY=1 skips the calibration
+# and the evaluation (which need the lpnd binary). A run stopped by --max-minutes is left
+# unfinished (no model file) and resumes where it stopped the next time.
 set -e
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -45,9 +53,15 @@ train() {
     echo "== $name: finished (models/$name.safetensors), skipped"
   else
     echo "== training $name ($data, noise $noise)"
-    "$PY" training/train.py --data "$data" --name "$name" --noise "$noise" --threads 1 --resume "$@" \
+    # shellcheck disable=SC2086  # TRAIN_ARGS is a list of words
+    "$PY" training/train.py --data "$data" --name "$name" --noise "$noise" --threads 1 --resume "$@" $TRAIN_ARGS \
       2>&1 | tee -a "models/$name/train_stdout.log"
   fi
+  if [ ! -f "models/$name.safetensors" ] || [ "models/$name/checkpoint.pt" -nt "models/$name.safetensors" ]; then
+    echo "== $name: unfinished (stopped before its last step); run again to resume"
+    return 0
+  fi
+  [ -n "${TRAIN_ONLY:-}" ] && return 0
   echo "== calibrating and evaluating $name"
   # calibrate first: it stores the padding the model is served with, which the evaluation uses
   case "$name" in *-base) ;; *) "$PY" training/calibrate.py --lpnd "$LPND" --models "$name" ;; esac
@@ -83,6 +97,8 @@ for m in $MODELS; do
     natural64-base) train natural64-base natural 0.05 --hidden 64 --steps-l1 6000 --steps-pm 2000 ;;
     mri-lowres)   finetune mri-lowres mri-lowres 0.05 zero mri-s05-long 0 3000 --lr-pm 1e-4 ;;
     natural64)    finetune natural64 natural 0.05 reflect natural64-base 300 1000 --hidden 64 ;;
+    natural64w)   train natural64w natural 0.05 --hidden 64 --frame 128 --padding reflect --batch 16 \
+                    --steps-l1 10000 --steps-pm 10000 --ckpt-every 250 ;;
     *) echo "unknown model run $m" >&2; exit 2 ;;
   esac
 done
