@@ -522,6 +522,11 @@ def replace_block(doc_path, name, block):
         f.write(doc)
 
 
+def reruns(args, kind: str) -> bool:
+    """--kinds: whether `kind`'s model runs again (every kind's does without the option)."""
+    return not args.kinds or kind in args.kinds.split(",")
+
+
 def out_of_domain(runner, args):
     """Every domain's model on every domain's first problem, each pipeline with its `check`
     against TV at the row's λ; a frame counts as flagged with any flag."""
@@ -541,7 +546,7 @@ def out_of_domain(runner, args):
         for k in kinds:
             model, rho = rule(k, row["noise"], *operator_traits(row))
             kept = earlier.get(rid, {}).get("models", {}).get(k)
-            if args.kinds and k not in args.kinds.split(",") and kept and kept["model"] == model and kept["tv_each"] == tv_each:
+            if not reruns(args, k) and kept and kept["model"] == model and kept["tv_each"] == tv_each:
                 table[rid]["models"][k] = kept  # same model, ρ and frames as the earlier run
                 runs = [dict(psnr=q, flags=f) for q, f in zip(kept["psnr_each"], kept["flags_each"])]
             else:
@@ -599,7 +604,7 @@ def check_calibration(runner, args):
         for k in kinds:
             model, rho = rule(k, row["noise"], *operator_traits(row))
             kept = [f for f in earlier if f["row"] == rid and f["model"] == model]
-            if args.kinds and k not in args.kinds.split(",") and len(kept) == len(train):
+            if not reruns(args, k) and len(kept) == len(train):
                 frames += kept  # same model, ρ and training images as the earlier run
                 continue
             for e, t in zip(evaluate(runner, row, "lpn-admm", train, "tune", rho=rho, model=model, check_lambda=lam), tv):

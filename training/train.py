@@ -235,9 +235,10 @@ def main(argv=None) -> int:
     logw = csv.writer(logf)
     t_start = time.time()
     stopped = False
-    made = batches(src, a, range(start, total))
+    steps = range(start, total)
+    made = batches(src, a, steps)
     t0 = time.perf_counter()
-    for step, (x, y) in zip(range(start, total), made):
+    for step, (x, y) in zip(steps, made):
         phase, stage, lr, gamma = schedule(step, a)
         for g in opt.param_groups:
             g["lr"] = lr
