@@ -225,7 +225,7 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
         let context = context
         controlFinished = try SocketThread.start(name: "lpnd.control", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: .rep)
-            try socket.limitPartSize(4096)  // requests are one word
+            try socket.limitPartSize(security.wireSize(ofPart: 4096))  // requests are one word
             try security.apply(to: socket)
             try socket.bind(endpoint)
             self.controlEndpoint = socket.lastEndpoint

@@ -19,13 +19,18 @@ struct AcquisitionSimulator {
     var seed: UInt64 = 1
     var imageDirectory: String?
     var curve: CurveClient?
-    /// The daemon's PUB endpoint: wait for its confirmation that every frame was read.
+    /// The daemon's PUB endpoint: wait for its answer (a frame or an error event) to every frame.
     var confirm: String?
+    /// With `confirm`: seconds without any answer after which the frames still unanswered
+    /// count as not accepted.
+    var answerTimeout: Double = 120
 
     struct Report {
         var sent: Int
         var seconds: Double
         var bytes: Int
+        /// With `confirm`: what the daemon answered.
+        var answers: DeliveryCheck.Answers?
         var framesPerSecond: Double { Double(sent) / max(seconds, 1e-9) }
     }
 
@@ -55,11 +60,14 @@ struct AcquisitionSimulator {
         let messages: [(Reconstruction.Measurement, Tensor)] = try pictures.enumerated().map { i, image in
             (try pipeline.simulate(image: image, noise: noiseLevel, seed: seed &+ 1000 &+ UInt64(i)), image)
         }
-        let check = try confirm.map { try DeliveryCheck(context: context, publish: $0, stream: stream, curve: curve) }
+        let check = try confirm.map { try DeliveryCheck(context: context, publish: $0, stream: stream, curve: curve, answers: true) }
+        defer { check?.close() }
         let socket = try ZMQSocket(context: context, kind: publish ? .pub : .push)
         defer { socket.close(linger: 5000) }
         try curve?.apply(to: socket)
         if bind { try socket.bind(endpoint) } else { try socket.connect(endpoint) }
+        // With confirmation: a ping → pong first, so the subscription is live before any answer.
+        try check?.require(through: socket)
         ready?()
         var bytes = 0
         let start = Date()
@@ -78,8 +86,9 @@ struct AcquisitionSimulator {
             bytes += parts.reduce(0) { $0 + $1.count }
             try socket.send(parts)
         }
-        try check?.require(through: socket)
-        return Report(sent: count, seconds: Date().timeIntervalSince(start), bytes: bytes)
+        let seconds = Date().timeIntervalSince(start)
+        let answers = try check?.answers(for: (0..<UInt64(count)).map { $0 }, through: socket, idleTimeout: answerTimeout)
+        return Report(sent: count, seconds: seconds, bytes: bytes, answers: answers)
     }
 }
 

@@ -1,25 +1,40 @@
 import Foundation
 import Streaming
+import TensorIO
 
-/// Confirms that a daemon has read everything a sender pushed: a ping sent after the last
-/// message comes back as a pong on the daemon's PUB socket only once every earlier message on
-/// that connection was read (docs/PROTOCOL.md §7). Without it a sender that exits at once can
-/// lose its last messages: libzmq drops what the receiver had not yet taken from a connection
-/// that closes, whatever the sender's linger.
-struct DeliveryCheck {
+/// What a sender learns from the daemon's PUB socket about the messages it pushed
+/// (docs/PROTOCOL.md §7):
+///
+/// - ``require(through:timeout:)``: a ping sent after the last message comes back as a pong
+///   only once every earlier message on that connection was read. Without it a sender that
+///   exits at once can lose its last messages: libzmq drops what the receiver had not yet
+///   taken from a connection that closes, whatever the sender's linger.
+/// - ``answers(for:through:idleTimeout:)``: every measurement the daemon accepted ends as one
+///   frame or one error event of its stream and seq. A message that never arrived (a
+///   connection the daemon closed, e.g. at a part over its read limit, or a CURVE client it
+///   refused) has neither, so a sender that waits for the answers can say exactly which of its
+///   messages the daemon did not take.
+final class DeliveryCheck {  // used by one thread: the sender's
     let listener: ZMQSocket
     let stream: String
     let endpoint: String
+    private var pingSeq: UInt64 = 0
+    /// Frames and error events read while waiting for a pong.
+    private var pending: [[[UInt8]]] = []
 
-    /// Subscribes to the stream's pongs before anything is sent.
-    init(context: ZMQContext, publish endpoint: String, stream: String, curve: CurveClient?) throws {
+    /// Subscribes to the stream's pongs (and, with `answers`, its frames and error events)
+    /// before anything is sent.
+    init(context: ZMQContext, publish endpoint: String, stream: String, curve: CurveClient?, answers: Bool = false) throws {
         listener = try ZMQSocket(context: context, kind: .sub)
         try curve?.apply(to: listener)
-        try listener.subscribe("pong/\(stream)/")
+        try listener.setOption(ZMQ_RCVHWM_, 100_000)
+        for kind in answers ? [OutputKind.pong, .frame, .error] : [.pong] { try listener.subscribe("\(kind.rawValue)/\(stream)/") }
         try listener.connect(endpoint)
         self.stream = stream
         self.endpoint = endpoint
     }
+
+    func close() { listener.close(linger: 0) }
 
     /// ``confirm(through:timeout:)``, throwing when no pong came: the message names the
     /// endpoint, the stream and the wait.
@@ -29,17 +44,89 @@ struct DeliveryCheck {
         }
     }
 
-    /// Pings on `socket` until the pong arrives (true) or `timeout` seconds pass (false).
+    /// Pings on `socket` until a pong arrives (true) or `timeout` seconds pass (false). Frames
+    /// and error events that arrive meanwhile are kept for ``answers(for:through:idleTimeout:)``.
     func confirm(through socket: ZMQSocket, timeout: Double = 30) throws -> Bool {
-        defer { listener.close(linger: 0) }
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        var seq: UInt64 = 0
-        while Date() < deadline {
+        let deadline = MonotonicClock.seconds() + timeout
+        while MonotonicClock.seconds() < deadline {
             // A ping per interval: the first may be published before the subscription is live.
-            _ = try socket.send(WireProtocol.pingMessage(stream: stream, seq: seq))
-            seq += 1
-            if try listener.poll(timeoutMs: 200), try listener.receive(dontWait: true) != nil { return true }
+            _ = try socket.send(WireProtocol.pingMessage(stream: stream, seq: pingSeq))
+            pingSeq += 1
+            let pollEnd = MonotonicClock.seconds() + 0.2
+            while case let left = pollEnd - MonotonicClock.seconds(), left > 0, try listener.poll(timeoutMs: Int(left * 1000) + 1) {
+                while let parts = try listener.receive(dontWait: true) {
+                    if parts.first.map({ String(decoding: $0, as: UTF8.self).hasPrefix("pong/") }) == true { return true }
+                    pending.append(parts)
+                }
+            }
         }
         return false
+    }
+
+    /// The daemon's answer to each message of `seqs`.
+    struct Answers {
+        var frames: [UInt64] = []
+        /// Error events by seq: their codes.
+        var errors: [UInt64: String] = [:]
+        /// Messages with neither a frame nor an error event: the daemon never accepted them.
+        var missing: [UInt64] = []
+        var seconds: Double = 0
+
+        /// One line: how many were reconstructed, refused (by code) and never accepted.
+        var summary: String {
+            var line = "\(frames.count) reconstructed"
+            if !errors.isEmpty {
+                let codes = Dictionary(grouping: errors.values, by: { $0 }).map { "\($1.count) \($0)" }.sorted()
+                line += ", \(errors.count) refused (\(codes.joined(separator: ", ")))"
+            }
+            if !missing.isEmpty { line += ", \(missing.count) not accepted (seq \(Self.ranges(missing)))" }
+            return line
+        }
+
+        /// `0-3, 7, 9-10`.
+        static func ranges(_ seqs: [UInt64]) -> String {
+            var parts: [String] = []
+            var start = seqs.first, previous = seqs.first
+            for seq in seqs.dropFirst() + [UInt64.max] {
+                if let p = previous, seq == p &+ 1 { previous = seq; continue }
+                if let s = start, let p = previous { parts.append(s == p ? "\(s)" : "\(s)-\(p)") }
+                start = seq
+                previous = seq
+            }
+            return parts.joined(separator: ", ")
+        }
+    }
+
+    /// After the last message: a pong (the daemon has read everything that reached it), then
+    /// the frames and error events of `seqs` until each has one or `idleTimeout` seconds pass
+    /// without any. The rest are `missing`.
+    func answers(for seqs: [UInt64], through socket: ZMQSocket, idleTimeout: Double) throws -> Answers {
+        let start = MonotonicClock.seconds()
+        var waiting = Set(seqs)
+        var answers = Answers()
+        func take(_ parts: [[UInt8]]) {
+            guard parts.count >= 2 else { return }
+            let topic = String(decoding: parts[0], as: UTF8.self)
+            guard topic.hasPrefix("frame/") || topic.hasPrefix("error/"),  // not the pongs of later pings
+                  let body = try? JSONSerialization.jsonObject(with: Data(parts[1])) as? [String: Any],
+                  let seq = (body["seq"] as? NSNumber)?.uint64Value, waiting.remove(seq) != nil else { return }
+            if topic.hasPrefix("frame/") { answers.frames.append(seq) } else { answers.errors[seq] = body["code"] as? String ?? "?" }
+        }
+        let confirmed = try confirm(through: socket, timeout: idleTimeout)
+        for parts in pending { take(parts) }
+        pending = []
+        var lastAnswer = MonotonicClock.seconds()
+        while confirmed && !waiting.isEmpty && MonotonicClock.seconds() - lastAnswer < idleTimeout {
+            guard try listener.poll(timeoutMs: 100) else { continue }
+            while let parts = try listener.receive(dontWait: true) {
+                let before = waiting.count
+                take(parts)
+                if waiting.count < before { lastAnswer = MonotonicClock.seconds() }
+            }
+        }
+        answers.missing = waiting.sorted()
+        answers.frames.sort()
+        answers.seconds = MonotonicClock.seconds() - start
+        return answers
     }
 }

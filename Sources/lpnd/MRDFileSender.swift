@@ -37,6 +37,7 @@ struct MRDFileSender {
             throw ValidationErrorText("\(path): the MRD group '\(group)' has no XML header")
         }
         let check = try publish.map { try DeliveryCheck(context: context, publish: $0, stream: stream, curve: curve) }
+        defer { check?.close() }
         let socket = try ZMQSocket(context: context, kind: pubSocket ? .pub : .push)
         defer { socket.close(linger: 5000) }
         try curve?.apply(to: socket)

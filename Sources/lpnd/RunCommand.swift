@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 import LPN
 import Reconstruction
 import Streaming
@@ -63,10 +64,12 @@ struct RunCommand: AsyncParsableCommand {
             }
             if first { SystemdNotifier.notify("READY=1\nSTATUS=serving \(daemon.pipelines.count) pipeline(s)") }
         }
+        // A graceful shutdown stops the services in the reverse of this order: the daemon drains
+        // first, and the live view ends its pages' event streams before the HTTP server, which
+        // waits for every open response, is stopped.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         let live = LiveView(daemon: daemon)
         observer.set(live)
-        services.append(.init(service: live, serviceName: "live"))
         if let http = file.http {
             let app = HTTPEndpoint.application(daemon: daemon, registry: registry, live: live, host: http.host, port: http.port,
                                                stallTimeout: file.stallTimeout, logger: logger) { port in
@@ -75,14 +78,15 @@ struct RunCommand: AsyncParsableCommand {
             }
             services.append(.init(service: app, serviceName: "http"))
         }
+        services.append(.init(service: live, serviceName: "live"))
         services.append(.init(service: SystemdService(daemon: daemon, stallTimeout: file.stallTimeout, logger: logger),
                               serviceName: "systemd"))
         services.append(.init(service: ReloadService(daemon: daemon, configPath: config, started: file, logger: logger),
                               serviceName: "reload"))
         services.append(.init(service: DaemonService(daemon: daemon), successTerminationBehavior: .gracefullyShutdownGroup,
                               serviceName: "daemon"))
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
+        let group = ServiceGroup(configuration: .bounded(services: services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                         drainTimeout: file.drainTimeout, logger: logger))
         early.forward(to: group)
         if file.http == nil { announce() }
         let statsTimer = DaemonLauncher.logStats(of: daemon, every: file.statsInterval, logger: logger)
@@ -105,6 +109,21 @@ struct RunCommand: AsyncParsableCommand {
         // a library call: a clean stop can then not crash.
         fflush(nil)
         _exit(status)
+    }
+}
+
+extension ServiceGroupConfiguration {
+    /// A group whose shutdown always ends: a graceful shutdown that takes longer than the
+    /// drain plus `grace` seconds is escalated to cancellation, and a cancellation that takes
+    /// longer than `grace` seconds ends the process (ServiceLifecycle's fatal error) rather than
+    /// leaving it for the service manager's SIGKILL.
+    static func bounded(services: [ServiceConfiguration], gracefulShutdownSignals: [UnixSignal] = [], drainTimeout: Double,
+                        grace: Double = 10, logger: Logger) -> ServiceGroupConfiguration {
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: gracefulShutdownSignals,
+                                                      logger: logger)
+        configuration.maximumGracefulShutdownDuration = .milliseconds(Int64((drainTimeout + grace) * 1000))
+        configuration.maximumCancellationDuration = .milliseconds(Int64(grace * 1000))
+        return configuration
     }
 }
 

@@ -24,8 +24,15 @@ struct SendCommand: ParsableCommand {
     @Option(help: "Seed of phantoms and noise.") var seed: UInt64 = 1
     @Option(help: "Stream this MRD/ISMRMRD HDF5 file line by line instead (the pipeline needs input: mrd).") var mrd: String?
     @Option(help: "The MRD file's group.") var dataset: String = "dataset"
-    @Option(help: "The daemon's PUB endpoint: wait until the daemon confirms it has read every message (a ping's pong) before exiting.") var publish: String?
+    @Option(help: "The daemon's PUB endpoint: wait for its answer to every frame (a frame or an error event; with --mrd, a ping's pong) and fail when any frame was refused or never accepted.") var publish: String?
+    @Option(help: "With --publish: seconds without any answer after which the unanswered frames count as not accepted.") var timeout: Double = 120
     @OptionGroup var curve: CurveOptions
+
+    func validate() throws {
+        guard WireProtocol.isValidStreamID(stream) else {
+            throw ValidationError("--stream \(escapingControlCharacters(stream.debugDescription, limit: 80)): a stream id is 1–64 characters of A–Z, a–z, 0–9, '_', '.' and '-', not starting with '_' (docs/PROTOCOL.md §1); the daemon would refuse every message")
+        }
+    }
 
     func run() throws {
         if let mrd {
@@ -43,10 +50,18 @@ struct SendCommand: ParsableCommand {
         let simulator = AcquisitionSimulator(
             pipeline: try Pipeline.load(path: pipeline), endpoint: endpoint, bind: bind, publish: pub, stream: stream,
             count: count, rate: rate, attachReference: reference, noise: noise, seed: seed, imageDirectory: images,
-            curve: try curve.load(), confirm: publish)
+            curve: try curve.load(), confirm: publish, answerTimeout: timeout)
         let report = try simulator.run()
-        print(String(format: "sent %d frames in %.2f s: %.1f frames/s, %.2f MB/s", report.sent, report.seconds,
-                     report.framesPerSecond, Double(report.bytes) / report.seconds / 1e6))
+        var line = String(format: "sent %d frames in %.2f s: %.1f frames/s, %.2f MB/s", report.sent, report.seconds,
+                          report.framesPerSecond, Double(report.bytes) / report.seconds / 1e6)
+        if let answers = report.answers { line += "; the daemon answered: \(answers.summary)" }
+        print(line)
+        if let answers = report.answers, !answers.missing.isEmpty || !answers.errors.isEmpty {
+            if !answers.missing.isEmpty {
+                FileHandle.standardError.write(Data("lpnd send: \(answers.missing.count) of \(report.sent) frames were never accepted by the daemon (no frame or error event within \(Int(timeout)) s of the last answer): seq \(DeliveryCheck.Answers.ranges(answers.missing))\n".utf8))
+            }
+            throw ExitCode.failure
+        }
     }
 }
 
@@ -154,7 +169,9 @@ struct DemoCommand: AsyncParsableCommand {
                                            port: port, stallTimeout: 3600, logger: .errorsOnly) { port in
             listening.continuation.yield(port)
         }
-        let group = ServiceGroup(configuration: .init(services: [app, live], logger: .errorsOnly))
+        // Stopped in reverse order: the live view ends the pages' streams, then the server stops.
+        let group = ServiceGroup(configuration: .bounded(services: [.init(service: app), .init(service: live)],
+                                                         drainTimeout: 0, logger: .errorsOnly))
         let task = Task {
             do { try await group.run() } catch { print("live view not available on \(http): \(error)") }
             listening.continuation.finish()

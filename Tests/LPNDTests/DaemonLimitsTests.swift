@@ -1,5 +1,7 @@
 import Foundation
+import Reconstruction
 import Streaming
+import TensorIO
 import StreamingTestSupport
 import Testing
 
@@ -139,5 +141,155 @@ import Testing
         for key in [server.secretKey, server.publicKey, viewer.secretKey, viewer.publicKey] {
             #expect(!log.contains(key), "a key appears in the log")
         }
+    }
+
+    /// `lpnd keygen` keys: server and one listed client, in a fresh folder.
+    static func keys() throws -> (dir: String, server: CurveKeyPair, client: CurveKeyPair) {
+        let dir = NSTemporaryDirectory() + "lpnd-curve-" + UUID().uuidString.prefix(8)
+        for name in ["server", "clients/scanner"] {
+            let (status, log) = try DaemonLimitsTests.run(["keygen", "\(dir)/keys/\(name)"])
+            #expect(status == 0, "\(log)")
+        }
+        return (dir, try CurveKeyPair.load(secretFile: "\(dir)/keys/server.key_secret"),
+                try CurveKeyPair.load(secretFile: "\(dir)/keys/clients/scanner.key_secret"))
+    }
+
+    /// The documented recipe with the shipped `mri-4x` (131,072-byte measurement parts, above
+    /// the 64 KiB header limit): `lpnd send --publish` reports both frames reconstructed.
+    @Test func aListedClientsFullSizeFramesAreReconstructed() throws {
+        let (dir, server, client) = try Self.keys()
+        let daemon = try DaemonProcessTests.startDaemon(
+            pipeline: DaemonStopTests.lpnPipeline,
+            extra: "curve: {secret_key: \(dir)/keys/server.key_secret, clients: \(dir)/keys/clients}",
+            curve: (server.publicKey, client))
+        let send = Process()
+        send.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
+        send.arguments = ["send", "--pipeline", DaemonStopTests.lpnPipeline, "--endpoint", daemon.ingest, "--count", "2",
+                          "--publish", daemon.publish, "--server-key", "\(dir)/keys/server.key",
+                          "--key", "\(dir)/keys/clients/scanner.key_secret"]
+        let out = Pipe()
+        send.standardOutput = out
+        try send.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        send.waitUntilExit()
+        #expect(send.terminationStatus == 0, "\(text)")
+        #expect(text.contains("sent 2 frames") && text.contains("the daemon answered: 2 reconstructed"), "\(text)")
+        let (status, log) = daemon.stop()
+        #expect(status == 0)
+        #expect(log.contains("frames 2, errors 0"), "\(log)")
+    }
+
+    /// Every shipped pipeline that takes measurement messages, served under CURVE: a listed
+    /// client's message of full size (measurement and reference) is read and accepted.
+    @Test func everyShippedPipelineAcceptsFullSizeMessagesUnderCurve() throws {
+        let (dir, server, client) = try Self.keys()
+        let shipped = URL(fileURLWithPath: DaemonProcessTests.root + "/../../pipelines").standardized.path
+        let files = try FileManager.default.contentsOfDirectory(atPath: shipped).filter { $0.hasSuffix(".yaml") }.sorted()
+            .map { shipped + "/" + $0 }
+        let pipelines = try files.map { try Pipeline.load(path: $0) }.filter { $0.input != .mrd }
+        #expect(pipelines.count >= 9)
+        let config = dir + "/lpnd.yaml"
+        var text = "publish: ipc://\(dir)/out\ncontrol: ipc://\(dir)/ctl\ndrain_timeout: 0.5\nstats_interval: 0\nhttp: off\n"
+        text += "curve: {secret_key: \(dir)/keys/server.key_secret, clients: \(dir)/keys/clients}\npipelines:\n"
+        for (i, pipeline) in pipelines.enumerated() {
+            text += "  - file: \(shipped)/\(pipeline.name).yaml\n    ingest: {endpoint: ipc://\(dir)/in\(i), socket: pull}\n"
+        }
+        try text.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
+        process.arguments = ["run", "--config", config]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        let daemon = DaemonProcessTests.Running(process: process, stderr: stderr, ingest: "", publish: "ipc://\(dir)/out",
+                                                control: "ipc://\(dir)/ctl", curve: (server.publicKey, client))
+        guard try DaemonProcessTests.stats(daemon, timeout: 120) != nil else {
+            let (_, log) = daemon.stop(signal: SIGKILL)
+            Issue.record("the daemon did not start: \(log)")
+            return
+        }
+        var listeners: [TestPeer] = []
+        for (i, pipeline) in pipelines.enumerated() {
+            let peer = try TestPeer(ingest: "ipc://\(dir)/in\(i)", publish: daemon.publish) { socket in
+                try socket.makeCurveClient(serverKey: server.publicKey, keys: client)
+            }
+            #expect(try peer.handshake(), "\(pipeline.name): no pong")
+            let n = pipeline.imageShape.reduce(1, *)
+            let m = try pipeline.simulate(image: Tensor(shape: pipeline.imageShape, data: [Float](repeating: 0.5, count: n)),
+                                          noise: 0, seed: 1)
+            let header = MeasurementHeader(stream: "full", seq: UInt64(i), timestamp: 0, pipeline: pipeline.name, shape: m.shape,
+                                           dtype: m.type == .complex64 ? .complex64 : .float32)
+            try peer.sender.send(try WireProtocol.measurementMessage(header, measurement: m.values,
+                                                                     reference: [Float](repeating: 0.5, count: n)))
+            listeners.append(peer)
+        }
+        // Each pipeline read its message (beyond the handshake's pings) and refused nothing.
+        #expect(eventually(timeout: 30) {
+            let stats = (try? DaemonProcessTests.stats(daemon))?["pipelines"] as? [[String: Any]] ?? []
+            return stats.count == pipelines.count
+                && stats.allSatisfy { ($0["received"] as? Int ?? 0) - ($0["pings"] as? Int ?? 0) == 1 }
+        })
+        let (status, log) = daemon.stop()
+        #expect(status == 0, "\(log)")
+        let outputs = try listeners[0].collect(pipelines.count * 2, timeout: 10)
+        let refused = outputs.filter { $0.kind == "error" && $0.code != "drain_timeout" }
+        #expect(refused.isEmpty, "\(refused.map { "\($0.json["pipeline"] ?? "?"): \($0.code ?? "?") \($0.json["message"] ?? "")" })")
+        #expect(outputs.count >= pipelines.count, "every message ended as a frame or a drain_timeout event: \(outputs.map(\.topic))")
+    }
+}
+
+/// `lpnd send --publish` says what the daemon did with every frame, and never counts as sent a
+/// frame the daemon did not accept; `--stream` takes only ids the daemon accepts.
+@Suite(.serialized) struct SendConfirmationTests {
+    /// The fixture pipeline's name with another image size.
+    static func impostor(size: Int) throws -> String {
+        let text = try String(contentsOfFile: DaemonProcessTests.pipelinePath, encoding: .utf8)
+            .replacingOccurrences(of: "shape: [32, 32]", with: "shape: [\(size), \(size)]")
+        let path = NSTemporaryDirectory() + "lpnd-impostor-\(size)-\(UUID().uuidString.prefix(8)).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    static func send(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
+        process.arguments = ["send"] + arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func refusedAndLostFramesMakeSendFail() throws {
+        let daemon = try DaemonProcessTests.startDaemon()
+        // 48×48: parts within the read limit, refused by shape (error events).
+        let refused = try Self.send(["--pipeline", try Self.impostor(size: 48), "--endpoint", daemon.ingest, "--count", "3",
+                                     "--publish", daemon.publish, "--timeout", "10"])
+        #expect(refused.status == 1, "\(refused.output)")
+        #expect(refused.output.contains("0 reconstructed, 3 refused (3 shape_mismatch)"), "\(refused.output)")
+        // 256×256: every measurement part is over the read limit; the daemon closes the
+        // connection unread each time, and the frames are reported as never accepted.
+        let lost = try Self.send(["--pipeline", try Self.impostor(size: 256), "--endpoint", daemon.ingest, "--count", "3",
+                                  "--publish", daemon.publish, "--timeout", "3"])
+        #expect(lost.status == 1, "\(lost.output)")
+        #expect(lost.output.contains("3 not accepted (seq 0-2)") && lost.output.contains("never accepted"), "\(lost.output)")
+        // The real pipeline: all reconstructed, exit 0.
+        let good = try Self.send(["--pipeline", DaemonProcessTests.pipelinePath, "--endpoint", daemon.ingest, "--count", "3",
+                                  "--publish", daemon.publish])
+        #expect(good.status == 0, "\(good.output)")
+        #expect(good.output.contains("the daemon answered: 3 reconstructed"), "\(good.output)")
+        let (status, _) = daemon.stop()
+        #expect(status == 0)
+    }
+
+    @Test(arguments: ["a\"b", "a\\b", "new\nline", "ok\",\"x\":\""])
+    func streamIDsTheDaemonWouldRefuseAreRefusedByName(id: String) throws {
+        let (status, output) = try Self.send(["--pipeline", DaemonProcessTests.pipelinePath, "--endpoint", "ipc:///nonexistent",
+                                              "--stream", id])
+        #expect(status == 64, "\(output)")
+        #expect(output.contains("--stream") && output.contains("stream id is 1–64 characters"), "\(output)")
     }
 }

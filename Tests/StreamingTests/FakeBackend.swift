@@ -13,8 +13,8 @@ final class FakeBackend: PipelineBackend, @unchecked Sendable {
     /// Called as each frame starts processing (seq).
     let started = Counter()
 
-    init(name: String = "fake", failing: Set<UInt64> = [], gated: Bool = false) {
-        interface = PipelineInterface(name: name, measurementShape: [4, 4], measurementDType: .float32, imageShape: [4, 4])
+    init(name: String = "fake", shape: [Int] = [4, 4], failing: Set<UInt64> = [], gated: Bool = false) {
+        interface = PipelineInterface(name: name, measurementShape: shape, measurementDType: .float32, imageShape: shape)
         self.failing = failing
         if !gated { gate.open() }
     }
@@ -38,7 +38,7 @@ final class FakeProcessor: FrameProcessor {
         let summary = ConvergenceSummary(iterations: 3, converged: true, stopReason: "tolerance",
                                          finalRelativeChange: 1e-6, finalResidual: 0.01)
         let odd = frame.header.seq % 2 == 1
-        return ProcessedFrame(image: frame.measurement.map { 2 * $0 }, imageShape: [4, 4], convergence: summary,
+        return ProcessedFrame(image: frame.measurement.map { 2 * $0 }, imageShape: backend.interface.imageShape, convergence: summary,
                               diagnosticsJSON: Array("{\"iterations\":3}".utf8), flags: odd ? ["outside_prior"] : [],
                               prior: PriorSummary(phi: odd ? 0.5 : -0.1, displacement: 0.02, phiRange: [-0.2, -0.05],
                                                   displacementRange: [0.01, 0.03]),

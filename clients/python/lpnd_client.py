@@ -4,6 +4,7 @@
     sender.send(kspace)                              # numpy float32 or complex64 array
     receiver = OutputReceiver("tcp://127.0.0.1:5556", stream="cam0")
     handshake(sender, receiver)                      # ping until a pong: both ways are up
+    answers = await_answers(sender, receiver, [0])   # a frame or error event per seq, or missing
     out = receiver.receive(timeout=10)               # Frame, Diagnostics, ErrorEvent or Pong
 """
 from __future__ import annotations
@@ -137,10 +138,47 @@ def parse_output(parts) -> Output:
     return ErrorEvent(body)
 
 
-def handshake(sender: MeasurementSender, receiver: OutputReceiver, timeout: float = 20.0):
+@dataclass
+class Answers:
+    """The daemon's answer to each message a sender pushed (see `await_answers`)."""
+    frames: list
+    errors: dict  # seq -> error code
+    missing: list  # seqs with neither: never accepted by the daemon
+
+
+def await_answers(sender: MeasurementSender, receiver: OutputReceiver, seqs, idle_timeout: float = 60.0) -> Answers:
+    """After the last message: pings until a pong (the daemon has read everything that reached it),
+    then collects the frame or error event of every seq in `seqs` until each has one or
+    `idle_timeout` seconds pass without any. Every message the daemon accepts ends as exactly one
+    frame or one error event (PROTOCOL.md §1); a seq left in `missing` never reached it, e.g. lost
+    with a connection the daemon closed at a part over its read limit. The receiver must subscribe
+    to the sender's stream's frames, errors and pongs (the default kinds)."""
+    waiting, frames, errors = set(seqs), [], {}
+
+    def take(out):
+        if isinstance(out, (Frame, ErrorEvent)):
+            body = out.header if isinstance(out, Frame) else out.body
+            if body.get("stream") == sender.stream and body.get("seq") in waiting:
+                waiting.discard(body["seq"])
+                (frames.append(body["seq"]) if isinstance(out, Frame) else errors.__setitem__(body["seq"], out.code))
+
+    handshake(sender, receiver, timeout=idle_timeout, keep=take)
+    last = time.time()
+    while waiting and time.time() - last < idle_timeout:
+        out = receiver.receive(timeout=0.1)
+        before = len(waiting)
+        if out is not None:
+            take(out)
+        if len(waiting) < before:
+            last = time.time()
+    return Answers(sorted(frames), errors, sorted(waiting))
+
+
+def handshake(sender: MeasurementSender, receiver: OutputReceiver, timeout: float = 20.0, keep=None):
     """Pings every 100 ms until a pong of the sender's stream arrives (PROTOCOL.md §7): from then
     on the sender's messages reach the daemon and the receiver gets its outputs. Outputs that
-    arrive meanwhile are discarded. The receiver must subscribe to pong/<stream>/ (the default)."""
+    arrive meanwhile are discarded, or handed to `keep`. The receiver must subscribe to
+    pong/<stream>/ (the default)."""
     deadline = time.time() + timeout
     seq = 0
     while time.time() < deadline:
@@ -150,5 +188,7 @@ def handshake(sender: MeasurementSender, receiver: OutputReceiver, timeout: floa
         while out is not None:
             if isinstance(out, Pong) and out.body.get("stream") == sender.stream:
                 return
+            if keep is not None:
+                keep(out)
             out = receiver.receive(timeout=0)
     raise TimeoutError(f"no pong for stream {sender.stream!r} within {timeout} s")

@@ -15,7 +15,8 @@ import pytest
 import zmq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lpnd_client import Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver, handshake, use_curve  # noqa: E402
+from lpnd_client import (Diagnostics, ErrorEvent, Frame, MeasurementSender, OutputReceiver, await_answers,  # noqa: E402
+                         handshake, use_curve)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
@@ -109,6 +110,37 @@ def test_send_measurements_receive_frames_and_errors(daemon):
         assert frame.header["flags"] == []  # a good frame carries an empty list (PROTOCOL.md)
     assert [e.code for e in errors] == ["shape_mismatch"] and errors[0].body["seq"] == 3
     assert all(d.body["diagnostics"]["iterations"] >= 1 for d in diagnostics)
+
+
+def test_oversized_parts_are_refused_and_nothing_behind_them_is_lost(daemon):
+    """The burst of PROTOCOL.md §1 "Limits", sent with pyzmq: 100 frames on one connection with an
+    oversized part (limit + 1 byte) before every 10th; every frame is reconstructed and each
+    oversized message gets its payload_size event. A part over the read limit (2 MB) closes the
+    connection: await_answers names what was lost with it."""
+    tmp, endpoints = daemon
+    receiver = OutputReceiver(endpoints["out"], stream="burst", kinds=("frame", "error", "pong"))
+    sender = MeasurementSender(endpoints["in"], pipeline="test-mri", stream="burst")
+    handshake(sender, receiver)
+    limit = 65536  # the header limit: larger than test-mri's 8 KiB measurement and 4 KiB reference
+    y = measurement(tmp, phantom(0), 0)
+    oversized = []
+    for seq in range(100):
+        if seq % 10 == 0:
+            oversized.append(1000 + seq)
+            header = {"lpnd": 1, "type": "measurement", "stream": "burst", "seq": 1000 + seq, "timestamp": 0.0,
+                      "pipeline": "test-mri", "shape": list(y.shape), "dtype": "complex64", "byte_order": "little"}
+            sender.socket.send_multipart([json.dumps(header).encode(), bytes(limit + 1)])
+        sender.send(y, seq=seq)
+    answers = await_answers(sender, receiver, list(range(100)) + oversized, idle_timeout=30)
+    assert answers.missing == []
+    assert answers.frames == list(range(100))
+    assert answers.errors == {s: "payload_size" for s in oversized}
+
+    sender.send(np.zeros((512, 512), np.complex64), seq=200)  # 2 MB: over the read limit
+    answers = await_answers(sender, receiver, [200], idle_timeout=3)
+    assert answers.missing == [200] and answers.frames == [] and answers.errors == {}
+    sender.send(y, seq=201)  # the daemon goes on serving on the new connection
+    assert await_answers(sender, receiver, [201], idle_timeout=30).frames == [201]
 
 
 def test_malformed_headers_get_the_documented_codes(daemon):

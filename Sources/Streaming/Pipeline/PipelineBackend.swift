@@ -19,10 +19,17 @@ public struct PipelineInterface: Sendable, Equatable {
     public var imageCount: Int { imageShape.reduce(1, *) }
 
     /// The largest part a valid message has: the header limit, the measurement or the
-    /// reference image. The ingest socket refuses larger parts (ZMQ_MAXMSGSIZE).
+    /// reference image. A message with a larger part is refused by the decoder with an error
+    /// event (its sizes are wrong), up to ``maxReadPartBytes``.
     public var maxPartBytes: Int {
         max(WireProtocol.maxHeaderBytes, measurementFloats * 4, imageCount * 4, mrd?.maxPartBytes ?? 0)
     }
+
+    /// The largest part the ingest socket reads at all: twice ``maxPartBytes``. A part up to it
+    /// is read and refused with an error event, and the sender's connection with everything
+    /// queued behind it stays; libzmq closes the connection of a peer announcing a larger part
+    /// before reading it (ZMQ_MAXMSGSIZE), so memory stays bounded (docs/PROTOCOL.md §1).
+    public var maxReadPartBytes: Int { 2 * maxPartBytes }
 }
 
 /// A decoded, validated measurement on its way to a reconstruction worker.

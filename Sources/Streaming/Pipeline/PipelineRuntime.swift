@@ -117,7 +117,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         ingestFinished = try SocketThread.start(name: "lpnd.\(interface.name).ingest", setup: { [unowned self] in
             let socket = try ZMQSocket(context: context, kind: configuration.socket == .pull ? .pull : .sub)
             try socket.setOption(ZMQ_RCVHWM_, configuration.receiveHighWaterMark)
-            try socket.limitPartSize(interface.maxPartBytes)
+            try socket.limitPartSize(security.wireSize(ofPart: interface.maxReadPartBytes))
             try security.apply(to: socket)
             if configuration.socket == .sub { try socket.subscribe("") }
             if configuration.bind { try socket.bind(configuration.endpoint) } else { try socket.connect(configuration.endpoint) }

@@ -29,8 +29,16 @@ extension WireProtocol {
     /// A ping of stream `stream` (docs/PROTOCOL.md §7): the daemon answers with a pong on
     /// `pong/<stream>/`, which tells the sender that its messages reach the daemon and the
     /// subscriber that its subscription is live.
+    /// The stream id is JSON-escaped like every other string the protocol writes, whatever it
+    /// holds (an id outside the protocol's rule gets a `malformed_header` event back).
     public static func pingMessage(stream: String = "probe", seq: UInt64 = 0) -> [[UInt8]] {
-        [Array("{\"lpnd\":\(version),\"type\":\"ping\",\"stream\":\"\(stream)\",\"seq\":\(seq)}".utf8)]
+        struct PingHeader: Encodable {
+            var lpnd = WireProtocol.version
+            var type = "ping"
+            var stream: String
+            var seq: UInt64
+        }
+        return [WireJSON.encode(PingHeader(stream: stream, seq: seq))]
     }
 
     /// An MRD message for an `input: mrd` pipeline (docs/PROTOCOL.md §8): the envelope and one

@@ -14,6 +14,19 @@ public enum SocketSecurity: Sendable {
         try socket.setOption(ZMQ_CURVE_SECRETKEY, z85: secretKey)
         try socket.setOption(ZMQ_ZAP_DOMAIN, string: "lpnd")
     }
+
+    /// Bytes a part of `bytes` takes on the wire, which is what libzmq compares with
+    /// ZMQ_MAXMSGSIZE: under CURVE each part travels inside a MESSAGE command (RFC 26) that
+    /// adds its name (8 bytes), a short nonce (8), the flags byte (1) and the MAC (16).
+    public func wireSize(ofPart bytes: Int) -> Int {
+        switch self {
+        case .plain: bytes
+        case .curveServer: bytes + Self.curveMessageOverhead
+        }
+    }
+
+    /// What CURVE adds to every part on the wire.
+    public static let curveMessageOverhead = 33
 }
 
 extension ZMQSocket {

@@ -88,7 +88,7 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
         lock.unlock()
         if allowed { return reply("200", "OK") }
         // 1st, 10th, 100th … refusal: a peer retrying forever cannot flood the log.
-        if refused == 1 || String(refused).dropFirst().allSatisfy({ $0 == "0" }) {
+        if String(refused).dropFirst().allSatisfy({ $0 == "0" }) && String(refused).first == "1" {
             logger.warning("CURVE: refused a \(mechanism) client from \(address.isEmpty ? "an unknown address" : address): its public key is not allowed (\(refused) refusal(s) so far)")
         }
         return reply("400", "public key not allowed")

@@ -17,6 +17,8 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
         var lastSent: [String: Double] = [:]
         var clients: [Int: AsyncStream<ByteBuffer>.Continuation] = [:]
         var nextClient = 0
+        /// Set when the service stops: every open page's stream has ended, a new page's ends at once.
+        var stopped = false
     }
 
     private let lock = NSLock()
@@ -75,18 +77,25 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
         }
     }
 
-    /// The SSE body of one page: the latest frame of every stream at once, then updates.
+    /// The SSE body of one page: the latest frame of every stream at once, then updates. Once
+    /// the service has stopped, the body ends at once (the HTTP server is not kept waiting).
     func subscribe() -> AsyncStream<ByteBuffer> {
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream(bufferingPolicy: .bufferingNewest(64))
-        let (id, snapshot) = update { s -> (Int, [(frame: PublishedFrame, publishedMs: Int)]) in
+        let registered = update { s -> (id: Int, snapshot: [(frame: PublishedFrame, publishedMs: Int)])? in
+            guard !s.stopped else { return nil }
             let id = s.nextClient
             s.nextClient += 1
             s.clients[id] = continuation
             return (id, Array(s.latest.values))
         }
+        guard let (id, snapshot) = registered else {
+            continuation.finish()
+            return stream
+        }
+        // Called by `finish()` and when the page goes away; never while `lock` is held here.
+        continuation.onTermination = { [weak self] _ in self?.update { _ = $0.clients.removeValue(forKey: id) } }
         continuation.yield(ByteBuffer(bytes: Array(": lpnd live view\n\n".utf8)))
         for item in snapshot { continuation.yield(ByteBuffer(bytes: event(item.frame, publishedMs: item.publishedMs))) }
-        continuation.onTermination = { [weak self] _ in self?.update { _ = $0.clients.removeValue(forKey: id) } }
         return stream
     }
 
@@ -99,7 +108,14 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
             tick += 1
             if tick % 4 == 0, clientCount > 0 { broadcast(statsEvent()) }
         }
-        update { s in for client in s.clients.values { client.finish() } }
+        // Ends every page's stream, so the HTTP server (stopped after this service) has no
+        // response left to wait for. `finish()` runs the stream's termination handler, which
+        // takes `lock`: it is called with the lock released.
+        let open = update { s -> [AsyncStream<ByteBuffer>.Continuation] in
+            s.stopped = true
+            return Array(s.clients.values)
+        }
+        for client in open { client.finish() }
     }
 
     private func statsEvent() -> [UInt8] {
