@@ -37,7 +37,7 @@ OPERATOR = dict(type="mri", acceleration=4, center_fraction=0.08, seed=1)
 
 def pipelines(size):
     """(frame kind, model) → {method: pipeline dict}; JSON is YAML. The LPN rows use the shipped
-    pipelines' settings (pipelines/mri-4x.yaml, mri-brain-4x.yaml, mri-brain-4x-fast.yaml:
+    pipelines' settings (pipelines/mri-4x.yaml, mri-brain-4x.yaml, mri-brain-4x-stream.yaml:
     iterations, ρ, tolerance, symmetry, box); every ADMM, TV's too, keeps x in [0, 1]."""
     def admm(prior, rho, iterations, tolerance=1e-4, **solver):
         return dict(image=dict(shape=[size, size]), operator=OPERATOR, prior=prior,
@@ -59,7 +59,7 @@ def pipelines(size):
         "brain": {
             "LPN-ADMM (mri-lowres, mri-brain-4x settings: dihedral, tolerance 2e-3)":
                 admm(dihedral, 0.1, 30, tolerance=2e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-lowres, mri-brain-4x-fast settings: symmetry none, tolerance 5e-3)":
+            "LPN-ADMM (mri-lowres, mri-brain-4x-stream settings: symmetry none, tolerance 5e-3)":
                 admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
             "LPN-ADMM (mri-lowres, dihedral, tolerance 5e-3)":
                 admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),

@@ -81,6 +81,8 @@ public struct FrameDiagnostics: Codable, Sendable {
     /// Single-coil MRI, real image: the imaginary energy fraction of the symmetric k-space
     /// (``MRIOperator/imaginaryEnergyFraction(_:)``).
     public var imaginaryFraction: Double?
+    /// `solver.warm_start`: whether this frame started from its stream's previous frame.
+    public var warmStart: WarmStartReport?
 
     public init(pipeline: String, solver: String, prior: String) {
         self.pipeline = pipeline
@@ -142,4 +144,16 @@ public struct PriorCheckReport: Codable, Sendable, Equatable {
         displacementRange = calibration?.displacement
         outside = calibration?.outside(statistics, height: height, width: width) ?? []
     }
+}
+
+/// A warm start's safeguard (docs/MATH.md §8): the previous frame's image on this frame's
+/// data, against the residual it ended with on its own.
+public struct WarmStartReport: Codable, Sendable, Equatable {
+    /// Whether the frame started from the previous state (else cold, from `solver.init`).
+    public var used: Bool
+    /// ‖A x_prev − y‖/‖y‖ on this frame's data.
+    public var residual: Double
+    /// The previous frame's final ‖A x − y‖/‖y‖ on its own data.
+    public var previousResidual: Double
+    public var previousSeq: UInt64?
 }

@@ -152,8 +152,10 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     /// A reconstructor with its own operator instance, prior, solver and buffers (not
     /// thread-safe; one per worker thread). Safe to call from several threads at once.
     /// `threads`: how many one frame's learned prox may use (its convolutions' bands).
-    public func makeReconstructor(threads: Int = 1) throws -> Reconstructor {
-        try Reconstructor(pipeline: self, threads: threads)
+    /// `streams`: where the workers of one pipeline keep each stream's last solver state
+    /// (`solver.warm_start`; each reconstructor has its own store when nil).
+    public func makeReconstructor(threads: Int = 1, streams: StreamStates? = nil) throws -> Reconstructor {
+        try Reconstructor(pipeline: self, threads: threads, streams: streams)
     }
 
     /// A fresh operator instance (own buffers and FFT plans); `threads` as the frame's.
@@ -166,7 +168,11 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     /// image gets a smooth phase and the coils simulated maps, and the noise is correlated
     /// across coils (``CoilSimulation``). MRI measurements come in the pipeline's k-space
     /// format (layout, readout oversampling).
-    public func simulate(image: Tensor, noise: Float, seed: UInt64) throws -> Measurement {
+    ///
+    /// `lines`: single-coil MRI only, the phase-encode rows (in the pipeline's k-space layout)
+    /// this frame samples instead of the pipeline's mask; the measurement carries them as its
+    /// `sampledRows`.
+    public func simulate(image: Tensor, noise: Float, seed: UInt64, lines: [Int]? = nil) throws -> Measurement {
         let expected = imageType == .complex64 ? imageShape + [2] : imageShape
         var values = image.data
         if image.shape != expected {
@@ -185,12 +191,23 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         guard noise >= 0, noise.isFinite else {
             throw ReconstructionError.invalidArgument("noise must be ≥ 0, got \(noise)")
         }
+        if lines != nil, case .mri = operatorSpec {} else if lines != nil {
+            throw ReconstructionError.invalidArgument("per-frame lines are simulated for single-coil MRI pipelines only")
+        }
         var y: [Float]
         switch operatorSpec {
         case .multiCoilMRI(let spec):
             y = coilSimulation.simulate(image: values, imageType: imageType, spec: spec, noise: noise, seed: seed)
-        case .mri(let mask, _, _, _, _):
-            y = makeOperator().forward(values)
+        case .mri(var mask, _, _, _, _):
+            let op = makeOperator()
+            if let lines, let mri = op as? MRIOperator {
+                if let bad = lines.first(where: { $0 < 0 || $0 >= mask.height }) {
+                    throw ReconstructionError.invalidArgument("line \(bad) is outside 0..<\(mask.height)")
+                }
+                mri.sample(rows: Set(lines.map { kspace?.operatorRow($0) ?? $0 }))
+                mask = mri.mask
+            }
+            y = op.forward(values)
             if noise > 0 {
                 var rng = SplitMix64(seed: seed)
                 for i in 0..<mask.values.count where mask.values[i] != 0 {
@@ -211,6 +228,6 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
             y.withUnsafeBufferPointer { yp in wire.withUnsafeMutableBufferPointer { converter.fromOperator(yp.baseAddress!, $0.baseAddress!) } }
             y = wire
         }
-        return Measurement(shape: measurementShape, type: measurementType, values: y)
+        return Measurement(shape: measurementShape, type: measurementType, values: y, sampledRows: lines)
     }
 }

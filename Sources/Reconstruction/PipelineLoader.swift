@@ -153,6 +153,9 @@ enum PipelineLoader {
         settings.initialization = try solverSection.choice("init", SolverSettings.Initialization.self) ?? settings.initialization
         settings.initIterations = try solverSection.int("init_iterations", range: 0...10_000) ?? settings.initIterations
         settings.divergenceFactor = try solverSection.double("divergence_factor", min: 1, exclusiveMin: true) ?? settings.divergenceFactor
+        settings.warmStart = try solverSection.bool("warm_start") ?? settings.warmStart
+        settings.warmStartRatio = try solverSection.double("warm_start_ratio", min: 1, exclusiveMin: true) ?? settings.warmStartRatio
+        settings.warmIterations = try solverSection.int("warm_iterations", range: 1...100_000)
         switch settings.kind {
         case .admm:
             settings.rho = try solverSection.double("rho", min: 0, exclusiveMin: true) ?? settings.rho

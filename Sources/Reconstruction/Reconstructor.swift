@@ -31,9 +31,13 @@ public final class Reconstructor {
     /// The `check` section's cross-validation, and frames until the next checked one.
     private let crossValidation: CrossValidationCheck?
     private var framesUntilCheck = 0
+    /// `solver.warm_start`: each stream's last solver state (shared by the pipeline's workers).
+    private let streams: StreamStates?
+    private var solverState = SolverState()
 
-    init(pipeline: Pipeline, threads: Int = 1) throws {
+    init(pipeline: Pipeline, threads: Int = 1, streams: StreamStates? = nil) throws {
         self.pipeline = pipeline
+        self.streams = pipeline.solver.warmStart ? streams ?? StreamStates() : nil
         op = pipeline.makeOperator(threads: threads)
         let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
         switch pipeline.prior {
@@ -77,7 +81,10 @@ public final class Reconstructor {
     /// permanent (a daemon cancels its workers once, at its drain deadline).
     public func cancel() { cancellation.set() }
 
-    public func reconstruct(_ measurement: Measurement, reference: Tensor? = nil) throws -> ReconstructionResult {
+    /// `stream` (with `seq`) names the frame's stream: with `solver.warm_start` the frame starts
+    /// from where that stream's previous frame ended, unless its data disagree (docs/MATH.md §8).
+    public func reconstruct(_ measurement: Measurement, reference: Tensor? = nil, stream: String? = nil,
+                            seq: UInt64? = nil) throws -> ReconstructionResult {
         let start = MonotonicClock.seconds()
         guard !cancellation.isSet else { throw ReconstructionError.cancelled(iteration: 0) }
         guard measurement.type == pipeline.measurementType else {
@@ -108,6 +115,13 @@ public final class Reconstructor {
             measurement.values.withUnsafeBufferPointer { converter.toOperator($0.baseAddress!, y.pointer) }
         } else {
             measurement.values.withUnsafeBufferPointer { y.copy(from: $0.baseAddress!) }
+        }
+        // Single-coil MRI: this frame's own rows (`lines`), or the pipeline's mask.
+        if let single = op as? MRIOperator {
+            if let rows = measurement.sampledRows, let bad = rows.first(where: { $0 < 0 || $0 >= single.fixedMask.height }) {
+                throw ReconstructionError.invalidArgument("sampled row \(bad) is outside 0..<\(single.fixedMask.height)")
+            }
+            single.sample(rows: measurement.sampledRows.map { rows in Set(rows.map { pipeline.kspace?.operatorRow($0) ?? $0 }) })
         }
         // Multi-coil MRI: this frame's mask, coil maps and intensity scale.
         var intensityScale: Double? = nil, calibrationSeconds: Double? = nil
@@ -140,11 +154,26 @@ public final class Reconstructor {
         let tSolve = MonotonicClock.seconds()
         let result = FloatBuffer(op.imageCount)
         if let solver {
+            var iterations = settings.iterations
             solver.start(measurement: y.pointer, initial: x0.pointer)
+            if let streams, let stream, let last = streams.entry(for: stream) {
+                // Warm start: the previous frame's state, kept only if the previous image
+                // explains this frame's data about as well as it explained its own.
+                solver.resume(measurement: y.pointer, from: last.solver)
+                let residual = solver.currentResidual()
+                let used = residual <= settings.warmStartRatio * last.residual
+                diagnostics.warmStart = WarmStartReport(used: used, residual: residual, previousResidual: last.residual,
+                                                        previousSeq: last.seq)
+                if used {
+                    iterations = settings.warmIterations ?? iterations
+                } else {
+                    solver.start(measurement: y.pointer, initial: x0.pointer)
+                }
+            }
             let outcome: SolveOutcome
             do {
                 let cancellation = cancellation
-                outcome = try solver.solve(iterations: settings.iterations, tolerance: settings.tolerance,
+                outcome = try solver.solve(iterations: iterations, tolerance: settings.tolerance,
                                            divergenceFactor: settings.divergenceFactor) { _ in !cancellation.isSet }
             } catch let error as ReconstructionError {
                 throw error
@@ -159,6 +188,10 @@ public final class Reconstructor {
                                                                     pixels: op.imageCount)
             if diagnostics.convergenceWarning != nil { diagnostics.flags.append(.notConverging) }
             result.copy(from: solver.iterate)
+            if let streams, let stream {
+                solver.saveState(into: &solverState)
+                streams.store(StreamStates.Entry(solver: solverState, residual: diagnostics.finalResidual, seq: seq), for: stream)
+            }
         } else {
             result.copy(from: x0)
             diagnostics.stopReason = .direct

@@ -5,7 +5,7 @@ import TensorIO
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchProx.self, BenchDaemon.self])
+        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchProx.self, BenchDaemon.self, BenchStream.self])
 }
 
 struct BenchProx: ParsableCommand {

@@ -48,6 +48,10 @@ struct DaemonConfigFile {
         let list = try root.required("pipelines", root.sections)
         guard !list.isEmpty else { throw root.fail("pipelines", "needs at least one pipeline") }
         var entries: [PipelineEntry] = []
+        // `workers: auto` (the default): the cores shared out over the pipelines, after the
+        // threads a frame is given (frame_threads), so one stream's frames use every core.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let autoWorkers = max(1, cores / (frameThreads ?? 1) / list.count)
         for p in list {
             let file = try p.required("file", p.string)
             let ingest = try p.required("ingest", p.section)
@@ -59,7 +63,7 @@ struct DaemonConfigFile {
                 receiveHighWaterMark: Int32(try ingest.int("high_water_mark", range: 1...1_000_000) ?? 2),
                 inbox: try p.int("inbox", range: 1...100_000) ?? 4,
                 reconstructInbox: try p.int("reconstruct_inbox", range: 1...100_000) ?? 4,
-                workers: try p.int("workers", range: 1...256) ?? 1,
+                workers: try parseWorkers(p.string("workers") ?? "auto", automatic: autoWorkers, p),
                 reorder: try p.bool("reorder") ?? true,
                 publishPNG: try p.bool("png") ?? true,
                 pngDirectory: try p.string("png_dir").map { resolve($0, against: directory) })
@@ -94,6 +98,15 @@ struct DaemonConfigFile {
         guard text != "auto" else { return nil }
         guard let count = Int(text), (1...256).contains(count) else {
             throw root.fail(key, "'\(text)' is not auto or an integer in 1…256")
+        }
+        return count
+    }
+
+    /// `auto` (`automatic`) or a worker count in 1…256.
+    static func parseWorkers(_ text: String, automatic: Int, _ section: YAMLSection) throws -> Int {
+        guard text != "auto" else { return automatic }
+        guard let count = Int(text), (1...256).contains(count) else {
+            throw section.fail("workers", "'\(text)' is not auto or an integer in 1…256")
         }
         return count
     }

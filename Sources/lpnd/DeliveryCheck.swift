@@ -20,7 +20,7 @@ final class DeliveryCheck {  // used by one thread: the sender's
     let endpoint: String
     private var pingSeq: UInt64 = 0
     /// Frames and error events read while waiting for a pong.
-    private var pending: [[[UInt8]]] = []
+    private var pending: [(parts: [[UInt8]], at: Double)] = []
 
     /// Subscribes to the stream's pongs (and, with `answers`, its frames and error events)
     /// before anything is sent.
@@ -56,7 +56,7 @@ final class DeliveryCheck {  // used by one thread: the sender's
             while case let left = pollEnd - MonotonicClock.seconds(), left > 0, try listener.poll(timeoutMs: Int(left * 1000) + 1) {
                 while let parts = try listener.receive(dontWait: true) {
                     if parts.first.map({ String(decoding: $0, as: UTF8.self).hasPrefix("pong/") }) == true { return true }
-                    pending.append(parts)
+                    pending.append((parts, MonotonicClock.seconds()))
                 }
             }
         }
@@ -71,6 +71,29 @@ final class DeliveryCheck {  // used by one thread: the sender's
         /// Messages with neither a frame nor an error event: the daemon never accepted them.
         var missing: [UInt64] = []
         var seconds: Double = 0
+        /// Per frame answered: the daemon's latency (receipt to publication, ms) and PSNR (with a reference).
+        var latenciesMs: [Double] = []
+        var psnrs: [Double] = []
+        /// When the first and the last frame arrived (monotonic seconds).
+        var firstFrameAt: Double?, lastFrameAt: Double?
+
+        /// Frames per second between the first frame answered and the last.
+        var framesPerSecond: Double? {
+            guard frames.count > 1, let first = firstFrameAt, let last = lastFrameAt, last > first else { return nil }
+            return Double(frames.count - 1) / (last - first)
+        }
+
+        /// Rate, latency percentiles and mean PSNR of the frames answered (empty without frames).
+        var performance: String {
+            var parts: [String] = []
+            if let rate = framesPerSecond { parts.append(String(format: "%.2f frames/s", rate)) }
+            let sorted = latenciesMs.sorted()
+            if let p50 = percentile(ofSorted: sorted, 50), let p99 = percentile(ofSorted: sorted, 99) {
+                parts.append(String(format: "latency p50 %.1f ms, p99 %.1f ms", p50, p99))
+            }
+            if !psnrs.isEmpty { parts.append(String(format: "mean PSNR %.2f dB", psnrs.reduce(0, +) / Double(psnrs.count))) }
+            return parts.joined(separator: "; ")
+        }
 
         /// One line: how many were reconstructed, refused (by code) and never accepted.
         var summary: String {
@@ -104,16 +127,24 @@ final class DeliveryCheck {  // used by one thread: the sender's
         let start = MonotonicClock.seconds()
         var waiting = Set(seqs)
         var answers = Answers()
-        func take(_ parts: [[UInt8]]) {
+        func take(_ parts: [[UInt8]], at now: Double = MonotonicClock.seconds()) {
             guard parts.count >= 2 else { return }
             let topic = String(decoding: parts[0], as: UTF8.self)
             guard topic.hasPrefix("frame/") || topic.hasPrefix("error/"),  // not the pongs of later pings
                   let body = try? JSONSerialization.jsonObject(with: Data(parts[1])) as? [String: Any],
                   let seq = (body["seq"] as? NSNumber)?.uint64Value, waiting.remove(seq) != nil else { return }
-            if topic.hasPrefix("frame/") { answers.frames.append(seq) } else { answers.errors[seq] = body["code"] as? String ?? "?" }
+            guard topic.hasPrefix("frame/") else {
+                answers.errors[seq] = body["code"] as? String ?? "?"
+                return
+            }
+            answers.frames.append(seq)
+            answers.firstFrameAt = answers.firstFrameAt ?? now
+            answers.lastFrameAt = now
+            if let total = ((body["timings"] as? [String: Any])?["total_ms"] as? NSNumber)?.doubleValue { answers.latenciesMs.append(total) }
+            if let psnr = (body["psnr"] as? NSNumber)?.doubleValue { answers.psnrs.append(psnr) }
         }
         let confirmed = try confirm(through: socket, timeout: idleTimeout)
-        for parts in pending { take(parts) }
+        for (parts, at) in pending { take(parts, at: at) }
         pending = []
         var lastAnswer = MonotonicClock.seconds()
         while confirmed && !waiting.isEmpty && MonotonicClock.seconds() - lastAnswer < idleTimeout {

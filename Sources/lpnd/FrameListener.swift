@@ -24,12 +24,20 @@ struct FrameListener {
         var iterations: Int
         var converged: Bool
         var psnr: Double?
+        /// When the listener received it (monotonic seconds).
+        var receivedAt: Double
     }
 
     struct Report {
         var frames: [FrameRecord] = []
         var errors: [String] = []
         var diagnostics = 0
+
+        /// Frames per second between the first frame received and the last (nil below 2 frames).
+        var framesPerSecond: Double? {
+            guard frames.count > 1, let first = frames.first?.receivedAt, let last = frames.last?.receivedAt, last > first else { return nil }
+            return Double(frames.count - 1) / (last - first)
+        }
     }
 
     /// Runs until done; `ready` is called once subscribed.
@@ -81,7 +89,8 @@ struct FrameListener {
             let header = try JSONDecoder().decode(FrameHeader.self, from: Data(parts[1]))
             let latency = 1e3 * (Date().timeIntervalSince1970 - header.timestamp)
             let record = FrameRecord(seq: seq, stream: stream, latencyMs: latency, iterations: header.convergence.iterations,
-                                     converged: header.convergence.converged, psnr: header.psnr)
+                                     converged: header.convergence.converged, psnr: header.psnr,
+                                     receivedAt: MonotonicClock.seconds())
             report.frames.append(record)
             if let directory = outputDirectory {
                 let path = "\(directory)/\(stream)-\(String(format: "%06d", seq)).png"

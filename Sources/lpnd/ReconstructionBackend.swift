@@ -8,6 +8,9 @@ struct ReconstructionBackend: PipelineBackend {
     let pipeline: Pipeline
     /// Threads each worker's frame may use (``Pipeline/makeReconstructor(threads:)``).
     var threads = 1
+    /// Each stream's last solver state, shared by this pipeline's workers (warm start); a
+    /// reload builds a new backend, so every stream starts cold again.
+    let streams = StreamStates()
 
     var interface: PipelineInterface {
         var mrd: MRDExpectation? = nil
@@ -15,13 +18,16 @@ struct ReconstructionBackend: PipelineBackend {
             mrd = MRDExpectation(coils: k.planes, height: k.height, width: k.width, readoutLength: k.readoutLength,
                                  minimumCentralRows: CoilMapEstimator.minimumCalibrationRows)
         }
+        // MRI measurements may name the rows they sampled (`lines`, a dynamic stream's pattern).
+        let lineRows = pipeline.input == .mrd || pipeline.operatorSpec.typeName != "mri" ? nil
+            : pipeline.kspace?.height ?? pipeline.imageShape[0]
         return PipelineInterface(name: pipeline.name, measurementShape: pipeline.measurementShape,
                                  measurementDType: pipeline.measurementType == .complex64 ? .complex64 : .float32,
-                                 imageShape: pipeline.imageShape, mrd: mrd)
+                                 imageShape: pipeline.imageShape, mrd: mrd, lineRows: lineRows)
     }
 
     func makeProcessor() throws -> any FrameProcessor {
-        ReconstructionProcessor(pipeline: pipeline, reconstructor: try pipeline.makeReconstructor(threads: threads))
+        ReconstructionProcessor(pipeline: pipeline, reconstructor: try pipeline.makeReconstructor(threads: threads, streams: streams))
     }
 }
 
@@ -44,7 +50,8 @@ final class ReconstructionProcessor: FrameProcessor {
         let reference = frame.reference.map { Tensor(shape: pipeline.imageShape, data: $0) }
         let result: ReconstructionResult
         do {
-            result = try reconstructor.reconstruct(measurement, reference: reference)
+            result = try reconstructor.reconstruct(measurement, reference: reference, stream: frame.header.stream,
+                                                   seq: frame.header.seq)
         } catch let error as ReconstructionError {
             switch error {
             case .diverged: throw FrameFailure(.diverged, error.description)

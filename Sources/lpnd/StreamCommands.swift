@@ -26,9 +26,15 @@ struct SendCommand: ParsableCommand {
     @Option(help: "The MRD file's group.") var dataset: String = "dataset"
     @Option(help: "The daemon's PUB endpoint: wait for its answer to every frame (a frame or an error event; with --mrd, a ping's pong) and fail when any frame was refused or never accepted.") var publish: String?
     @Option(help: "With --publish: seconds without any answer after which the unanswered frames count as not accepted.") var timeout: Double = 120
+    @Flag(help: "A dynamic sequence: the first image (phantom or --images) moves and deforms a little from frame to frame (docs/PROTOCOL.md §9).") var dynamic = false
+    @Option(help: "With --dynamic, single-coil MRI: fixed (the pipeline's mask), interleaved or golden (golden-ratio lines): the frame's rows travel in its header's 'lines'.") var sampling: String = "fixed"
     @OptionGroup var curve: CurveOptions
 
     func validate() throws {
+        guard DynamicSequence.Sampling(rawValue: sampling) != nil else {
+            throw ValidationError("--sampling '\(sampling)': expected one of \(DynamicSequence.Sampling.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if sampling != "fixed" && !dynamic { throw ValidationError("--sampling \(sampling) needs --dynamic") }
         guard WireProtocol.isValidStreamID(stream) else {
             throw ValidationError("--stream \(escapingControlCharacters(stream.debugDescription, limit: 80)): a stream id is 1–64 characters of A–Z, a–z, 0–9, '_', '.' and '-', not starting with '_' (docs/PROTOCOL.md §1); the daemon would refuse every message")
         }
@@ -50,11 +56,15 @@ struct SendCommand: ParsableCommand {
         let simulator = AcquisitionSimulator(
             pipeline: try Pipeline.load(path: pipeline), endpoint: endpoint, bind: bind, publish: pub, stream: stream,
             count: count, rate: rate, attachReference: reference, noise: noise, seed: seed, imageDirectory: images,
-            curve: try curve.load(), confirm: publish, answerTimeout: timeout)
+            curve: try curve.load(), confirm: publish, answerTimeout: timeout,
+            dynamic: dynamic ? DynamicSequence.Sampling(rawValue: sampling)! : nil)
         let report = try simulator.run()
         var line = String(format: "sent %d frames in %.2f s: %.1f frames/s, %.2f MB/s", report.sent, report.seconds,
                           report.framesPerSecond, Double(report.bytes) / report.seconds / 1e6)
-        if let answers = report.answers { line += "; the daemon answered: \(answers.summary)" }
+        if let answers = report.answers {
+            line += "; the daemon answered: \(answers.summary)"
+            if !answers.performance.isEmpty { line += "\n" + answers.performance }
+        }
         print(line)
         if let answers = report.answers, !answers.missing.isEmpty || !answers.errors.isEmpty {
             if !answers.missing.isEmpty {
@@ -89,6 +99,7 @@ func printSummary(_ report: FrameListener.Report) {
     let latencies = report.frames.map(\.latencyMs).sorted()
     let psnrs = report.frames.compactMap(\.psnr)
     var line = "received \(report.frames.count) frames, \(report.diagnostics) diagnostics, \(report.errors.count) errors"
+    if let rate = report.framesPerSecond { line += String(format: "; %.2f frames/s", rate) }
     if let p50 = percentile(ofSorted: latencies, 50), let p99 = percentile(ofSorted: latencies, 99) {
         line += String(format: "; latency p50 %.1f ms, p99 %.1f ms", p50, p99)
     }
@@ -102,14 +113,15 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Daemon + acquisition simulator + listener on loopback, with a shipped model.",
         discussion: "Writes the reconstructed PNGs and per-frame diagnostics JSON to --output.")
 
-    @Option(help: "Pipeline file.") var pipeline: String = "pipelines/mri-4x.yaml"
-    @Option(help: "Frames to stream.") var frames: Int = 8
-    @Option(help: "Reconstruction workers.") var workers: Int = 1
+    @Option(help: "Pipeline file.") var pipeline: String = "pipelines/mri-4x-stream.yaml"
+    @Option(help: "Frames to stream.") var frames: Int = 40
+    @Option(help: "Reconstruction workers (default: one per core, as lpnd run's workers: auto).") var workers: Int?
     @Option(help: "Output folder.") var output: String = "demo-out"
     @Option(help: "The live view's address (host:port, port 0: any free port), or off.") var http: String = "127.0.0.1:9464"
 
     func run() async throws {
-        let frameThreads = FrameThreads.take(FrameThreads.automatic(workers: workers))  // as lpnd run's auto
+        let workers = self.workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)  // as lpnd run's auto
+        let frameThreads = FrameThreads.take(FrameThreads.automatic(workers: workers))
         let loaded = try Pipeline.load(path: pipeline)
         let observer = LockedValue<LiveView?>(nil)
         let daemon = try Daemon(
@@ -140,7 +152,12 @@ struct DemoCommand: AsyncParsableCommand {
             usleep(20_000)  // probe interval; the listener's flag decides
         }
         probe.close(linger: 0)
-        let simulator = AcquisitionSimulator(pipeline: loaded, endpoint: runtime.endpoint, count: frames, seed: 7)
+        // A pipeline that warm-starts across a stream gets a dynamic sequence (per-frame lines
+        // for single-coil MRI), as the streams it is made for.
+        var simulator = AcquisitionSimulator(pipeline: loaded, endpoint: runtime.endpoint, count: frames, seed: 7)
+        if loaded.solver.warmStart {
+            if case .mri = loaded.operatorSpec { simulator.dynamic = .interleaved } else { simulator.dynamic = .fixed }
+        }
         let sent = try simulator.run(context: context)
         print(String(format: "sent %d frames (%.1f frames/s accepted)", sent.sent, sent.framesPerSecond))
         await onOwnThread { done.wait() }

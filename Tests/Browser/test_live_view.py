@@ -138,6 +138,15 @@ def test_a_frame_sent_after_the_page_opened_is_shown_with_its_curve():
         assert shown["delay"] <= 2000, f"shown {shown['delay']} ms after publication"
         assert shown["img"] > 100, "no image"
 
+        # The stream's rate and latency percentiles arrive with the next stats event (≤ 1 s).
+        rate = ""
+        deadline = time.time() + 10
+        while "frames/s" not in rate and time.time() < deadline:
+            rate = browser.evaluate(
+                "(() => { const r = document.querySelector('#card-test-mri_cam .rate'); return r ? r.textContent : '' })()") or ""
+            time.sleep(0.1)
+        assert "frames/s" in rate and "p50" in rate and "p99" in rate, f"stream rate shown as {rate!r}"
+
         os.makedirs(os.path.join(ROOT, ".build", "artifacts"), exist_ok=True)
         png = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
         with open(os.path.join(ROOT, ".build", "artifacts", "live-view.png"), "wb") as f:

@@ -10,7 +10,12 @@ import LPN
 /// so the normal solve is exact in Fourier: x = Re(F⁻¹((a·Mₛ + b)⁻¹ F r)). Complex image:
 /// Aᴴy = F⁻¹(M ⊙ y), solve with M itself.
 public final class MRIOperator: LinearOperator {
-    public let mask: MRIMask
+    /// The mask in use: the pipeline's, or the rows a frame sampled (``sample(rows:)``).
+    public private(set) var mask: MRIMask
+    /// The pipeline's own mask.
+    public let fixedMask: MRIMask
+    /// The closed-form solve's (a, b), to prepare it again for a frame's own mask.
+    private var solveParameters: (a: Float, b: Float)?
     public let imageShape: [Int]
     public let imageType: SampleType
     public var measurementShape: [Int] { imageShape }
@@ -20,6 +25,7 @@ public final class MRIOperator: LinearOperator {
 
     public init(mask: MRIMask, imageType: SampleType = .float32) {
         self.mask = mask
+        fixedMask = mask
         self.imageShape = [mask.height, mask.width]
         self.imageType = imageType
         fft = FFTPlan(dimensions: [mask.height, mask.width])
@@ -44,8 +50,18 @@ public final class MRIOperator: LinearOperator {
         storeImage(x)
     }
 
+    /// Samples this frame's phase-encode `rows` (operator layout, every column), or the
+    /// pipeline's own mask for nil; a prepared closed-form solve follows the mask.
+    public func sample(rows: Set<Int>?) {
+        let next = rows.map { MRIMask(height: fixedMask.height, width: fixedMask.width, rows: $0) } ?? fixedMask
+        guard next.values != mask.values else { return }
+        mask = next
+        if let (a, b) = solveParameters { _ = prepareNormalSolve(dataWeight: a, shift: b) }
+    }
+
     public func prepareNormalSolve(dataWeight a: Float, shift b: Float) -> Bool {
         guard a > 0, b > 0 else { return false }
+        solveParameters = (a, b)
         let source = imageType == .float32 ? mask.symmetrized : mask.values
         for i in 0..<solveWeights.count { solveWeights[i] = 1 / (a * source[i] + b) }
         return true
@@ -123,6 +139,13 @@ public struct MRIMask: Sendable {
             }
         }
         symmetrized = s
+    }
+
+    /// Full phase-encode `rows` (unshifted index; others ignored when out of range).
+    public init(height: Int, width: Int, rows: Set<Int>) {
+        var values = [Float](repeating: 0, count: height * width)
+        for r in rows where r >= 0 && r < height { for c in 0..<width { values[r * width + c] = 1 } }
+        self.init(height: height, width: width, values: values)
     }
 
     /// Fraction of k-space sampled.

@@ -11,6 +11,43 @@ public protocol IterativeSolver: AnyObject {
     func step() -> IterationRecord
     /// ‖A x − y‖/‖y‖ of the current iterate.
     func currentResidual() -> Double
+    /// The variables a later frame can start from: x first, then the splitting variables.
+    func saveState(into state: inout SolverState)
+    /// Starts a frame with measurement y from a saved state (a warm start): x and the
+    /// splitting variables as they were, the new data.
+    func resume(measurement y: UnsafePointer<Float>, from state: SolverState)
+}
+
+/// A solver's variables at the end of a frame (``IterativeSolver/saveState(into:)``).
+public struct SolverState: Sendable {
+    public var variables: [[Float]] = []
+    public init() {}
+}
+
+extension SolverState {
+    /// Copies the buffers in (reusing this state's arrays when their sizes match).
+    mutating func save(_ buffers: [FloatBuffer]) {
+        if variables.count != buffers.count || zip(variables, buffers).contains(where: { $0.count != $1.count }) {
+            variables = buffers.map { [Float](repeating: 0, count: $0.count) }
+        }
+        for (i, buffer) in buffers.enumerated() {
+            variables[i].withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: buffer.pointer, count: buffer.count) }
+        }
+    }
+
+    /// Copies the saved variables into the buffers (as many as both have).
+    func load(into buffers: [FloatBuffer]) {
+        for (values, buffer) in zip(variables, buffers) where values.count == buffer.count {
+            values.withUnsafeBufferPointer { buffer.copy(from: $0.baseAddress!) }
+        }
+    }
+}
+
+extension IterativeSolver {
+    /// A solver whose only variable is x: resuming is starting from the saved x.
+    func resumeFromIterate(measurement y: UnsafePointer<Float>, from state: SolverState) {
+        state.variables[0].withUnsafeBufferPointer { start(measurement: y, initial: $0.baseAddress!) }
+    }
 }
 
 /// What a run of ``IterativeSolver/solve(iterations:tolerance:divergenceFactor:callback:)`` ended with.

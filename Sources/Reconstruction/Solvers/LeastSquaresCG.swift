@@ -30,6 +30,10 @@ public final class LeastSquaresCG: IterativeSolver {
         iteration = 0
     }
 
+    public func saveState(into state: inout SolverState) { state.save([x]) }
+
+    public func resume(measurement y: UnsafePointer<Float>, from state: SolverState) { resumeFromIterate(measurement: y, from: state) }
+
     public func currentResidual() -> Double { data.residual(x.pointer) }
 
     public func step() -> IterationRecord {

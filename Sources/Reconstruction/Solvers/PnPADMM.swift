@@ -96,6 +96,19 @@ public final class PnPADMM: IterativeSolver {
         iteration = 0
     }
 
+    /// x, z, u (and with the box b, w): everything the next iteration reads.
+    public func saveState(into state: inout SolverState) { state.save(box ? [x, z, u, b, w] : [x, z, u]) }
+
+    /// A warm start: the iteration goes on from the saved x, z, u (b, w) with the new data;
+    /// the prior's own state is reset as for a cold start.
+    public func resume(measurement y: UnsafePointer<Float>, from state: SolverState) {
+        data.load(y)
+        op.adjoint(y, aty.pointer)
+        state.load(into: box ? [x, z, u, b, w] : [x, z, u])
+        prior.reset()
+        iteration = 0
+    }
+
     public func currentResidual() -> Double { data.residual(x.pointer) }
 
     public func step() -> IterationRecord {

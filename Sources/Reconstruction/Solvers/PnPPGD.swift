@@ -36,6 +36,10 @@ public final class PnPPGD: IterativeSolver {
         iteration = 0
     }
 
+    public func saveState(into state: inout SolverState) { state.save([x]) }
+
+    public func resume(measurement y: UnsafePointer<Float>, from state: SolverState) { resumeFromIterate(measurement: y, from: state) }
+
     public func currentResidual() -> Double { residual }
 
     public func step() -> IterationRecord {

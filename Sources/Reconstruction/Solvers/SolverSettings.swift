@@ -32,6 +32,14 @@ public struct SolverSettings: Sendable, Equatable {
     public var initIterations = 10
     /// Divergence: residual above factor × max(initial residual, 1), or non-finite values.
     public var divergenceFactor = 1e3
+    /// Start each frame of a stream from the state its previous frame ended in (x, and the
+    /// splitting variables of ADMM), unless the data disagree (``warmStartRatio``).
+    public var warmStart = false
+    /// Cold start instead when the previous image's residual on this frame's data exceeds this
+    /// factor × the residual it ended with on its own frame's (a new scene, slice or contrast).
+    public var warmStartRatio = 2.0
+    /// Iteration cap of a warm-started frame (nil: `iterations`).
+    public var warmIterations: Int?
 
     public init() {}
 }

@@ -6,9 +6,14 @@ public struct PipelineInterface: Sendable, Equatable {
     public var imageShape: [Int]
     /// MRD input: the frames its streams must make (nil: lpnd measurement messages).
     public var mrd: MRDExpectation?
+    /// MRI pipelines: the phase-encode rows a measurement's `lines` may name (0..<lineRows);
+    /// nil: the pipeline takes no `lines` (its sampling is fixed by its operator).
+    public var lineRows: Int?
 
-    public init(name: String, measurementShape: [Int], measurementDType: WireDType, imageShape: [Int], mrd: MRDExpectation? = nil) {
+    public init(name: String, measurementShape: [Int], measurementDType: WireDType, imageShape: [Int], mrd: MRDExpectation? = nil,
+                lineRows: Int? = nil) {
         self.mrd = mrd
+        self.lineRows = lineRows
         self.name = name
         self.measurementShape = measurementShape
         self.measurementDType = measurementDType

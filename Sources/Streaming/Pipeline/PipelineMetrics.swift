@@ -32,9 +32,12 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
     private let iterations: Recorder
     private let inFlight: Gauge
     private let stageGauges: [String: (depth: Gauge, busy: Gauge, capacity: Gauge)]
+    /// Per-stream frames/s and latency percentiles.
+    let streams: StreamRates
 
     init(pipeline: String, stages: [String], factory: MetricsFactory) {
         let p = [("pipeline", pipeline)]
+        streams = StreamRates(pipeline: pipeline, factory: factory)
         receivedCounter = Counter(label: "lpnd_messages_received_total", dimensions: p, factory: factory)
         framesCounter = Counter(label: "lpnd_frames_total", dimensions: p, factory: factory)
         droppedCounter = Counter(label: "lpnd_dropped_total", dimensions: p, factory: factory)
@@ -76,7 +79,8 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
         }
     }
 
-    func frame(_ timings: FrameTimings, iterations count: Int, proxSeconds: Double?) {
+    func frame(_ timings: FrameTimings, iterations count: Int, proxSeconds: Double?, stream: String, at now: Double) {
+        streams.published(stream: stream, latencyMs: timings.totalMs, at: now)
         framesCounter.increment()
         latency.recordSeconds(timings.totalMs / 1e3)
         queueWait.recordSeconds(timings.queueMs / 1e3)

@@ -244,7 +244,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             let now = MonotonicClock.seconds()
             let timings = FrameTimings(queueMs: 1e3 * (started - frame.receivedAt), reconstructMs: 1e3 * (finished - started),
                                        totalMs: 1e3 * (now - frame.receivedAt))
-            metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds)
+            metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds,
+                          stream: frame.header.stream, at: now)
             let messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
             frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
                                           png: png, result: result))
@@ -380,6 +381,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     /// Sets the in-flight and stage gauges to the current values (call before a metrics scrape).
     public func refreshGauges() {
         metrics.refresh(inFlight: ledger.openCount, stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
+        _ = metrics.streams.snapshot(at: MonotonicClock.seconds())
     }
 
     public var stats: PipelineStats {
@@ -388,6 +390,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             pipeline: interface.name, endpoint: endpoint, socket: configuration.socket.rawValue,
             received: c.received, frames: c.frames, errors: c.errors, dropped: c.dropped, pings: c.pings, errorCodes: c.errorCodes,
             inFlight: ledger.openCount, latencyP50Ms: p50, latencyP99Ms: p99,
-            stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
+            stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats],
+            streams: metrics.streams.snapshot(at: MonotonicClock.seconds()))
     }
 }

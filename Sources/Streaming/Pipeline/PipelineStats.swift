@@ -16,9 +16,11 @@ public struct PipelineStats: Codable, Sendable {
     public var latencyP50Ms: Double?
     public var latencyP99Ms: Double?
     public var stages: [StageStats]
+    /// The most recently published streams (at most 64), their frames/s and latency.
+    public var streams: [StreamStats]
 
     enum CodingKeys: String, CodingKey {
-        case pipeline, endpoint, socket, received, frames, errors, dropped, pings, stages
+        case pipeline, endpoint, socket, received, frames, errors, dropped, pings, stages, streams
         case errorCodes = "error_codes", inFlight = "in_flight"
         case latencyP50Ms = "latency_p50_ms", latencyP99Ms = "latency_p99_ms"
     }

@@ -14,6 +14,7 @@
 ///     dtype                  dtype_mismatch
 ///     shape                  shape_mismatch
 ///     byte_order             malformed_header
+///     lines (optional)       malformed_header     (MRI pipelines: distinct rows in 0..<H)
 ///     part 1 size            payload_size
 ///     reference ⇔ part 2     malformed_message
 ///     part 2 size            payload_size
@@ -102,6 +103,13 @@ public struct MessageDecoder: Sendable {
         guard byteOrder == "little" else {
             return reject(.malformedHeader, "byte_order \(Self.quote(byteOrder)) is not supported (payloads are little-endian)")
         }
+        var lines: [Int]? = nil
+        if let value = object["lines"] {
+            switch Self.linesProblem(value, rows: interface.lineRows, pipeline: interface.name) {
+            case .success(let rows): lines = rows
+            case .failure(let problem): return reject(.malformedHeader, problem.text)
+            }
+        }
         let expectedBytes = interface.measurementFloats * 4
         guard parts[1].count == expectedBytes else {
             return reject(.payloadSize, "measurement part has \(parts[1].count) bytes, shape \(interface.measurementShape) \(interface.measurementDType.rawValue) needs \(expectedBytes)")
@@ -130,8 +138,9 @@ public struct MessageDecoder: Sendable {
         let header = MeasurementHeader(
             stream: streamID, seq: object["seq"]!.uint64Value!, timestamp: object["timestamp"]!.finiteDoubleValue!,
             pipeline: pipeline, shape: interface.measurementShape, dtype: interface.measurementDType,
-            reference: wantsReference)
-        return .success(.frame(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt)))
+            reference: wantsReference, lines: lines)
+        return .success(.frame(InboundFrame(header: header, measurement: measurement, reference: reference, receivedAt: receivedAt,
+                                            sampledRows: lines)))
     }
 
     /// An MRD message: envelope {lpnd, type: "mrd", stream, pipeline} and one MRD message part.
@@ -199,6 +208,24 @@ public struct MessageDecoder: Sendable {
             if !valid { return "key '\(key)' must be \(expected), got \(value.excerpt)" }
         }
         return nil
+    }
+
+    /// A measurement's `lines`: a non-empty array of distinct integers in 0..<rows, for a
+    /// pipeline that takes them.
+    static func linesProblem(_ value: StrictJSON, rows: Int?, pipeline: String) -> Result<[Int], Problem> {
+        guard let rows else {
+            return .failure(Problem(text: "pipeline '\(pipeline)' samples with its own fixed mask; key 'lines' is for MRI pipelines"))
+        }
+        guard case .array(let items) = value, !items.isEmpty,
+              case let values = items.compactMap({ $0.int64Value }), values.count == items.count else {
+            return .failure(Problem(text: "key 'lines' must be a non-empty array of integers (phase-encode rows), got \(value.excerpt)"))
+        }
+        if let bad = values.first(where: { $0 < 0 || $0 >= Int64(rows) }) {
+            return .failure(Problem(text: "key 'lines': row \(bad) is outside 0..<\(rows)"))
+        }
+        let lines = values.map { Int($0) }
+        guard Set(lines).count == lines.count else { return .failure(Problem(text: "key 'lines' names a row twice")) }
+        return .success(lines)
     }
 
     static func isIntegerArray(_ value: StrictJSON) -> Bool {

@@ -71,14 +71,18 @@ public struct MeasurementHeader: Codable, Sendable, Equatable {
     public var dtype: WireDType
     public var byteOrder: String
     public var reference: Bool?
+    /// MRI pipelines: the phase-encode rows this frame sampled, in the pipeline's k-space
+    /// layout (a dynamic stream's per-frame pattern); nil: the pipeline's own mask.
+    public var lines: [Int]?
 
     enum CodingKeys: String, CodingKey {
-        case lpnd, type, stream, seq, timestamp, pipeline, shape, dtype, reference
+        case lpnd, type, stream, seq, timestamp, pipeline, shape, dtype, reference, lines
         case byteOrder = "byte_order"
     }
 
     public init(stream: String, seq: UInt64, timestamp: Double, pipeline: String, shape: [Int],
-                dtype: WireDType, reference: Bool = false) {
+                dtype: WireDType, reference: Bool = false, lines: [Int]? = nil) {
+        self.lines = lines
         self.lpnd = WireProtocol.version
         self.type = "measurement"
         self.stream = stream

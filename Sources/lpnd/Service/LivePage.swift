@@ -1,7 +1,8 @@
 /// The live view page, self-contained (no CDN, fonts or scripts from elsewhere): one card per
 /// pipeline and stream with the latest frame, its numbers and its convergence curves, fed by
 /// Server-Sent Events from `/live`. Each card exposes `data-seq`, `data-points` (curve points
-/// drawn) and `data-delay-ms` (publication → shown) for the browser test.
+/// drawn), `data-delay-ms` (publication → shown) and `data-frames-per-second` (the stream's
+/// rate from the stats events) for the browser test.
 enum LivePage {
     static let html = #"""
 <!doctype html>
@@ -60,6 +61,7 @@ source.addEventListener("frame", ev => {
   const flags = (h.flags || []).length ? `<span class="flag">${h.flags.join(", ")}</span>` : "none";
   if (h.check) el.dataset.check = `${fmt(h.check.difference_db, 2)} dB against TV (seq ${h.seq})`;
   el.querySelector("table").innerHTML = [["seq", h.seq], ["generation", h.generation], ["latency", fmt(h.timings.total_ms, 1) + " ms"],
+    ["stream", `<span class="rate">${el.dataset.rate || "–"}</span>`],
     ["reconstruct", fmt(h.timings.reconstruct_ms, 1) + " ms"], ["iterations", h.convergence.iterations], ["stop", h.convergence.stop_reason],
     ["PSNR", h.psnr === undefined ? "–" : fmt(h.psnr, 2) + " dB"], ["SSIM", fmt(h.ssim, 4)], ["prior", prior], ["check", el.dataset.check || "–"], ["flags", flags]]
     .map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join("");
@@ -72,6 +74,12 @@ source.addEventListener("stats", ev => {
   document.getElementById("queues").innerHTML = `generation ${s.generation} · ` + s.pipelines.map(p =>
     `<b>${p.pipeline}</b>: received ${p.received}, frames ${p.frames}, errors ${p.errors}, dropped ${p.dropped}, in flight ${p.in_flight}; ` +
     p.stages.map(st => `${st.name.split(".").pop()} ${st.depth}/${st.capacity} (${st.busy} busy)`).join(", ")).join("<br>");
+  for (const p of s.pipelines) for (const st of p.streams || []) {
+    const el = cards[p.pipeline + "/" + st.stream]; if (!el) continue;
+    el.dataset.rate = `${fmt(st.frames_per_second, 1)} frames/s · latency p50 ${fmt(st.latency_p50_ms, 0)} ms, p99 ${fmt(st.latency_p99_ms, 0)} ms`;
+    el.dataset.framesPerSecond = st.frames_per_second;
+    const span = el.querySelector(".rate"); if (span) span.textContent = el.dataset.rate;
+  }
 });
 </script></body></html>
 """#

@@ -123,7 +123,9 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
         let pipelines = stats.pipelines.map { p -> [String: Any] in
             ["pipeline": p.pipeline, "received": p.received, "frames": p.frames, "errors": p.errors, "dropped": p.dropped,
              "in_flight": p.inFlight,
-             "stages": p.stages.map { ["name": $0.name, "depth": $0.depth, "capacity": $0.capacity, "busy": $0.busyWorkers] }]
+             "stages": p.stages.map { ["name": $0.name, "depth": $0.depth, "capacity": $0.capacity, "busy": $0.busyWorkers] },
+             "streams": p.streams.map { ["stream": $0.stream, "frames_per_second": $0.framesPerSecond,
+                                         "latency_p50_ms": $0.latencyP50Ms ?? NSNull(), "latency_p99_ms": $0.latencyP99Ms ?? NSNull()] as [String: Any] }]
         }
         let data = (try? JSONSerialization.data(withJSONObject: ["pipelines": pipelines, "generation": stats.generation])) ?? Data("{}".utf8)
         return Array("event: stats\ndata: ".utf8) + [UInt8](data) + Array("\n\n".utf8)

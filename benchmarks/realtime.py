@@ -1,0 +1,221 @@
+"""Real-time streams (docs/BENCHMARKS.md, "Real-time streams"): dynamic sequences reconstructed
+frame by frame, the settings that trade quality for time, and the running daemon's rate.
+
+    python3 benchmarks/realtime.py --lpnd .build/release/lpnd --part table
+        `lpnd bench stream` (one stream, one worker, offline) over the settings of the MRI
+        pipelines: symmetry, padding, warm start and its iteration count, threads; the same
+        sequence for every row, so the PSNR columns compare.
+    python3 benchmarks/realtime.py --lpnd .build/release/lpnd --part daemon
+        `lpnd run` with the real-time pipeline (mri-4x-stream, mri-brain-4x-stream) and
+        `workers: auto`, `lpnd send --dynamic --rate R` pushing the sequence over PULL, and this
+        script's own pyzmq SUB on the PUB socket recording every frame's latency and PSNR; then
+        the same frames offline with the quality pipeline (mri-4x, mri-brain-4x: dihedral, up to
+        30 iterations, cold start), for the quality comparison.
+
+Sequences: a generated phantom (lpnd's own generator) at 128x128 and a real T1 brain slice
+(dipy's t1_coronal_slice, the held-out real scan of docs/RESULTS.md; needs dipy and nibabel)
+at 256x256, moving and deforming as `lpnd send --dynamic` makes them, sampled 4x with
+interleaved or golden-ratio lines per frame. Each pipeline is run without its `check`
+(measured separately in docs/RESULTS.md).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import yaml
+import zmq
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "training"))
+sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
+from lpnd_client import MeasurementSender, OutputReceiver, handshake, Frame  # noqa: E402
+
+# The quality pipelines (dihedral, up to 30 iterations, cold start) as shipped: the baseline rows.
+BEFORE = {}
+
+
+def variant(path: str, tmp: str, name: str, overrides: dict) -> str:
+    """A copy of pipeline `path` without `check`, model paths absolute, `overrides`
+    ({"section.key": value}, None removes the key) applied; written as JSON (which is YAML)."""
+    with open(path) as f:
+        p = yaml.safe_load(f)
+    p.pop("check", None)
+    for key, value in overrides.items():
+        section, field = key.split(".")
+        if value is None:
+            p[section].pop(field, None)
+        else:
+            p[section][field] = value
+    if "model" in p["prior"]:
+        p["prior"]["model"] = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), p["prior"]["model"]))
+    out = os.path.join(tmp, f"{name}.yaml")
+    with open(out, "w") as f:
+        json.dump(p, f)
+    return out
+
+
+def brain_folder(tmp: str, size: int) -> str:
+    """A folder holding dipy's T1 coronal slice at `size` (the sequence's base image)."""
+    import data as datasets
+    image = datasets.mri_heldout(size)[0 if size == 256 else 3]
+    folder = os.path.join(tmp, f"brain{size}")
+    os.makedirs(folder, exist_ok=True)
+    np.save(os.path.join(folder, "t1.npy"), image.astype(np.float32))
+    return folder
+
+
+def bench_stream(lpnd, pipeline, frames, sampling, images=None, threads=1):
+    cmd = [lpnd, "bench", "stream", "--pipeline", pipeline, "--frames", str(frames), "--sampling", sampling,
+           "--threads", str(threads), "--json"]
+    if images:
+        cmd += ["--images", images]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+
+
+def table(a, tmp):
+    sequences = {"mri-4x": (os.path.join(ROOT, "pipelines", "mri-4x.yaml"), None, a.frames),
+                 "mri-brain-4x": (os.path.join(ROOT, "pipelines", "mri-brain-4x.yaml"), "brain256", max(9, a.frames // 2))}
+    warm = {"solver.warm_start": True}
+    rows = {
+        "mri-4x": [
+            ("mri-4x as shipped: dihedral, cold, ≤ 30 it", BEFORE, 1),
+            ("symmetry none, cold, ≤ 30 it", {"prior.symmetry": "none"}, 1),
+            ("dihedral, warm, 3 it", {**warm, "prior.symmetry": "dihedral", "solver.warm_iterations": 3}, 1),
+            ("flips, warm, 3 it", {**warm, "prior.symmetry": "flips", "solver.warm_iterations": 3}, 1),
+            ("mirror, warm, 3 it", {**warm, "prior.symmetry": "mirror", "solver.warm_iterations": 3}, 1),
+            ("mirror, warm, 3 it, 2 threads", {**warm, "prior.symmetry": "mirror", "solver.warm_iterations": 3}, 2),
+            ("none, warm, 1 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 1}, 1),
+            ("none, warm, 2 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 2}, 1),
+            ("none, warm, 3 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 3}, 1),
+            ("none, warm, 3 it, 2 threads", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 3}, 2),
+            ("none, warm, 5 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 5}, 1),
+            ("none, warm, 8 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 8}, 1),
+            ("none, warm, 3 it, reflect padding", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 3,
+                                                   "prior.padding": "reflect"}, 1),
+            ("none, warm, 3 it, circular padding", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 3,
+                                                    "prior.padding": "circular"}, 1),
+            ("mri-4x-stream as shipped", "stream", 1),
+        ],
+        "mri-brain-4x": [
+            ("mri-brain-4x as shipped: dihedral, cold, ≤ 30 it", BEFORE, 1),
+            ("symmetry none, cold, ≤ 30 it", {"prior.symmetry": "none"}, 1),
+            ("mirror, warm, 3 it, 2 threads", {**warm, "prior.symmetry": "mirror", "solver.warm_iterations": 3}, 2),
+            ("none, warm, 2 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 2}, 1),
+            ("none, warm, 3 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 3}, 1),
+            ("none, warm, 3 it, 2 threads", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 3}, 2),
+            ("none, warm, 5 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 5}, 1),
+            ("none, warm, 6 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 6}, 1),
+            ("none, warm, 8 it", {**warm, "prior.symmetry": "none", "solver.warm_iterations": 8}, 1),
+            ("mri-brain-4x-stream as shipped", "stream", 1),
+        ],
+    }
+    samplings = a.samplings.split(",")
+    print(f"| pipeline | setting | threads | {' | '.join(f'{s}: frames/s, it, PSNR' for s in samplings)} |")
+    print("|---|---|---:|" + "---:|" * len(samplings))
+    for name in a.pipelines.split(","):
+        path, images, frames = sequences[name]
+        folder = brain_folder(tmp, 256) if images == "brain256" else None
+        for i, (label, overrides, threads) in enumerate(rows[name]):
+            if overrides == "stream":
+                pipeline = variant(path.replace(".yaml", "-stream.yaml"), tmp, f"{name}-{i}", {})
+            else:
+                pipeline = variant(path, tmp, f"{name}-{i}", overrides)
+            cells = []
+            for sampling in samplings:
+                r = bench_stream(a.lpnd, pipeline, frames, sampling, folder, threads)
+                cells.append(f"{r['frames_per_second']:.2f}, {r['mean_iterations']:.1f}, {r['mean_psnr']:.2f}")
+            print(f"| {name} | {label} | {threads} | {' | '.join(cells)} |", flush=True)
+
+
+def daemon(a, tmp):
+    runs = [("mri-4x", None, 128, a.rate_128), ("mri-brain-4x", "brain256", 256, a.rate_256)]  # quality pipeline, its -stream variant
+    print("| pipeline | sequence | sent at | frames | answered frames/s | latency p50 / p99 (ms) | p99 ÷ p50 | errors | "
+          "mean PSNR (daemon) | same frames offline, quality pipeline (mri-4x / mri-brain-4x) | difference |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, images, size, rate in runs:
+        if name not in a.pipelines.split(","):
+            continue
+        shipped = os.path.join(ROOT, "pipelines", f"{name}.yaml")
+        pipeline = variant(shipped.replace(".yaml", "-stream.yaml"), tmp, f"daemon-{name}", {})
+        folder = brain_folder(tmp, size) if images else None
+        ingest, publish = f"ipc://{tmp}/in-{name}", f"ipc://{tmp}/out-{name}"
+        config = os.path.join(tmp, f"lpnd-{name}.yaml")
+        with open(config, "w") as f:
+            f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\npipelines:\n  - file: {pipeline}\n"
+                    f"    ingest: {{endpoint: {ingest}}}\n")
+        proc = subprocess.Popen([a.lpnd, "run", "--config", config], stderr=subprocess.DEVNULL)
+        try:
+            receiver = OutputReceiver(publish, stream="rt", kinds=("frame", "error", "pong"))
+            probe = MeasurementSender(ingest, pipeline=f"{name}-stream", stream="rt")
+            handshake(probe, receiver, timeout=60)
+            probe.close()
+            cmd = [a.lpnd, "send", "--pipeline", pipeline, "--endpoint", ingest, "--count", str(a.daemon_frames),
+                   "--rate", str(rate), "--dynamic", "--sampling", a.daemon_sampling, "--stream", "rt", "--seed", "1"]
+            if folder:
+                cmd += ["--images", folder]
+            sender = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+            latencies, psnrs, arrivals, errors = {}, {}, {}, 0
+            deadline = time.time() + 60 + 3 * a.daemon_frames / rate
+            while len(latencies) + errors < a.daemon_frames and time.time() < deadline:
+                out = receiver.receive(timeout=1)
+                if isinstance(out, Frame):
+                    seq = out.header["seq"]
+                    latencies[seq] = out.header["timings"]["total_ms"]
+                    psnrs[seq] = out.header.get("psnr", float("nan"))
+                    arrivals[seq] = time.monotonic()
+                elif out is not None and out.__class__.__name__ == "ErrorEvent":
+                    errors += 1
+            sender.wait(60)
+        finally:
+            proc.terminate()
+            proc.wait(60)
+        # Steady state: after the stream's first second (its first frames start cold and queue
+        # behind the first one); the full-stream p99 is given too.
+        skip = int(rate)
+        seqs = sorted(latencies)
+        steady = [latencies[s] for s in seqs if s >= skip]
+        t = [arrivals[s] for s in seqs if s >= skip]
+        fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else float("nan")
+        p50, p99 = np.percentile(steady, 50), np.percentile(steady, 99)
+        p99_all = np.percentile([latencies[s] for s in seqs], 99)
+        mean_psnr = float(np.mean([psnrs[s] for s in seqs]))
+        # The same frames offline with the settings shipped before (first `quality_frames`).
+        before = variant(shipped, tmp, f"before-{name}", BEFORE)
+        q = min(a.quality_frames, len(seqs))
+        base = bench_stream(a.lpnd, before, q + 1, a.daemon_sampling, folder)
+        now = float(np.mean([psnrs[s] for s in seqs if 1 <= s <= q]))
+        print(f"| {name}-stream | {'brain' if folder else 'phantom'} {size}², {a.daemon_sampling} | {rate:g}/s | {len(seqs)} | {fps:.2f} | "
+              f"{p50:.0f} / {p99:.0f} (all frames: p99 {p99_all:.0f}) | {p99 / p50:.2f} | {errors} | {mean_psnr:.2f} | "
+              f"{base['mean_psnr']:.2f} (frames 1–{q}; shipped: {now:.2f}) | {now - base['mean_psnr']:+.2f} |", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
+    ap.add_argument("--part", choices=["table", "daemon", "both"], default="both")
+    ap.add_argument("--pipelines", default="mri-4x,mri-brain-4x")
+    ap.add_argument("--frames", type=int, default=17, help="frames per table row (the first is not timed)")
+    ap.add_argument("--samplings", default="interleaved,golden,fixed")
+    ap.add_argument("--daemon-frames", type=int, default=200)
+    ap.add_argument("--daemon-sampling", default="interleaved")
+    ap.add_argument("--rate-128", type=float, default=10)
+    ap.add_argument("--rate-256", type=float, default=2.5)
+    ap.add_argument("--quality-frames", type=int, default=16, help="frames compared with the before-settings offline")
+    a = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if a.part in ("table", "both"):
+            table(a, tmp)
+        if a.part in ("daemon", "both"):
+            daemon(a, tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
