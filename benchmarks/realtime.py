@@ -149,7 +149,7 @@ def daemon(a, tmp):
         config = os.path.join(tmp, f"lpnd-{name}.yaml")
         with open(config, "w") as f:
             f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\npipelines:\n  - file: {pipeline}\n"
-                    f"    ingest: {{endpoint: {ingest}}}\n")
+                    f"    ingest: {{endpoint: {ingest}}}\n    png: {'true' if a.png else 'false'}\n")
         proc = subprocess.Popen([a.lpnd, "run", "--config", config], stderr=subprocess.DEVNULL)
         try:
             receiver = OutputReceiver(publish, stream="rt", kinds=("frame", "error", "pong"))
@@ -207,7 +207,8 @@ def main() -> int:
     ap.add_argument("--daemon-sampling", default="interleaved")
     ap.add_argument("--rate-128", type=float, default=10)
     ap.add_argument("--rate-256", type=float, default=2.5)
-    ap.add_argument("--quality-frames", type=int, default=16, help="frames compared with the before-settings offline")
+    ap.add_argument("--quality-frames", type=int, default=24, help="frames compared with the quality pipeline offline")
+    ap.add_argument("--no-png", dest="png", action="store_false", help="frames without their PNG (png: false)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if a.part in ("table", "both"):

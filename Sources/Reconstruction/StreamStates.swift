@@ -12,6 +12,10 @@ public final class StreamStates: @unchecked Sendable {  // safe: `state` is only
         /// ‖A x − y‖/‖y‖ that frame ended with on its own data.
         public var residual: Double
         public var seq: UInt64?
+
+        public init(solver: SolverState, residual: Double, seq: UInt64?) {
+            (self.solver, self.residual, self.seq) = (solver, residual, seq)
+        }
     }
 
     private struct State {

@@ -48,12 +48,14 @@ struct DaemonConfigFile {
         let list = try root.required("pipelines", root.sections)
         guard !list.isEmpty else { throw root.fail("pipelines", "needs at least one pipeline") }
         var entries: [PipelineEntry] = []
-        // `workers: auto` (the default): the cores shared out over the pipelines, after the
-        // threads a frame is given (frame_threads), so one stream's frames use every core.
+        // `workers: auto` (the default): one worker for a pipeline that warm-starts each frame
+        // from its stream's previous one (its frames build on each other: the cores go to each
+        // frame, frame_threads auto), else the cores shared out over the pipelines.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let autoWorkers = max(1, cores / (frameThreads ?? 1) / list.count)
+        let sharedWorkers = max(1, cores / (frameThreads ?? 1) / list.count)
         for p in list {
             let file = try p.required("file", p.string)
+            let autoWorkers = Self.warmStarts(resolve(file, against: directory)) ? 1 : sharedWorkers
             let ingest = try p.required("ingest", p.section)
             let mode = try ingest.choice("mode", IngestMode.self) ?? .bind
             let runtime = PipelineRuntimeConfiguration(
@@ -100,6 +102,13 @@ struct DaemonConfigFile {
             throw root.fail(key, "'\(text)' is not auto or an integer in 1…256")
         }
         return count
+    }
+
+    /// Whether the pipeline file sets `solver.warm_start: true` (false when it cannot be read:
+    /// loading the pipeline names that problem).
+    static func warmStarts(_ path: String) -> Bool {
+        guard let root = try? YAMLSection.load(file: path), let solver = try? root.section("solver") else { return false }
+        return (try? solver.bool("warm_start")) == true
     }
 
     /// `auto` (`automatic`) or a worker count in 1…256.

@@ -59,14 +59,14 @@ public struct DynamicSequence: Sendable {
                     // Source point: the inverse motion of (i, j).
                     let y = Double(i) - cy - dy, x = Double(j) - cx - dx
                     let sy = c * y - s * x + cy, sx = s * y + c * x + cx
-                    var v = 0.0
                     let y0 = Int(sy.rounded(.down)), x0 = Int(sx.rounded(.down))
                     let fy = sy - Double(y0), fx = sx - Double(x0)
-                    for (yy, wy) in [(y0, 1 - fy), (y0 + 1, fy)] where yy >= 0 && yy < h && wy > 0 {
-                        for (xx, wx) in [(x0, 1 - fx), (x0 + 1, fx)] where xx >= 0 && xx < w && wx > 0 {
-                            v += wy * wx * Double(b[yy * w + xx])
-                        }
+                    // Bilinear, zero outside the frame.
+                    func at(_ yy: Int, _ xx: Int) -> Double {
+                        yy >= 0 && yy < h && xx >= 0 && xx < w ? Double(b[yy * w + xx]) : 0
                     }
+                    var v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1))
+                        + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1))
                     let r = ((Double(i) - by) * (Double(i) - by) + (Double(j) - bx) * (Double(j) - bx)).squareRoot()
                     v += 0.35 / (1 + exp((r - radius) / 0.7))
                     out[i * w + j] = Float(min(max(v, 0), 1))

@@ -26,7 +26,7 @@ struct SendCommand: ParsableCommand {
     @Option(help: "The MRD file's group.") var dataset: String = "dataset"
     @Option(help: "The daemon's PUB endpoint: wait for its answer to every frame (a frame or an error event; with --mrd, a ping's pong) and fail when any frame was refused or never accepted.") var publish: String?
     @Option(help: "With --publish: seconds without any answer after which the unanswered frames count as not accepted.") var timeout: Double = 120
-    @Flag(help: "A dynamic sequence: the first image (phantom or --images) moves and deforms a little from frame to frame (docs/PROTOCOL.md §9).") var dynamic = false
+    @Flag(help: "A dynamic sequence: the first image (phantom or --images) moves and deforms a little from frame to frame (docs/BENCHMARKS.md, 'Real-time streams').") var dynamic = false
     @Option(help: "With --dynamic, single-coil MRI: fixed (the pipeline's mask), interleaved or golden (golden-ratio lines): the frame's rows travel in its header's 'lines'.") var sampling: String = "fixed"
     @OptionGroup var curve: CurveOptions
 
@@ -115,14 +115,15 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Option(help: "Pipeline file.") var pipeline: String = "pipelines/mri-4x-stream.yaml"
     @Option(help: "Frames to stream.") var frames: Int = 40
-    @Option(help: "Reconstruction workers (default: one per core, as lpnd run's workers: auto).") var workers: Int?
+    @Option(help: "Reconstruction workers (default as lpnd run's workers: auto).") var workers: Int?
     @Option(help: "Output folder.") var output: String = "demo-out"
     @Option(help: "The live view's address (host:port, port 0: any free port), or off.") var http: String = "127.0.0.1:9464"
 
     func run() async throws {
-        let workers = self.workers ?? max(1, ProcessInfo.processInfo.activeProcessorCount)  // as lpnd run's auto
-        let frameThreads = FrameThreads.take(FrameThreads.automatic(workers: workers))
         let loaded = try Pipeline.load(path: pipeline)
+        // As lpnd run's `workers: auto`: one worker with every core for a warm-starting pipeline.
+        let workers = self.workers ?? (loaded.solver.warmStart ? 1 : max(1, ProcessInfo.processInfo.activeProcessorCount))
+        let frameThreads = FrameThreads.take(FrameThreads.automatic(workers: workers))
         let observer = LockedValue<LiveView?>(nil)
         let daemon = try Daemon(
             settings: Daemon.Settings(publishEndpoint: "tcp://127.0.0.1:*", drainTimeout: 60, logger: .errorsOnly,

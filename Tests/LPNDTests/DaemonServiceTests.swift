@@ -101,4 +101,31 @@ import Testing
         #expect(status == 0)
         #expect(log.contains("stalled"), "\(log)")
     }
+
+    /// A dynamic stream with per-frame lines into a warm-starting pipeline: `lpnd send
+    /// --publish` reports every frame reconstructed with its rate, and the daemon's stats and
+    /// /metrics carry the stream's frames/s and latency percentiles.
+    @Test func aDynamicStreamsRateAndLatencyAreReported() throws {
+        let port = Self.freePort()
+        let daemon = try DaemonProcessTests.startDaemon(pipeline: DaemonProcessTests.root + "/Fixtures/tv-mri-stream.yaml",
+                                                        http: "127.0.0.1:\(port)")
+        let (status, output) = try SendConfirmationTests.send(
+            ["--pipeline", DaemonProcessTests.root + "/Fixtures/tv-mri-stream.yaml", "--endpoint", daemon.ingest, "--count", "12",
+             "--dynamic", "--sampling", "interleaved", "--stream", "heart", "--publish", daemon.publish])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("the daemon answered: 12 reconstructed") && output.contains("frames/s")
+                && output.contains("mean PSNR"), "\(output)")
+        let stats = try #require(try DaemonProcessTests.stats(daemon))
+        let pipeline = try #require((stats["pipelines"] as? [[String: Any]])?.first)
+        let streams = pipeline["streams"] as? [[String: Any]] ?? []
+        let heart = try #require(streams.first { $0["stream"] as? String == "heart" }, "\(streams)")
+        #expect(heart["frames"] as? Int == 12)
+        #expect((heart["frames_per_second"] as? Double ?? 0) > 0)
+        #expect(heart["latency_p50_ms"] as? Double != nil && heart["latency_p99_ms"] as? Double != nil)
+        let metrics = try #require(Self.get(port, "metrics")).body
+        #expect((Self.sample(metrics, "lpnd_stream_frames_per_second{pipeline=\"test-mri\",stream=\"heart\"}") ?? 0) > 0, "\(metrics)")
+        #expect((Self.sample(metrics, "lpnd_stream_latency_p99_seconds{pipeline=\"test-mri\",stream=\"heart\"}") ?? 0) > 0)
+        let (stopStatus, _) = daemon.stop()
+        #expect(stopStatus == 0)
+    }
 }

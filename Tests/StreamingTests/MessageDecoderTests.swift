@@ -201,4 +201,30 @@ import Testing
                      "dtype_mismatch", "shape_mismatch", "payload_size", "non_finite"]
         #expect(codes.allSatisfy { tally[$0, default: 0] >= 200 }, "\(tally)")
     }
+
+    /// `lines` (docs/PROTOCOL.md §1): an MRI pipeline's frame carries its rows to the
+    /// reconstruction; anything else in it, or the key on a pipeline with a fixed sampling, is
+    /// malformed_header naming the key.
+    @Test func linesReachTheFrameOfAnMRIPipelineAndAreCheckedByTheRule() throws {
+        let mri = MessageDecoder(interface: PipelineInterface(name: "fake", measurementShape: [4, 4], measurementDType: .float32,
+                                                              imageShape: [4, 4], lineRows: 4))
+        func decode(_ decoder: MessageDecoder, _ lines: String) -> Result<MessageDecoder.Decoded, MessageDecoder.Rejection> {
+            decoder.decode([Array(valid.replacingOccurrences(of: "}", with: ",\"lines\":\(lines)}").utf8),
+                            TestPeer.payload(seq: 0)], receivedAt: 0)
+        }
+        guard case .success(.frame(let frame)) = decode(mri, "[0,3,1]") else {
+            Issue.record("lines refused")
+            return
+        }
+        #expect(frame.sampledRows == [0, 3, 1] && frame.header.lines == [0, 3, 1])
+        for bad in ["[]", "[0,4]", "[-1]", "[1,1]", "[0.5]", "\"0\"", "[true]"] {
+            guard case .failure(let r) = decode(mri, bad) else { Issue.record("lines \(bad) accepted"); continue }
+            #expect(r.event.code == .malformedHeader && r.event.message.contains("'lines'"), "\(bad): \(r.event.message)")
+        }
+        guard case .failure(let fixed) = decode(decoder, "[0]") else {
+            Issue.record("lines accepted by a pipeline without them")
+            return
+        }
+        #expect(fixed.event.code == .malformedHeader && fixed.event.message.contains("'lines'"))
+    }
 }
