@@ -83,9 +83,10 @@ import Testing
         #expect(bindStatus == 69, "\(bindLog)")
         #expect(bindLog.contains(busy) && bindLog.contains("'publish'") && bindLog.contains(taken), "\(bindLog)")
         #expect(!bindLog.contains("Usage"), "\(bindLog)")
-        // Before the sockets, the start-up line: frame_threads auto shares the cores out over the workers.
+        // Before the sockets, the start-up line: `workers` left out is auto, a worker per core for a
+        // pipeline that does not warm-start, and frame_threads auto shares the cores out over them.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        #expect(bindLog.contains("\(cores) cores: 1 pipeline(s), 1 worker(s), \(cores) thread(s) per frame (frame_threads: auto)"),
+        #expect(bindLog.contains("\(cores) cores: 1 pipeline(s), \(cores) worker(s), 1 thread(s) per frame (frame_threads: auto)"),
                 "\(bindLog)")
         squatter.close(linger: 0)
 
@@ -195,19 +196,8 @@ import Testing
             text += "  - file: \(shipped)/\(pipeline.name).yaml\n    ingest: {endpoint: ipc://\(dir)/in\(i), socket: pull}\n"
         }
         try text.write(toFile: config, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
-        process.arguments = ["run", "--config", config]
-        let stderr = Pipe()
-        process.standardError = stderr
-        try process.run()
-        let daemon = DaemonProcessTests.Running(process: process, stderr: stderr, ingest: "", publish: "ipc://\(dir)/out",
-                                                control: "ipc://\(dir)/ctl", curve: (server.publicKey, client))
-        guard try DaemonProcessTests.stats(daemon, timeout: 120) != nil else {
-            let (_, log) = daemon.stop(signal: SIGKILL)
-            Issue.record("the daemon did not start: \(log)")
-            return
-        }
+        let daemon = try DaemonProcessTests.launch(config: config, ingest: "", publish: "ipc://\(dir)/out", control: "ipc://\(dir)/ctl",
+                                                   curve: (server.publicKey, client), timeout: 120)
         var listeners: [TestPeer] = []
         for (i, pipeline) in pipelines.enumerated() {
             let peer = try TestPeer(ingest: "ipc://\(dir)/in\(i)", publish: daemon.publish) { socket in
@@ -250,17 +240,9 @@ import Testing
         return path
     }
 
+    /// `lpnd send` with these arguments: its status and its output (stdout and stderr).
     static func send(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
-        process.arguments = ["send"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        try MRDProcessTests.run(DaemonProcessTests.executable, ["send"] + arguments)
     }
 
     @Test func refusedAndLostFramesMakeSendFail() throws {

@@ -61,17 +61,24 @@ import Testing
             \(extra)
             """
         try config.write(toFile: dir + "/lpnd.yaml", atomically: true, encoding: .utf8)
+        return try launch(config: dir + "/lpnd.yaml", ingest: ingest, publish: publish, control: control,
+                          environment: environment, curve: curve)
+    }
+
+    /// `lpnd run --config <config>`, once it answers `stats` on `control` (within `timeout` s).
+    static func launch(config: String, ingest: String, publish: String, control: String, environment: [String: String] = [:],
+                       curve: (serverKey: String, keys: CurveKeyPair)? = nil, timeout: Double = 30) throws -> Running {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["run", "--config", dir + "/lpnd.yaml"]
+        process.arguments = ["run", "--config", config]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stderr = Pipe()
         process.standardError = stderr
         try process.run()
         let running = Running(process: process, stderr: stderr, ingest: ingest, publish: publish, control: control, curve: curve)
-        guard try stats(running, timeout: 30) != nil else {
-            _ = running.stop(signal: SIGKILL)
-            throw ValidationFailure("daemon did not answer on its control socket")
+        guard try stats(running, timeout: timeout) != nil else {
+            let (_, log) = running.stop(signal: SIGKILL)
+            throw ValidationFailure("daemon did not answer on its control socket: \(log)")
         }
         return running
     }

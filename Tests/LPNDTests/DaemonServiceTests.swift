@@ -20,10 +20,9 @@ import Testing
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// GET on loopback with a plain socket: (status code, body); nil when nothing answers.
-    static func get(_ port: Int, _ path: String) -> (status: Int, body: String)? {
+    /// A TCP connection to the loopback port (reads time out after 10 s), or nil.
+    static func connect(_ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
@@ -31,9 +30,19 @@ import Testing
         address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return nil }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// GET on loopback with a plain socket: (status code, body); nil when nothing answers.
+    static func get(_ port: Int, _ path: String) -> (status: Int, body: String)? {
+        guard let fd = connect(port) else { return nil }
+        defer { close(fd) }
         let request = Array("GET /\(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard send(fd, request, request.count, 0) == request.count else { return nil }
         var response: [UInt8] = []

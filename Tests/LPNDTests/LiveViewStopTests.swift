@@ -13,12 +13,12 @@ import Testing
 
         init?(port: Int, timeout: Double = 30) {
             let deadline = Date(timeIntervalSinceNow: timeout)
-            var connected: Int32 = -1
-            while connected < 0 && Date() < deadline {
-                connected = Self.connect(port)
-                if connected < 0 { usleep(20_000) }  // the server is not listening yet: retry interval
+            var connected = DaemonServiceTests.connect(port)
+            while connected == nil && Date() < deadline {
+                usleep(20_000)  // the server is not listening yet: retry interval
+                connected = DaemonServiceTests.connect(port)
             }
-            guard connected >= 0 else { return nil }
+            guard let connected else { return nil }
             fd = connected
             let request = Array("GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n".utf8)
             var received: [UInt8] = []
@@ -32,21 +32,6 @@ import Testing
         }
 
         deinit { close(fd) }
-
-        private static func connect(_ port: Int) -> Int32 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(port).bigEndian
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-            }
-            if rc != 0 { close(fd); return -1 }
-            return fd
-        }
     }
 
     /// Waits up to `seconds` for the process to end; kills it (and returns false) otherwise.

@@ -47,8 +47,9 @@ class MeasurementSender:
         self.seq = 0
 
     def send(self, measurement: np.ndarray, reference: Optional[np.ndarray] = None,
-             seq: Optional[int] = None, timestamp: Optional[float] = None) -> int:
-        """Sends one measurement (and optionally a float32 reference image); returns its seq."""
+             seq: Optional[int] = None, timestamp: Optional[float] = None, lines: Optional[list] = None) -> int:
+        """Sends one measurement (and optionally a float32 reference image); returns its seq.
+        `lines`: MRI pipelines, the phase-encode rows this frame sampled (PROTOCOL.md §1)."""
         array = np.asarray(measurement)
         dtype = "complex64" if np.iscomplexobj(array) else "float32"
         payload = np.ascontiguousarray(array, dtype="<c8" if dtype == "complex64" else "<f4")
@@ -58,6 +59,8 @@ class MeasurementSender:
                   "timestamp": time.time() if timestamp is None else timestamp,
                   "pipeline": self.pipeline, "shape": list(array.shape), "dtype": dtype,
                   "byte_order": "little", "reference": reference is not None}
+        if lines is not None:
+            header["lines"] = [int(r) for r in lines]
         parts = [json.dumps(header).encode(), payload.tobytes()]
         if reference is not None:
             parts.append(np.ascontiguousarray(reference, dtype="<f4").tobytes())

@@ -143,6 +143,22 @@ def test_oversized_parts_are_refused_and_nothing_behind_them_is_lost(daemon):
     assert await_answers(sender, receiver, [201], idle_timeout=30).frames == [201]
 
 
+def test_a_frame_brings_its_own_lines(daemon):
+    """PROTOCOL.md §1 `lines`: the rows a frame sampled (here those of the pipeline's mask,
+    read off the k-space) reconstruct it; a row outside the image is malformed_header."""
+    tmp, endpoints = daemon
+    receiver = OutputReceiver(endpoints["out"], stream="rows", kinds=("frame", "error", "pong"))
+    sender = MeasurementSender(endpoints["in"], pipeline="test-mri", stream="rows")
+    handshake(sender, receiver)
+    image = phantom(0)
+    y = measurement(tmp, image, 0)
+    rows = [int(r) for r in np.nonzero(np.abs(y).sum(axis=1))[0]]
+    sender.send(y, reference=image, seq=1, lines=rows)
+    sender.send(y, seq=2, lines=rows + [32])
+    answers = await_answers(sender, receiver, [1, 2], idle_timeout=30)
+    assert answers.frames == [1] and answers.errors == {2: "malformed_header"}
+
+
 def test_malformed_headers_get_the_documented_codes(daemon):
     """Cases written from docs/PROTOCOL.md §1 alone: types are never bridged, order is as listed."""
     tmp, endpoints = daemon
