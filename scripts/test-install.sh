@@ -16,7 +16,7 @@ for f in usr/local/bin/lpnd etc/lpnd/lpnd.yaml etc/systemd/system/lpnd.service e
          usr/local/share/doc/lpnd/DEPLOY.md; do
   [ -e "$root/$f" ] || { echo "make install did not place /$f"; exit 1; }
 done
-grep -q "file: /usr/local/share/lpnd/pipelines/mri-4x.yaml" "$root/etc/lpnd/lpnd.yaml" \
+grep -q "file: /usr/local/share/lpnd/pipelines/mri-4x-stream.yaml" "$root/etc/lpnd/lpnd.yaml" \
   || { echo "/etc/lpnd/lpnd.yaml does not point at the installed pipelines"; exit 1; }
 "$root/usr/local/bin/lpnd" validate "$root"/usr/local/share/lpnd/pipelines/*.yaml >/dev/null
 # verify resolves dependencies (sysinit.target, …) and commands (ExecReload's /bin/kill) inside
