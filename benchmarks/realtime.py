@@ -82,7 +82,7 @@ def bench_stream(lpnd, pipeline, frames, sampling, images=None, threads=1):
 def table(a, tmp):
     sequences = {"mri-4x": (os.path.join(ROOT, "pipelines", "mri-4x.yaml"), None, a.frames),
                  "mri-brain-4x": (os.path.join(ROOT, "pipelines", "mri-brain-4x.yaml"), "brain256", max(9, a.frames // 2))}
-    warm = {"solver.warm_start": True}
+    warm = {"solver.warm_start": True, "solver.warm_start_ratio": 10}
     rows = {
         "mri-4x": [
             ("mri-4x as shipped: dihedral, cold, ≤ 30 it", BEFORE, 1),

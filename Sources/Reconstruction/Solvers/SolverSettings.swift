@@ -37,7 +37,7 @@ public struct SolverSettings: Sendable, Equatable {
     public var warmStart = false
     /// Cold start instead when the previous image's residual on this frame's data exceeds this
     /// factor × the residual it ended with on its own frame's (a new scene, slice or contrast).
-    public var warmStartRatio = 2.0
+    public var warmStartRatio = 10.0
     /// Iteration cap of a warm-started frame (nil: `iterations`).
     public var warmIterations: Int?
 
