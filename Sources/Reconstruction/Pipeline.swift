@@ -21,6 +21,12 @@ public enum OperatorSpec: Sendable {
         }
     }
 
+    /// Single-coil Cartesian MRI (a frame's own `lines` can be simulated).
+    public var isSingleCoilMRI: Bool {
+        if case .mri = self { return true }
+        return false
+    }
+
     /// A fresh operator instance (own buffers and FFT plans) over the shared data.
     /// `threads`: how many threads one application may use (multi-coil MRI shares its coils out).
     public func makeOperator(imageShape: [Int], imageType: SampleType, threads: Int = 1) -> LinearOperator {
@@ -191,7 +197,7 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         guard noise >= 0, noise.isFinite else {
             throw ReconstructionError.invalidArgument("noise must be ≥ 0, got \(noise)")
         }
-        if lines != nil, case .mri = operatorSpec {} else if lines != nil {
+        if lines != nil, !operatorSpec.isSingleCoilMRI {
             throw ReconstructionError.invalidArgument("per-frame lines are simulated for single-coil MRI pipelines only")
         }
         var y: [Float]

@@ -155,7 +155,6 @@ public final class Reconstructor {
         let result = FloatBuffer(op.imageCount)
         if let solver {
             var iterations = settings.iterations
-            solver.start(measurement: y.pointer, initial: x0.pointer)
             if let streams, let stream, let last = streams.entry(for: stream) {
                 // Warm start: the previous frame's state, kept only if the previous image
                 // explains this frame's data about as well as it explained its own.
@@ -169,6 +168,8 @@ public final class Reconstructor {
                 } else {
                     solver.start(measurement: y.pointer, initial: x0.pointer)
                 }
+            } else {
+                solver.start(measurement: y.pointer, initial: x0.pointer)
             }
             let outcome: SolveOutcome
             do {

@@ -1,11 +1,12 @@
 import Foundation
+import TensorIO
 
 /// Where each stream's last frame left its solver (a warm start's source): shared by the
 /// workers of one pipeline, so a stream's frames warm-start whichever worker takes them.
 /// Holds at most `capacity` streams, the least recently used forgotten first, so memory stays
 /// bounded whatever stream ids senders make up; a reload builds a new store (every stream
 /// starts cold again).
-public final class StreamStates: @unchecked Sendable {  // safe: `state` is only touched under `lock`
+public final class StreamStates: Sendable {
     /// One stream's last frame.
     public struct Entry: Sendable {
         public var solver: SolverState
@@ -25,8 +26,7 @@ public final class StreamStates: @unchecked Sendable {  // safe: `state` is only
     }
 
     public let capacity: Int
-    private let lock = NSLock()
-    private var state = State()
+    private let state = Locked(State())
 
     public init(capacity: Int = 64) {
         precondition(capacity > 0)
@@ -35,24 +35,18 @@ public final class StreamStates: @unchecked Sendable {  // safe: `state` is only
 
     /// The stream's last frame, if one was kept (a copy: workers never share arrays).
     public func entry(for stream: String) -> Entry? {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.entries[stream]
+        state.withLock { $0.entries[stream] }
     }
 
     /// Keeps `entry` as the stream's last frame.
     public func store(_ entry: Entry, for stream: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        if state.entries.updateValue(entry, forKey: stream) != nil { state.order.removeAll { $0 == stream } }
-        state.order.append(stream)
-        if state.order.count > capacity { state.entries[state.order.removeFirst()] = nil }
+        state.withLock { s in
+            if s.entries.updateValue(entry, forKey: stream) != nil { s.order.removeAll { $0 == stream } }
+            s.order.append(stream)
+            if s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }
+        }
     }
 
     /// Streams kept.
-    public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.entries.count
-    }
+    public var count: Int { state.withLock { $0.entries.count } }
 }

@@ -86,16 +86,16 @@ struct AcquisitionSimulator {
     /// The rows of frame `i` in the pipeline's k-space layout (nil: the pipeline's own mask).
     private func linePattern(_ sampling: DynamicSequence.Sampling) throws -> (Int) -> [Int]? {
         guard sampling != .fixed else { return { _ in nil } }
-        guard case .mri(let mask, let acceleration, let centerFraction, _, _) = pipeline.operatorSpec else {
+        guard case .mri(let mask, let acceleration, let centerFraction, _, _) = pipeline.operatorSpec else {  // single coil
             throw ValidationErrorText("--sampling \(sampling.rawValue): pipeline '\(pipeline.name)' is not single-coil MRI (its sampling is fixed)")
         }
         let h = mask.height
         let r = acceleration ?? Double(h) / Double(max(1, mask.lines.count))
         let centre = centerFraction ?? 0.08
         let centred = pipeline.kspace?.layout == .centered
-        let sequence = DynamicSequence(base: Tensor(shape: [1, 1], data: [0]), sampling: sampling)
         return { i in
-            sequence.lines(i, height: h, acceleration: r, centerFraction: centre)?.map { centred ? $0 : ($0 - h / 2 + h) % h }.sorted()
+            DynamicSequence.lines(i, sampling: sampling, height: h, acceleration: r, centerFraction: centre)?
+                .map { centred ? $0 : ($0 - h / 2 + h) % h }.sorted()
         }
     }
 

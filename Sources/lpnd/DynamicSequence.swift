@@ -77,7 +77,7 @@ public struct DynamicSequence: Sendable {
     }
 
     /// Phase-encode lines of frame t (centred layout: DC at row H/2), or nil for `fixed`.
-    public func lines(_ t: Int, height h: Int, acceleration: Double, centerFraction: Double) -> [Int]? {
+    public static func lines(_ t: Int, sampling: Sampling, height h: Int, acceleration: Double, centerFraction: Double) -> [Int]? {
         let total = max(1, Int((Double(h) / acceleration).rounded()))
         let centre = min(total, Int((centerFraction * Double(h)).rounded()))
         let lo = h / 2 - centre / 2

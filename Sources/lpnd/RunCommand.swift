@@ -8,6 +8,7 @@ import UnixSignals
 import LPN
 import Reconstruction
 import Streaming
+import TensorIO
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -58,7 +59,7 @@ struct RunCommand: AsyncParsableCommand {
 
         let ready = LockedValue(false)  // READY=1 is sent once
         let announce: @Sendable () -> Void = {
-            let first = ready.update { sent -> Bool in
+            let first = ready.withLock { sent -> Bool in
                 defer { sent = true }
                 return !sent
             }
@@ -214,11 +215,5 @@ enum DaemonLauncher {
     }
 }
 
-final class LockedValue<T>: @unchecked Sendable {  // safe: `value` is only touched under `lock`
-    private let lock = NSLock()
-    private var value: T
-    init(_ value: T) { self.value = value }
-    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
-    func set(_ newValue: T) { lock.lock(); value = newValue; lock.unlock() }
-    func update<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
-}
+/// The daemon's shared values (the live view, READY sent once) live in the one lock box.
+typealias LockedValue = Locked

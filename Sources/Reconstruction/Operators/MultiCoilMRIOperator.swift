@@ -131,11 +131,7 @@ public final class MultiCoilMRIOperator: LinearOperator {
     /// Throws ``ReconstructionError/invalidArgument(_:)`` when the frame has too few central rows.
     public func calibrate(kspace y: UnsafeMutablePointer<Float>, sampledRows: Set<Int>?) throws -> Double {
         let h = imageShape[0], w = imageShape[1], n = h * w
-        if let sampledRows {
-            var values = [Float](repeating: 0, count: n)
-            for r in sampledRows where r >= 0 && r < h { for c in 0..<w { values[r * w + c] = 1 } }
-            mask = MRIMask(height: h, width: w, values: values)
-        }
+        if let sampledRows { mask = MRIMask(height: h, width: w, rows: sampledRows) }
         let rows = sampledRows ?? Set(mask.lines)
         let needsCalibration: Bool
         switch source {

@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import TensorIO
 
 /// A pipeline's counters, latencies and gauges. Every event goes to swift-metrics (the HTTP
 /// endpoint serves them as Prometheus text, docs/DEPLOY.md "Metrics"), and the counts and the
@@ -97,6 +98,7 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
     /// Sets the gauges from the stages' current state (before a scrape).
     func refresh(inFlight count: Int, stages: [StageStats]) {
         inFlight.record(count)
+        _ = streams.snapshot(at: MonotonicClock.seconds())  // sets the per-stream gauges
         for stage in stages {
             guard let gauges = stageGauges[stage.name.split(separator: ".").last.map(String.init) ?? stage.name] else { continue }
             gauges.depth.record(stage.depth)

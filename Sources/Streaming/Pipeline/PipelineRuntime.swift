@@ -381,7 +381,6 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     /// Sets the in-flight and stage gauges to the current values (call before a metrics scrape).
     public func refreshGauges() {
         metrics.refresh(inFlight: ledger.openCount, stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
-        _ = metrics.streams.snapshot(at: MonotonicClock.seconds())
     }
 
     public var stats: PipelineStats {

@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import TensorIO
 
 /// Per-stream rate and latency of one pipeline: frames per second over the last
 /// ``rateWindow`` seconds and the p50/p99 of the last ``latencyWindow`` frames' latencies
@@ -7,7 +8,7 @@ import Metrics
 /// Kept for the ``capacity`` most recently published streams (senders choose stream ids; the
 /// least recently published is forgotten first, with its Prometheus series), so memory and
 /// the metrics' label count stay bounded.
-final class StreamRates: @unchecked Sendable {  // safe: `state` is only touched under `lock`; metric handles are thread-safe
+final class StreamRates: @unchecked Sendable {  // safe: `state` is a Locked box; metric handles are thread-safe
     static let capacity = 64
     static let rateWindow = 10.0
     static let latencyWindow = 256
@@ -31,8 +32,7 @@ final class StreamRates: @unchecked Sendable {  // safe: `state` is only touched
 
     private let pipeline: String
     private let factory: MetricsFactory
-    private let lock = NSLock()
-    private var state = State()
+    private let state = Locked(State())
 
     init(pipeline: String, factory: MetricsFactory) {
         self.pipeline = pipeline
@@ -41,7 +41,7 @@ final class StreamRates: @unchecked Sendable {  // safe: `state` is only touched
 
     /// A frame of `stream` was published `latencyMs` after it was received.
     func published(stream: String, latencyMs: Double, at now: Double) {
-        let evicted: Window? = update { s in
+        let evicted: Window? = state.withLock { s in
             var evicted: Window? = nil
             if s.windows[stream] == nil {
                 let d = [("pipeline", pipeline), ("stream", stream)]
@@ -49,21 +49,12 @@ final class StreamRates: @unchecked Sendable {  // safe: `state` is only touched
                     Gauge(label: "lpnd_stream_frames_per_second", dimensions: d, factory: factory),
                     Gauge(label: "lpnd_stream_latency_p50_seconds", dimensions: d, factory: factory),
                     Gauge(label: "lpnd_stream_latency_p99_seconds", dimensions: d, factory: factory)))
-                if s.order.count >= Self.capacity {
-                    let oldest = s.order.removeFirst()
-                    evicted = s.windows.removeValue(forKey: oldest)
-                }
+                if s.order.count >= Self.capacity { evicted = s.windows.removeValue(forKey: s.order.removeFirst()) }
             } else {
                 s.order.removeAll { $0 == stream }
             }
             s.order.append(stream)
-            var w = s.windows[stream]!
-            w.frames += 1
-            w.published.append(now)
-            w.published.removeAll { $0 <= now - Self.rateWindow }
-            if w.latencies.count < Self.latencyWindow { w.latencies.append(latencyMs) } else { w.latencies[w.next] = latencyMs }
-            w.next = (w.next + 1) % Self.latencyWindow
-            s.windows[stream] = w
+            Self.record(&s.windows[stream]!, latencyMs: latencyMs, at: now)
             return evicted
         }
         if let evicted {
@@ -73,9 +64,18 @@ final class StreamRates: @unchecked Sendable {  // safe: `state` is only touched
         }
     }
 
+    /// Adds one frame to a stream's window, in place.
+    private static func record(_ w: inout Window, latencyMs: Double, at now: Double) {
+        w.frames += 1
+        w.published.append(now)
+        w.published.removeAll { $0 <= now - rateWindow }
+        if w.latencies.count < latencyWindow { w.latencies.append(latencyMs) } else { w.latencies[w.next] = latencyMs }
+        w.next = (w.next + 1) % latencyWindow
+    }
+
     /// Every kept stream's numbers at `now` (most recently published last); sets the gauges.
     func snapshot(at now: Double) -> [StreamStats] {
-        let windows = update { s in s.order.compactMap { id in s.windows[id].map { (id, $0) } } }
+        let windows = state.withLock { s in s.order.compactMap { id in s.windows[id].map { (id, $0) } } }
         return windows.map { id, w in
             let recent = w.published.filter { $0 > now - Self.rateWindow }
             // Over the window, or since the stream's first frame when that is more recent.
@@ -89,12 +89,6 @@ final class StreamRates: @unchecked Sendable {  // safe: `state` is only touched
             w.gauges.p99.record((stats.latencyP99Ms ?? 0) / 1e3)
             return stats
         }
-    }
-
-    private func update<R>(_ body: (inout State) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&state)
     }
 }
 
