@@ -161,13 +161,14 @@ def daemon(a, tmp):
             if folder:
                 cmd += ["--images", folder]
             sender = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-            latencies, psnrs, arrivals, errors = {}, {}, {}, 0
+            latencies, waits, psnrs, arrivals, errors = {}, {}, {}, {}, 0
             deadline = time.time() + 60 + 3 * a.daemon_frames / rate
             while len(latencies) + errors < a.daemon_frames and time.time() < deadline:
                 out = receiver.receive(timeout=1)
                 if isinstance(out, Frame):
                     seq = out.header["seq"]
                     latencies[seq] = out.header["timings"]["total_ms"]
+                    waits[seq] = out.header["timings"]["queue_ms"]
                     psnrs[seq] = out.header.get("psnr", float("nan"))
                     arrivals[seq] = time.monotonic()
                 elif out is not None and out.__class__.__name__ == "ErrorEvent":
@@ -176,23 +177,28 @@ def daemon(a, tmp):
         finally:
             proc.terminate()
             proc.wait(60)
-        # Steady state: after the stream's first second (its first frames start cold and queue
-        # behind the first one); the full-stream p99 is given too.
-        skip = int(rate)
+        # Steady state: from the first frame after the start-up backlog has drained (the
+        # stream's first frame starts cold and the next ones queue behind it): the first frame
+        # that waited less than half a frame interval for the worker. The full-stream p99 is
+        # given too, and the start-up's length.
         seqs = sorted(latencies)
+        skip = next((s for s in seqs if s > 0 and waits[s] < 500 / rate), seqs[-1])
         steady = [latencies[s] for s in seqs if s >= skip]
         t = [arrivals[s] for s in seqs if s >= skip]
         fps = (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 else float("nan")
         p50, p99 = np.percentile(steady, 50), np.percentile(steady, 99)
         p99_all = np.percentile([latencies[s] for s in seqs], 99)
         mean_psnr = float(np.mean([psnrs[s] for s in seqs]))
+        if a.latencies:
+            with open(f"{a.latencies}-{name}.json", "w") as f:
+                json.dump({"latency_ms": [latencies[s] for s in seqs], "arrival_s": [arrivals[s] - arrivals[seqs[0]] for s in seqs]}, f)
         # The same frames offline with the settings shipped before (first `quality_frames`).
         before = variant(shipped, tmp, f"before-{name}", BEFORE)
         q = min(a.quality_frames, len(seqs))
         base = bench_stream(a.lpnd, before, q + 1, a.daemon_sampling, folder)
         now = float(np.mean([psnrs[s] for s in seqs if 1 <= s <= q]))
         print(f"| {name}-stream | {'brain' if folder else 'phantom'} {size}², {a.daemon_sampling} | {rate:g}/s | {len(seqs)} | {fps:.2f} | "
-              f"{p50:.0f} / {p99:.0f} (all frames: p99 {p99_all:.0f}) | {p99 / p50:.2f} | {errors} | {mean_psnr:.2f} | "
+              f"{p50:.0f} / {p99:.0f} (all frames: p99 {p99_all:.0f}; start-up: {skip} frames, max {max(latencies[s] for s in seqs if s < skip):.0f}) | {p99 / p50:.2f} | {errors} | {mean_psnr:.2f} | "
               f"{base['mean_psnr']:.2f} (frames 1–{q}; shipped: {now:.2f}) | {now - base['mean_psnr']:+.2f} |", flush=True)
 
 
@@ -208,6 +214,7 @@ def main() -> int:
     ap.add_argument("--rate-128", type=float, default=10)
     ap.add_argument("--rate-256", type=float, default=2.5)
     ap.add_argument("--quality-frames", type=int, default=24, help="frames compared with the quality pipeline offline")
+    ap.add_argument("--latencies", help="also write each frame's latency and arrival time to LATENCIES-<pipeline>.json")
     ap.add_argument("--no-png", dest="png", action="store_false", help="frames without their PNG (png: false)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -193,6 +193,61 @@ def phantom(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(img, 0.0, 1.0).astype(np.float32)
 
 
+
+def _edge(d: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Indicator of {d < 0} with a pixel-sharp boundary: hard (the pixel centre decides) or
+    area-sampled over one pixel (the pixel's covered fraction), at random."""
+    if rng.random() < 0.5:
+        return (d < 0).astype(np.float64)
+    return np.clip(0.5 - d, 0.0, 1.0)
+
+
+def hard_phantom(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A piecewise-constant phantom with pixel-sharp boundaries, as test objects and classical
+    phantoms are drawn: a body (ellipse or rounded polygon) of one intensity on a black or dark
+    background, holding 3–10 ellipses, convex polygons and tubes (a ring wall around a filled
+    core) of constant intensities, some nested; on a quarter of them a weak smooth field."""
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float64) + 0.5
+    img = np.full((n, n), rng.choice([0.0, rng.uniform(0.0, 0.08)]))
+    cx, cy = n * rng.uniform(0.42, 0.58, 2)
+    a, b = n * rng.uniform(0.32, 0.47), n * rng.uniform(0.28, 0.46)
+    if rng.random() < 0.75:
+        d_body = _ellipse_dist(xx, yy, cx, cy, a, b, rng.uniform(0, np.pi))
+    else:
+        d_body = _polygon_dist(xx, yy, cx, cy, min(a, b), int(rng.integers(5, 9)), rng)
+    body = _edge(d_body, rng)
+    if rng.random() < 0.3:                                                # a bright skull-like rim
+        rim = _edge(d_body + n * rng.uniform(0.015, 0.04), rng)
+        img = img * (1 - body) + body * rng.uniform(0.7, 1.0)
+        body = rim
+    img = img * (1 - body) + body * rng.uniform(0.15, 0.6)
+    for _ in range(rng.integers(3, 11)):
+        r = n * rng.uniform(0.03, 0.18)
+        ox, oy = cx + rng.uniform(-0.6, 0.6) * a, cy + rng.uniform(-0.6, 0.6) * b
+        kind = rng.random()
+        level = rng.uniform(0.0, 1.0)
+        if kind < 0.4:
+            m = _edge(_ellipse_dist(xx, yy, ox, oy, r, r * rng.uniform(0.3, 1.0), rng.uniform(0, np.pi)), rng)
+        elif kind < 0.7:
+            m = _edge(_polygon_dist(xx, yy, ox, oy, r, int(rng.integers(3, 8)), rng), rng)
+        else:                                                             # a tube: wall and core
+            d = np.hypot(xx - ox, yy - oy) - r
+            wall = rng.uniform(1.0, 3.0)
+            outer = _edge(d, rng) * body
+            img = img * (1 - outer) + outer * rng.uniform(0.6, 1.0)
+            m = _edge(d + wall, rng)
+        m = m * body
+        img = img * (1 - m) + m * level
+    if rng.random() < 0.25:
+        img = img * (1.0 + 0.1 * _bandlimited(rng, n, 0.0, 0.03))
+    return np.clip(img, 0.0, 1.0).astype(np.float32)
+
+
+def edges_phantom(rng: np.random.Generator, n: int) -> np.ndarray:
+    """The `phantom-edges` family: half soft phantoms (``phantom``), half hard-edged ones
+    (``hard_phantom``), chosen by the image's own generator."""
+    return hard_phantom(rng, n) if rng.random() < 0.5 else phantom(rng, n)
+
 # ---------------------------------------------------------------------------- mri
 def _nilearn_volume(name: str) -> np.ndarray:
     import os
@@ -291,7 +346,7 @@ class Source:
     """Infinite stream of clean images for training, and a fixed held-out set."""
 
     def __init__(self, kind: str, size: int, augment: bool = True):
-        if kind not in ("phantom", "natural", "mri", "mri-lowres"):
+        if kind not in ("phantom", "phantom-edges", "natural", "mri", "mri-lowres"):
             raise ValueError(f"unknown data kind {kind!r}")
         self.kind, self.size = kind, size
         self._train = (NaturalPatches(NATURAL_TRAIN, size, augment=augment) if kind == "natural"
@@ -301,18 +356,18 @@ class Source:
 
     def batch(self, rng: np.random.Generator, b: int) -> np.ndarray:
         """[b, 1, N, N] float32 training images."""
-        if self.kind == "phantom":
-            imgs = [phantom(np.random.default_rng(int(rng.integers(0, HELDOUT_SEED_BASE))),
-                            self.size) for _ in range(b)]
+        if self.kind in ("phantom", "phantom-edges"):
+            draw = phantom if self.kind == "phantom" else edges_phantom
+            imgs = [draw(np.random.default_rng(int(rng.integers(0, HELDOUT_SEED_BASE))), self.size) for _ in range(b)]
         else:
             imgs = [self._train.sample(rng) for _ in range(b)]
         return np.stack(imgs)[:, None]
 
     def heldout(self, count: int, seed: int = 0) -> np.ndarray:
         """[count, 1, N, N] float32 held-out images (fixed for a given seed)."""
-        if self.kind == "phantom":
-            imgs = [phantom(np.random.default_rng(HELDOUT_SEED_BASE + seed * 100_000 + i),
-                            self.size) for i in range(count)]
+        if self.kind in ("phantom", "phantom-edges"):
+            draw = phantom if self.kind == "phantom" else edges_phantom
+            imgs = [draw(np.random.default_rng(HELDOUT_SEED_BASE + seed * 100_000 + i), self.size) for i in range(count)]
         elif self.kind in ("mri", "mri-lowres"):
             imgs = mri_heldout(self.size)[:count]
         else:

@@ -43,7 +43,7 @@ from lpn_torch import LPN  # noqa: E402
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", choices=["phantom", "natural", "mri", "mri-lowres"], required=True)
+    ap.add_argument("--data", choices=["phantom", "phantom-edges", "natural", "mri", "mri-lowres"], required=True)
     ap.add_argument("--name", help="model name (default: --data)")
     ap.add_argument("--out-dir", default=os.path.join(HERE, "..", "models"))
     ap.add_argument("--size", type=int, default=64)

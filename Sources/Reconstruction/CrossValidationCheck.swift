@@ -4,7 +4,8 @@ import TensorIO
 /// A pipeline's `check` section: how often and how the prior is cross-validated against a TV
 /// reference (docs/PIPELINES.md, docs/MATH.md §6).
 public struct CrossValidationSettings: Sendable, Equatable {
-    /// Check a worker's first frame and every `every`-th after it.
+    /// Check a stream's first frame and every `every`-th after it (and, with `choose`, the
+    /// frame after one the learned prior reconstructed with a warning).
     public var every = 100
     /// K of K-fold cross-validation: each fold holds out 1/K of the operator's
     /// ``MeasurementUnits``; a checked frame costs 2K extra reconstructions.
@@ -17,6 +18,12 @@ public struct CrossValidationSettings: Sendable, Equatable {
     public var referenceLambda = 0.05
     public var referenceRho = 0.1
     public var referenceIterations = 60
+    /// Reconstruct each stream with the candidate the check prefers (``PriorChoice``), not
+    /// only flag the frame.
+    public var choose = false
+    /// A stream's choice changes only when the other candidate's held-out error is lower by
+    /// more than this (dB).
+    public var hysteresisDB = 0.3
 
     public init() {}
 }
@@ -36,6 +43,12 @@ public struct CrossValidationReport: Codable, Sendable, Equatable {
     public var differenceDB: Double
     public var marginDB: Double
     public var seconds: Double
+
+    public init(folds: Int, units: Int, priorError: Double, referenceError: Double, differenceDB: Double, marginDB: Double,
+                seconds: Double) {
+        (self.folds, self.units, self.priorError, self.referenceError) = (folds, units, priorError, referenceError)
+        (self.differenceDB, self.marginDB, self.seconds) = (differenceDB, marginDB, seconds)
+    }
 }
 
 /// Cross-validates a frame's prior against a TV reference on measurements neither has seen
@@ -117,6 +130,19 @@ final class CrossValidationCheck {
         try deal(op.measurementUnits)
     }
 
+    /// The reference on the whole frame, for a stream that chose it (made on first use).
+    private var wholeFrameReference: (solver: IterativeSolver, start: StartingPoint)?
+
+    /// TV-ADMM with the reference's settings on the full operator, and its starting point:
+    /// what reconstructs a frame when its stream chose the reference (`choose`).
+    func referenceSolver() throws -> (solver: IterativeSolver, start: StartingPoint, settings: SolverSettings) {
+        if wholeFrameReference == nil {
+            wholeFrameReference = (try PnPADMM(operator: op, prior: tv, settings: referenceSettings),
+                                   StartingPoint(settings: referenceSettings, operator: op))
+        }
+        return (wholeFrameReference!.solver, wholeFrameReference!.start, referenceSettings)
+    }
+
     /// Deals `units` into the folds and makes each fold's operators and solvers.
     private func deal(_ units: MeasurementUnits) throws {
         guard units.count >= settings.folds else {
@@ -140,7 +166,8 @@ final class CrossValidationCheck {
 
     /// Runs the 2K reconstructions on measurement y (operator layout), after dealing the folds
     /// again if this frame's units differ from the last frame's. Throws when this frame has
-    /// fewer units than folds. `shouldContinue` is asked every iteration (cancellation); a
+    /// fewer units than folds, and ``ReconstructionError/cancelled(iteration:)`` when
+    /// `shouldContinue` says stop. `shouldContinue` is asked every iteration (cancellation); a
     /// solve that diverges counts as an infinite error.
     func run(measurement y: UnsafePointer<Float>, shouldContinue: @escaping () -> Bool) throws -> CrossValidationReport {
         let t0 = MonotonicClock.seconds()
@@ -148,6 +175,8 @@ final class CrossValidationCheck {
         if current.unitOfFloat != units?.unitOfFloat || current.weights != units?.weights { try deal(current) }
         var priorSum = 0.0, referenceSum = 0.0
         for fold in folds {
+            // Cancelled (the daemon's drain deadline): no further fold starts.
+            guard shouldContinue() else { throw ReconstructionError.cancelled(iteration: 0) }
             fold.keep.withUnsafeBufferPointer { k in for i in 0..<k.count { yKept.pointer[i] = k[i] * y[i] } }
             priorSum += heldOutError(fold.prior, fold.priorStart, solverSettings, fold, y, shouldContinue)
             referenceSum += heldOutError(fold.reference, fold.referenceStart, referenceSettings, fold, y, shouldContinue)

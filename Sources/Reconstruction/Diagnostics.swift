@@ -81,6 +81,9 @@ public struct FrameDiagnostics: Codable, Sendable {
     /// Single-coil MRI, real image: the imaginary energy fraction of the symmetric k-space
     /// (``MRIOperator/imaginaryEnergyFraction(_:)``).
     public var imaginaryFraction: Double?
+    /// `check.choose`: which prior reconstructed this frame and whether its check switched
+    /// the stream's choice (every frame of a choosing pipeline).
+    public var choice: PriorChoiceReport?
     /// `solver.warm_start`: whether this frame started from its stream's previous frame.
     public var warmStart: WarmStartReport?
 

@@ -99,6 +99,10 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     public let coilSimulation: CoilSimulation
     /// The `check` section: cross-validation of the prior against TV, or nil.
     public let crossValidation: CrossValidationSettings?
+    /// `prior.check_every` (LPN priors): the prior check (``PriorStatistics``) runs on a
+    /// worker's first frame, then on every this-many-th frame and on every frame that starts
+    /// cold; 1 checks every frame.
+    public let priorCheckEvery: Int
 
     private let lock = NSLock()
     private var cachedNormSquared: Double?
@@ -107,7 +111,7 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
          operatorSpec: OperatorSpec, prior: PriorSpec, solver: SolverSettings, simulationNoise: Double,
          simulationSeed: UInt64, clipOutput: Bool, computePhi: Bool, phiIterations: Int,
          kspace: KSpaceFormat?, input: InputKind, coilSimulation: CoilSimulation,
-         crossValidation: CrossValidationSettings? = nil) {
+         crossValidation: CrossValidationSettings? = nil, priorCheckEvery: Int = 1) {
         self.file = file
         self.name = name
         self.description = description
@@ -125,6 +129,7 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
         self.input = input
         self.coilSimulation = coilSimulation
         self.crossValidation = crossValidation
+        self.priorCheckEvery = priorCheckEvery
         let probe = operatorSpec.makeOperator(imageShape: imageShape, imageType: imageType)
         measurementShape = kspace?.wireShape ?? probe.measurementShape
         measurementType = probe.measurementType

@@ -88,6 +88,7 @@ enum PipelineLoader {
         let priorSection = try root.required("prior", root.section)
         let priorType = try priorSection.required("type", priorSection.string)
         let prior: PriorSpec
+        var priorCheckEvery = 1
         switch priorType {
         case "none":
             prior = .none
@@ -136,6 +137,7 @@ enum PipelineLoader {
                 throw priorSection.fail("padding", "\(error)")
             }
             prior = .lpn(model: model, path: resolved, processing: processing, strength: strength)
+            priorCheckEvery = try priorSection.int("check_every", range: 1...1_000_000) ?? 1
         default:
             throw priorSection.fail("type", "'\(priorType)' is not one of: lpn, tv, none")
         }
@@ -171,6 +173,9 @@ enum PipelineLoader {
             break
         }
         try solverSection.finish()
+        if priorCheckEvery > 1, !settings.warmStart {
+            throw priorSection.fail("check_every", "only with solver.warm_start: true (every cold frame is checked)")
+        }
         if settings.box, imageType == .complex64 {
             throw solverSection.fail("box", "the box 0 ≤ x ≤ 1 needs a real image (image.type float32)")
         }
@@ -228,6 +233,8 @@ enum PipelineLoader {
             c.folds = try check.int("folds", range: 2...20) ?? c.folds
             c.seed = UInt64(try check.int("seed", range: 0...Int.max) ?? Int(c.seed))
             c.marginDB = try check.double("margin_db", min: 0) ?? c.marginDB
+            c.choose = try check.bool("choose") ?? c.choose
+            c.hysteresisDB = try check.double("hysteresis_db", min: 0) ?? c.hysteresisDB
             if let reference = try check.section("reference") {
                 c.referenceLambda = try reference.required("lambda") { try reference.double($0, min: 0, exclusiveMin: true) }
                 c.referenceRho = try reference.double("rho", min: 0, exclusiveMin: true) ?? c.referenceRho
@@ -255,7 +262,7 @@ enum PipelineLoader {
                         operatorSpec: operatorSpec, prior: prior, solver: settings, simulationNoise: noise,
                         simulationSeed: simSeed, clipOutput: clip, computePhi: phi, phiIterations: phiIterations,
                         kspace: kspace, input: input, coilSimulation: coilSimulation,
-                        crossValidation: crossValidation)
+                        crossValidation: crossValidation, priorCheckEvery: priorCheckEvery)
     }
 
     /// The `mri` operator section: single or multi-coil (`coils`), mask, k-space format.

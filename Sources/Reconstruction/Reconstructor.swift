@@ -28,16 +28,17 @@ public final class Reconstructor {
     /// The last frame's (unclipped) result, for `init: previous`.
     private var previous: FloatBuffer?
     private let cancellation = CancellationFlag()
-    /// The `check` section's cross-validation, and frames until the next checked one.
+    /// The `check` section's cross-validation (counted per stream, in ``streams``).
     private let crossValidation: CrossValidationCheck?
-    private var framesUntilCheck = 0
-    /// `solver.warm_start`: each stream's last solver state (shared by the pipeline's workers).
+    /// Frames until the next prior check (`prior.check_every`); 0: this frame.
+    private var framesUntilPriorCheck = 0
+    /// `solver.warm_start` or `check`: each stream's record (shared by the pipeline's workers).
     private let streams: StreamStates?
     private var solverState = SolverState()
 
     init(pipeline: Pipeline, threads: Int = 1, streams: StreamStates? = nil) throws {
         self.pipeline = pipeline
-        self.streams = pipeline.solver.warmStart ? streams ?? StreamStates() : nil
+        self.streams = pipeline.solver.warmStart || pipeline.crossValidation != nil ? streams ?? StreamStates() : nil
         op = pipeline.makeOperator(threads: threads)
         let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
         switch pipeline.prior {
@@ -151,18 +152,31 @@ public final class Reconstructor {
         startingPoint.fill(x0, measurement: y.pointer, previous: previous)
         diagnostics.stageSeconds["initialization"] = MonotonicClock.seconds() - tInit
 
+        // The stream's record (frames without a stream id form one stream); with `check`, the
+        // check runs before the solve, so that with `choose` its verdict picks this frame's prior.
+        let key = stream ?? ""
+        var entry = streams?.entry(for: key) ?? StreamStates.Entry()
+        let candidate = try checkAndChoose(&entry, &diagnostics)
+
         let tSolve = MonotonicClock.seconds()
         let result = FloatBuffer(op.imageCount)
-        if let solver {
+        if candidate == .reference, let crossValidation {
+            let (reference, start, referenceSettings) = try crossValidation.referenceSolver()
+            start.fill(x0, measurement: y.pointer)
+            reference.start(measurement: y.pointer, initial: x0.pointer)
+            try iterate(reference, iterations: referenceSettings.iterations, settings: referenceSettings, into: result, &diagnostics)
+            diagnostics.prior = candidate.rawValue
+            entry.solver = nil
+        } else if let solver {
             var iterations = settings.iterations
-            if let streams, let stream, let last = streams.entry(for: stream) {
+            if settings.warmStart, let last = entry.solver {
                 // Warm start: the previous frame's state, kept only if the previous image
                 // explains this frame's data about as well as it explained its own.
-                solver.resume(measurement: y.pointer, from: last.solver)
+                solver.resume(measurement: y.pointer, from: last)
                 let residual = solver.currentResidual()
-                let used = residual <= settings.warmStartRatio * last.residual
-                diagnostics.warmStart = WarmStartReport(used: used, residual: residual, previousResidual: last.residual,
-                                                        previousSeq: last.seq)
+                let used = residual <= settings.warmStartRatio * entry.residual
+                diagnostics.warmStart = WarmStartReport(used: used, residual: residual, previousResidual: entry.residual,
+                                                        previousSeq: entry.seq)
                 if used {
                     iterations = settings.warmIterations ?? iterations
                 } else {
@@ -171,27 +185,10 @@ public final class Reconstructor {
             } else {
                 solver.start(measurement: y.pointer, initial: x0.pointer)
             }
-            let outcome: SolveOutcome
-            do {
-                let cancellation = cancellation
-                outcome = try solver.solve(iterations: iterations, tolerance: settings.tolerance,
-                                           divergenceFactor: settings.divergenceFactor) { _ in !cancellation.isSet }
-            } catch let error as ReconstructionError {
-                throw error
-            }
-            if cancellation.isSet { throw ReconstructionError.cancelled(iteration: outcome.records.count) }
-            diagnostics.records = outcome.records
-            diagnostics.iterations = outcome.records.count
-            diagnostics.stopReason = outcome.stopReason
-            diagnostics.converged = outcome.stopReason == .tolerance
-            diagnostics.finalResidual = outcome.records.last?.dataResidual ?? solver.currentResidual()
-            diagnostics.convergenceWarning = ConvergenceCheck().assess(outcome.records, stopReason: outcome.stopReason,
-                                                                    pixels: op.imageCount)
-            if diagnostics.convergenceWarning != nil { diagnostics.flags.append(.notConverging) }
-            result.copy(from: solver.iterate)
-            if let streams, let stream {
+            try iterate(solver, iterations: iterations, settings: settings, into: result, &diagnostics)
+            if settings.warmStart {
                 solver.saveState(into: &solverState)
-                streams.store(StreamStates.Entry(solver: solverState, residual: diagnostics.finalResidual, seq: seq), for: stream)
+                (entry.solver, entry.residual, entry.seq) = (solverState, diagnostics.finalResidual, seq)
             }
         } else {
             result.copy(from: x0)
@@ -223,7 +220,9 @@ public final class Reconstructor {
             }
         }
         diagnostics.stageSeconds["metrics"] = MonotonicClock.seconds() - tMetrics
-        if let lpn = prior as? LPNPrior {
+        let startedCold = diagnostics.warmStart?.used != true
+        if candidate == .learned, let lpn = prior as? LPNPrior, framesUntilPriorCheck == 0 || startedCold {
+            framesUntilPriorCheck = pipeline.priorCheckEvery
             let tCheck = MonotonicClock.seconds()
             let statistics = values.withUnsafeBufferPointer { lpn.statistics(at: $0.baseAddress!) }
             let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration,
@@ -232,22 +231,16 @@ public final class Reconstructor {
             if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
             diagnostics.stageSeconds["prior_check"] = MonotonicClock.seconds() - tCheck
         }
-        if let crossValidation {
-            if framesUntilCheck == 0 {
-                let cancellation = cancellation
-                do {
-                    let report = try crossValidation.run(measurement: y.pointer) { !cancellation.isSet }
-                    if cancellation.isSet { throw ReconstructionError.cancelled(iteration: diagnostics.iterations) }
-                    diagnostics.check = report
-                    if report.differenceDB > report.marginDB { diagnostics.flags.append(.worseThanReference) }
-                    diagnostics.stageSeconds["check"] = report.seconds
-                    framesUntilCheck = crossValidation.settings.every
-                } catch ReconstructionError.invalidArgument(let reason) {
-                    diagnostics.checkSkipped = reason  // too few lines in this frame: the next frame tries
-                }
-            }
-            if framesUntilCheck > 0 { framesUntilCheck -= 1 }
+        if framesUntilPriorCheck > 0 { framesUntilPriorCheck -= 1 }
+        if let report = diagnostics.check {
+            // The published prior predicted the held-out measurements worse than the other by more than the margin.
+            let difference = candidate == .learned ? report.differenceDB : -report.differenceDB
+            if difference > report.marginDB { diagnostics.flags.append(.worseThanReference) }
         }
+        if crossValidation?.settings.choose == true, candidate == .learned {
+            entry.recheck = diagnostics.flags.contains(.outsidePrior) || diagnostics.flags.contains(.notConverging)
+        }
+        streams?.store(entry, for: key)
         if let phiEvaluator {
             let tPhi = MonotonicClock.seconds()
             diagnostics.phi = try phiEvaluator.evaluate(values, height: pipeline.imageShape[0], width: pipeline.imageShape[1])
@@ -255,5 +248,52 @@ public final class Reconstructor {
         }
         diagnostics.totalSeconds = MonotonicClock.seconds() - start
         return ReconstructionResult(image: Tensor(shape: shape, data: values), diagnostics: diagnostics)
+    }
+
+    /// `check`: cross-validates the frame when its stream is due (its first frame, every
+    /// `every`-th, and with `choose` the frame after a flagged one) and, with `choose`, updates
+    /// the stream's choice (``PriorChoice``). Returns the prior that reconstructs this frame.
+    private func checkAndChoose(_ entry: inout StreamStates.Entry, _ diagnostics: inout FrameDiagnostics) throws -> PriorCandidate {
+        guard let crossValidation else { return .learned }
+        let check = crossValidation.settings, previous = entry.choice
+        var checked = false
+        if entry.framesUntilCheck == 0 || entry.recheck {
+            do {
+                let cancellation = cancellation
+                let report = try crossValidation.run(measurement: y.pointer) { !cancellation.isSet }
+                if cancellation.isSet { throw ReconstructionError.cancelled(iteration: 0) }
+                diagnostics.check = report
+                diagnostics.stageSeconds["check"] = report.seconds
+                (entry.framesUntilCheck, entry.recheck, checked) = (check.every, false, true)
+                if check.choose {
+                    entry.choice = PriorChoice.decide(current: previous ?? .learned, report: report, hysteresisDB: check.hysteresisDB)
+                }
+            } catch ReconstructionError.invalidArgument(let reason) {
+                diagnostics.checkSkipped = reason  // too few lines in this frame: the next frame tries
+            }
+        }
+        if entry.framesUntilCheck > 0 { entry.framesUntilCheck -= 1 }
+        guard check.choose else { return .learned }
+        let chosen = entry.choice ?? .learned
+        diagnostics.choice = PriorChoiceReport(chosen: chosen, previous: previous, switched: previous != nil && previous != chosen,
+                                               checked: checked, hysteresisDB: check.hysteresisDB)
+        return chosen
+    }
+
+    /// Runs `solver` (already started) for up to `iterations` and copies its result.
+    private func iterate(_ solver: IterativeSolver, iterations: Int, settings: SolverSettings, into result: FloatBuffer,
+                         _ diagnostics: inout FrameDiagnostics) throws {
+        let cancellation = cancellation
+        let outcome = try solver.solve(iterations: iterations, tolerance: settings.tolerance,
+                                       divergenceFactor: settings.divergenceFactor) { _ in !cancellation.isSet }
+        if cancellation.isSet { throw ReconstructionError.cancelled(iteration: outcome.records.count) }
+        diagnostics.records = outcome.records
+        diagnostics.iterations = outcome.records.count
+        diagnostics.stopReason = outcome.stopReason
+        diagnostics.converged = outcome.stopReason == .tolerance
+        diagnostics.finalResidual = outcome.records.last?.dataResidual ?? solver.currentResidual()
+        diagnostics.convergenceWarning = ConvergenceCheck().assess(outcome.records, stopReason: outcome.stopReason, pixels: op.imageCount)
+        if diagnostics.convergenceWarning != nil { diagnostics.flags.append(.notConverging) }
+        result.copy(from: solver.iterate)
     }
 }

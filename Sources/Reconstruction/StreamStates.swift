@@ -1,20 +1,28 @@
 import Foundation
 import TensorIO
 
-/// Where each stream's last frame left its solver (a warm start's source): shared by the
-/// workers of one pipeline, so a stream's frames warm-start whichever worker takes them.
+/// What a pipeline remembers of each stream: where its last frame left the solver (a warm
+/// start's source) and its `check` record (chosen prior, frames until the next check). Shared
+/// by the workers of one pipeline, so a stream's frames find it whichever worker takes them.
 /// Holds at most `capacity` streams, the least recently used forgotten first, so memory stays
 /// bounded whatever stream ids senders make up; a reload builds a new store (every stream
-/// starts cold again).
+/// starts cold and is checked again).
 public final class StreamStates: Sendable {
-    /// One stream's last frame.
+    /// One stream's record.
     public struct Entry: Sendable {
-        public var solver: SolverState
+        /// `solver.warm_start`: the solver's state after the stream's last frame, when the
+        /// pipeline's own prior reconstructed it (nil otherwise: the next frame starts cold).
+        public var solver: SolverState?
         /// ‖A x − y‖/‖y‖ that frame ended with on its own data.
         public var residual: Double
         public var seq: UInt64?
+        /// `check`: the stream's chosen prior (`choose`; nil before its first check), frames
+        /// until its next check, and whether the next frame is checked whatever the count.
+        public var choice: PriorCandidate?
+        public var framesUntilCheck = 0
+        public var recheck = false
 
-        public init(solver: SolverState, residual: Double, seq: UInt64?) {
+        public init(solver: SolverState? = nil, residual: Double = .nan, seq: UInt64? = nil) {
             (self.solver, self.residual, self.seq) = (solver, residual, seq)
         }
     }

@@ -41,6 +41,7 @@ struct BenchStream: ParsableCommand {
         let reconstructor = try loaded.makeReconstructor(threads: threads)
         var seconds: [Double] = [], psnrs: [Double] = [], iterations: [Int] = [], warm = 0
         var ratios: [String] = []
+        var stages: [String: Double] = [:]
         for i in 0..<frames {
             let (measurement, image) = try frame(i)
             let start = MonotonicClock.seconds()
@@ -51,19 +52,21 @@ struct BenchStream: ParsableCommand {
             psnrs.append(result.diagnostics.psnr ?? .nan)
             iterations.append(result.diagnostics.iterations)
             if result.diagnostics.warmStart?.used == true { warm += 1 }
+            stages.merge(result.diagnostics.stageSeconds) { $0 + $1 }
             if let w = result.diagnostics.warmStart {
                 ratios.append(String(format: "%d:%.3f/%.3f%@", i, w.residual, w.previousResidual, w.used ? "" : "*"))
             }
         }
         let n = Double(seconds.count)
         let sorted = seconds.sorted()
-        let summary: [String: Double] = [
+        var summary: [String: Double] = [
             "frames": n, "mean_psnr": psnrs.reduce(0, +) / n, "min_psnr": psnrs.min() ?? .nan,
             "mean_seconds": seconds.reduce(0, +) / n,
             "p50_seconds": percentile(ofSorted: sorted, 50) ?? .nan, "p99_seconds": percentile(ofSorted: sorted, 99) ?? .nan,
             "frames_per_second": n / seconds.reduce(0, +), "mean_iterations": Double(iterations.reduce(0, +)) / n,
             "warm_frames": Double(warm),
         ]
+        for (stage, total) in stages { summary["mean_\(stage)_seconds"] = total / n }
         if verbose { print("warm-start residuals (this frame's data / previous frame's own; * cold):", ratios.joined(separator: " ")) }
         if json {
             print(String(decoding: try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys]), as: UTF8.self))

@@ -72,6 +72,7 @@ final class ReconstructionProcessor: FrameProcessor {
                                                                      phiRange: $0.phiRange, displacementRange: $0.displacementRange) },
                               check: d.check.map { CheckSummary(folds: $0.folds, differenceDB: $0.differenceDB, marginDB: $0.marginDB,
                                                                 priorError: $0.priorError, referenceError: $0.referenceError) },
+                              choice: d.choice.map { ChoiceSummary(prior: $0.chosen.rawValue, switched: $0.switched, checked: $0.checked) },
                               proxSeconds: d.records.isEmpty ? nil : d.records.reduce(0) { $0 + ($1.proxSeconds ?? 0) })
     }
 }

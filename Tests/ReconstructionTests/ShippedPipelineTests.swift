@@ -61,26 +61,41 @@ import Testing
     /// its prox displacement and φ, while the same pipeline on one of its own held-out phantoms
     /// carries no flag.
     @Test func anImageFromAnotherDomainIsFlagged() throws {
-        let p = try Pipeline.load(path: Self.root + "/pipelines/mri-4x.yaml")
+        // The flag is the learned prior's: without the choice, which would reconstruct this
+        // frame with TV (below).
+        let text = try String(contentsOfFile: Self.root + "/pipelines/mri-4x.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "choose: true", with: "choose: false")
+            .replacingOccurrences(of: "../models/", with: Self.root + "/models/")
+        let p = try Pipeline.load(path: Fixture.pipelineFile(text))
+        var learnedPSNR = 0.0
         for (name, expected) in [("phantom128.npy", false), ("shepp_logan128.npy", true)] {
             let x = try NPY.read(path: Fixture.path(name))
             let m = try p.simulate(image: x, noise: Float(p.simulationNoise), seed: p.simulationSeed)
             let d = try p.makeReconstructor().reconstruct(m, reference: x).diagnostics
             #expect(d.flags.contains(.outsidePrior) == expected, "\(name): \(d.flags) \(String(describing: d.priorCheck))")
             #expect(!d.flags.contains(.notConverging), "\(name): \(d.convergenceWarning ?? "")")
+            learnedPSNR = d.psnr!
         }
+        // As shipped (choose): the check gives the Shepp–Logan frame to TV, several dB better.
+        let shipped = try Pipeline.load(path: Self.root + "/pipelines/mri-4x.yaml")
+        let x = try NPY.read(path: Fixture.path("shepp_logan128.npy"))
+        let m = try shipped.simulate(image: x, noise: Float(shipped.simulationNoise), seed: shipped.simulationSeed)
+        let d = try shipped.makeReconstructor().reconstruct(m, reference: x).diagnostics
+        #expect(d.choice?.chosen == .reference && d.psnr! > learnedPSNR + 3, "\(d.psnr!) against \(learnedPSNR)")
     }
 
     /// The `check` (docs/MATH.md §6) against ground truth: on a held-out phantom, mri-4x's
     /// settings (without the symmetry, for time) with the phantom model beat TV and are not
     /// flagged; with the natural-image model (ρ by the rule: 2·(0.01/0.05)² = 0.08) they lose
     /// to TV by more than 1 dB, which outside_prior does not see, and the check flags it.
-    /// Recorded: phantom 39.93 dB, check −0.80 dB; natural 36.50 dB, +3.20 dB; TV 39.65 dB.
+    /// Recorded: phantom 39.93 dB, check −0.80 dB; natural 36.50 dB, +3.20 dB; TV 39.65 dB. As
+    /// shipped (`choose`), the natural model's frame is TV's image.
     @Test func crossValidationFlagsAModelThatTVBeats() throws {
         let base = try String(contentsOfFile: Self.root + "/pipelines/mri-4x.yaml", encoding: .utf8)
         let x = try NPY.read(path: Fixture.path("phantom128.npy"))
-        func run(_ model: String, rho: String) throws -> FrameDiagnostics {
+        func run(_ model: String, rho: String, choose: Bool = false) throws -> FrameDiagnostics {
             let text = base.replacingOccurrences(of: "../models/phantom.safetensors", with: Self.root + "/models/\(model).safetensors")
+                .replacingOccurrences(of: "choose: true", with: "choose: \(choose)")
                 .replacingOccurrences(of: "rho: 0.04", with: "rho: \(rho)")
                 .replacingOccurrences(of: "symmetry: dihedral", with: "symmetry: none")
                 .replacingOccurrences(of: "every: 100", with: "every: 1")
@@ -106,5 +121,12 @@ import Testing
         #expect(other.check!.differenceDB > 1 && other.flags.contains(.worseThanReference))
         #expect(!other.flags.contains(.outsidePrior), "outside_prior alone would leave this frame silent")
         #expect(own.check!.folds == 4 && own.check!.units >= 8)
+        // As shipped (choose): the photo model's stream is reconstructed with TV, the phantom
+        // model's keeps the learned prior; neither frame is then the worse one.
+        let chosenOther = try run("natural-s05", rho: "0.08", choose: true)
+        #expect(chosenOther.choice?.chosen == .reference && chosenOther.prior == "tv")
+        #expect(abs(chosenOther.psnr! - tv) < 0.1 && !chosenOther.flags.contains(.worseThanReference))
+        let chosenOwn = try run("phantom", rho: "0.04", choose: true)
+        #expect(chosenOwn.choice?.chosen == .learned && chosenOwn.psnr == own.psnr)
     }
 }

@@ -90,6 +90,43 @@ import Testing
         #expect(try reconstructor.reconstruct(other, stream: "b").diagnostics.warmStart == nil)
     }
 
+    /// `prior.check_every: 3`: a stream's cold first frame is checked, then every third warm
+    /// frame; a cold frame (the scene cut) is checked whatever the count. The key needs a
+    /// warm start.
+    @Test func thePriorCheckRunsOnColdFramesAndEveryKthWarmFrame() throws {
+        let model = Fixture.path("../../LPNTests/Fixtures/n32_c1.safetensors")
+        let text = Self.pipelineText.replacingOccurrences(of: "{type: tv, lambda: 0.01}", with: "{type: lpn, model: \(model), check_every: 3}")
+        let p = try Pipeline.load(path: Fixture.pipelineFile(text))
+        #expect(p.priorCheckEvery == 3)
+        let reconstructor = try p.makeReconstructor()
+        var checked: [Bool] = [], warm: [Bool] = []
+        for t in 0..<9 {
+            let x = Self.image(t, disc: t == 6)
+            let m = try p.simulate(image: x, noise: 0.01, seed: UInt64(t), lines: Self.lines(t))
+            let d = try reconstructor.reconstruct(m, stream: "a", seq: UInt64(t)).diagnostics
+            checked.append(d.priorCheck != nil)
+            warm.append(d.warmStart?.used == true)
+        }
+        #expect(!warm[0] && !warm[6], "the first frame and the scene cut start cold")
+        #expect(warm.filter { $0 }.count >= 5, "\(warm)")
+        var sinceCheck = 0, expected: [Bool] = []
+        for w in warm {
+            let due = !w || sinceCheck == 3
+            expected.append(due)
+            sinceCheck = due ? 1 : sinceCheck + 1
+        }
+        #expect(checked == expected, "warm: \(warm)")
+        #expect(checked.filter { !$0 }.count >= 3, "\(checked)")
+        let cold = Self.pipelineText.replacingOccurrences(of: "{type: tv, lambda: 0.01}", with: "{type: lpn, model: \(model), check_every: 3}")
+            .replacingOccurrences(of: "warm_start: true", with: "warm_start: false")
+        do {
+            _ = try Pipeline.load(path: Fixture.pipelineFile(cold))
+            Issue.record("check_every without a warm start loaded")
+        } catch {
+            #expect("\(error)".contains("prior.check_every") && "\(error)".contains("warm_start"))
+        }
+    }
+
     /// A warm start off: frames are independent whatever their stream.
     @Test func withoutWarmStartFramesAreIndependent() throws {
         let p = try Pipeline.load(path: Fixture.pipelineFile(Self.pipelineText.replacingOccurrences(of: "warm_start: true", with: "warm_start: false")))

@@ -71,13 +71,16 @@ public struct ProcessedFrame: Sendable {
     public var prior: PriorSummary?
     /// The cross-validation of a checked frame (pipelines with `check`).
     public var check: CheckSummary?
+    /// Which prior reconstructed the frame (pipelines with `check.choose`).
+    public var choice: ChoiceSummary?
     /// Seconds spent in the prior's prox over all iterations (nil without a learned or TV prior).
     public var proxSeconds: Double?
 
     public init(image: [Float], imageShape: [Int], convergence: ConvergenceSummary, diagnosticsJSON: [UInt8],
                 psnr: Double? = nil, ssim: Double? = nil, flags: [String] = [], prior: PriorSummary? = nil,
-                check: CheckSummary? = nil, proxSeconds: Double? = nil) {
+                check: CheckSummary? = nil, choice: ChoiceSummary? = nil, proxSeconds: Double? = nil) {
         self.proxSeconds = proxSeconds
+        self.choice = choice
         self.check = check
         self.flags = flags
         self.prior = prior

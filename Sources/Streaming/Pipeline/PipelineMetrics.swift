@@ -14,6 +14,9 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
         var dropped = 0
         var pings = 0
         var errorCodes: [String: Int] = [:]
+        /// `check.choose`: frames per prior that reconstructed them, and the checks that switched a stream's prior.
+        var choices: [String: Int] = [:]
+        var switches = 0
     }
 
     private struct State {
@@ -29,6 +32,9 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
 
     private let receivedCounter, framesCounter, droppedCounter, pingsCounter: Counter
     private let errorCounters: [ErrorCode: Counter]
+    /// `check.choose`: frames per prior ("lpn", "tv") and switches.
+    private let choiceCounters: [String: Counter]
+    private let switchesCounter: Counter
     private let latency, queueWait, reconstruction, proxTime: Metrics.Timer
     private let iterations: Recorder
     private let inFlight: Gauge
@@ -38,6 +44,10 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
 
     init(pipeline: String, stages: [String], factory: MetricsFactory) {
         let p = [("pipeline", pipeline)]
+        choiceCounters = Dictionary(uniqueKeysWithValues: ["lpn", "tv"].map {
+            ($0, Counter(label: "lpnd_prior_choices_total", dimensions: p + [("prior", $0)], factory: factory))
+        })
+        switchesCounter = Counter(label: "lpnd_prior_switches_total", dimensions: p, factory: factory)
         streams = StreamRates(pipeline: pipeline, factory: factory)
         receivedCounter = Counter(label: "lpnd_messages_received_total", dimensions: p, factory: factory)
         framesCounter = Counter(label: "lpnd_frames_total", dimensions: p, factory: factory)
@@ -92,6 +102,17 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
             $0.counts.frames += 1
             if $0.latencies.count < Self.window { $0.latencies.append(timings.totalMs) } else { $0.latencies[$0.next] = timings.totalMs }
             $0.next = ($0.next + 1) % Self.window
+        }
+    }
+
+    /// A frame of a pipeline with `check.choose`: which prior reconstructed it, and whether its
+    /// check switched the stream's choice.
+    func choice(_ choice: ChoiceSummary) {
+        choiceCounters[choice.prior]?.increment()
+        if choice.switched { switchesCounter.increment() }
+        update {
+            $0.counts.choices[choice.prior, default: 0] += 1
+            if choice.switched { $0.counts.switches += 1 }
         }
     }
 

@@ -246,6 +246,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
                                        totalMs: 1e3 * (now - frame.receivedAt))
             metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds,
                           stream: frame.header.stream, at: now)
+            if let choice = result.choice { metrics.choice(choice) }
             let messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
             frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
                                           png: png, result: result))
@@ -390,6 +391,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             received: c.received, frames: c.frames, errors: c.errors, dropped: c.dropped, pings: c.pings, errorCodes: c.errorCodes,
             inFlight: ledger.openCount, latencyP50Ms: p50, latencyP99Ms: p99,
             stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats],
-            streams: metrics.streams.snapshot(at: MonotonicClock.seconds()))
+            streams: metrics.streams.snapshot(at: MonotonicClock.seconds()),
+            priorChoices: c.choices.isEmpty ? nil : c.choices, priorSwitches: c.choices.isEmpty ? nil : c.switches)
     }
 }

@@ -18,9 +18,14 @@ public struct PipelineStats: Codable, Sendable {
     public var stages: [StageStats]
     /// The most recently published streams (at most 64), their frames/s and latency.
     public var streams: [StreamStats]
+    /// `check.choose`: frames per prior that reconstructed them ("lpn", "tv"), and the checks
+    /// that switched a stream's prior (nil for other pipelines).
+    public var priorChoices: [String: Int]?
+    public var priorSwitches: Int?
 
     enum CodingKeys: String, CodingKey {
         case pipeline, endpoint, socket, received, frames, errors, dropped, pings, stages, streams
+        case priorChoices = "prior_choices", priorSwitches = "prior_switches"
         case errorCodes = "error_codes", inFlight = "in_flight"
         case latencyP50Ms = "latency_p50_ms", latencyP99Ms = "latency_p99_ms"
     }

@@ -29,7 +29,7 @@ public struct FrameEncoder: Sendable {
             stream: stream, seq: frame.header.seq, pipeline: pipeline, timestamp: frame.header.timestamp,
             shape: result.imageShape, png: attachPNG && png != nil, timings: timings, convergence: result.convergence,
             psnr: result.psnr, ssim: result.ssim, flags: result.flags, prior: result.prior, check: result.check,
-            generation: generation)
+            choice: result.choice, generation: generation)
         var parts = [Self.topic(.frame, stream), WireJSON.encode(header), WireProtocol.bytes(result.image)]
         if attachPNG, let png { parts.append(png) }
         // {"lpnd":1,"type":"diagnostics","stream":…,"seq":…,"pipeline":…,"diagnostics":<record>}

@@ -178,6 +178,20 @@ public struct CheckSummary: Codable, Sendable, Equatable {
     }
 }
 
+/// Which prior reconstructed a frame of a pipeline with `check.choose` (every frame of it):
+/// the stream's choice, and whether this frame's check switched it.
+public struct ChoiceSummary: Codable, Sendable, Equatable {
+    /// "lpn" (the pipeline's learned prior) or "tv" (the check's reference).
+    public var prior: String
+    public var switched: Bool
+    /// Whether this frame was checked (its `check` has both candidates' errors).
+    public var checked: Bool
+
+    public init(prior: String, switched: Bool, checked: Bool) {
+        (self.prior, self.switched, self.checked) = (prior, switched, checked)
+    }
+}
+
 /// A ping (one-part message `{"lpnd":1,"type":"ping","stream":…,"seq":…}`): the daemon
 /// answers it with a pong on `pong/<stream>/`, the handshake of docs/PROTOCOL.md §7.
 public struct Ping: Sendable, Equatable {
@@ -222,11 +236,13 @@ public struct FrameHeader: Codable, Sendable, Equatable {
     public var prior: PriorSummary?
     /// Checked frames of pipelines with `check` only.
     public var check: CheckSummary?
+    /// Pipelines with `check.choose` only.
+    public var choice: ChoiceSummary?
     /// The configuration generation whose pipeline reconstructed the frame.
     public var generation: Int = 1
 
     enum CodingKeys: String, CodingKey {
-        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior, check, generation
+        case lpnd, type, stream, seq, pipeline, timestamp, shape, dtype, png, timings, convergence, psnr, ssim, flags, prior, check, choice, generation
         case byteOrder = "byte_order"
     }
 }

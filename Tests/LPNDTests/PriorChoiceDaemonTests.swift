@@ -1,0 +1,52 @@
+import Foundation
+import Reconstruction
+import Streaming
+import StreamingTestSupport
+import TensorIO
+import Testing
+
+/// `check.choose` through the running daemon: a stream whose images change domain mid-stream
+/// (soft phantoms, the phantom model's own kind, then hard-edged piecewise-constant ones)
+/// switches from the learned prior to TV at its next check, and the frame headers, the stats
+/// and /metrics say so.
+@Suite struct PriorChoiceDaemonTests {
+    static let pipeline = DaemonProcessTests.root + "/Fixtures/lpn-mri-choose.yaml"
+
+    @Test func aStreamThatChangesDomainSwitchesPriorWithinOneCheckPeriod() throws {
+        let p = try Pipeline.load(path: Self.pipeline)
+        let soft = try NPY.read(path: DaemonProcessTests.root + "/Fixtures/phantom-soft64.npy")
+        let hard = try NPY.read(path: DaemonProcessTests.root + "/Fixtures/phantom-hard64.npy")
+        let port = DaemonServiceTests.freePort()
+        let daemon = try DaemonProcessTests.startDaemon(pipeline: Self.pipeline, http: "127.0.0.1:\(port)")
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        #expect(try peer.handshake())
+        // Frames 0–2 soft, 3–8 hard; the stream is checked at 0, 3 and 6.
+        for seq in 0..<9 {
+            let image = seq < 3 ? soft : hard
+            let m = try p.simulate(image: image, noise: 0.01, seed: UInt64(seq))
+            let header = MeasurementHeader(stream: "scanner", seq: UInt64(seq), timestamp: 0, pipeline: p.name, shape: m.shape,
+                                           dtype: .complex64, reference: true)
+            try peer.sender.send(try WireProtocol.measurementMessage(header, measurement: m.values, reference: image.data))
+        }
+        let frames = try peer.collect(18, timeout: 120).filter { $0.kind == "frame" }
+        #expect(frames.map(\.seq) == (0..<9).map { Optional(UInt64($0)) })
+        let choices = frames.map { $0.json["choice"] as? [String: Any] ?? [:] }
+        let priors = choices.map { $0["prior"] as? String ?? "?" }
+        #expect(priors == ["lpn", "lpn", "lpn", "tv", "tv", "tv", "tv", "tv", "tv"], "\(choices)")
+        #expect(choices.map { $0["checked"] as? Bool ?? false } == [true, false, false, true, false, false, true, false, false])
+        #expect(choices.map { $0["switched"] as? Bool ?? false } == [false, false, false, true, false, false, false, false, false])
+        // The switching frame carries both errors; the published prior is the better one, so no flag.
+        let check = try #require(frames[3].json["check"] as? [String: Any])
+        #expect((check["difference_db"] as? Double ?? 0) > 0.3, "\(check)")
+        #expect(!((frames[3].json["flags"] as? [String]) ?? []).contains("worse_than_reference"))
+        let stats = try #require(try DaemonProcessTests.stats(daemon))
+        let entry = try #require((stats["pipelines"] as? [[String: Any]])?.first)
+        #expect(entry["prior_choices"] as? [String: Int] == ["lpn": 3, "tv": 6], "\(entry)")
+        #expect(entry["prior_switches"] as? Int == 1)
+        let metrics = try #require(DaemonServiceTests.get(port, "metrics")).body
+        #expect(DaemonServiceTests.sample(metrics, "lpnd_prior_choices_total{pipeline=\"lpn-mri-choose\",prior=\"tv\"}") == 6, "\(metrics)")
+        #expect(DaemonServiceTests.sample(metrics, "lpnd_prior_switches_total{pipeline=\"lpn-mri-choose\"}") == 1)
+        let (status, log) = daemon.stop()
+        #expect(status == 0, "exit status \(status); log: \(log)")
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Reconstruction
+import TensorIO
+import Testing
+
+/// `check.choose` (``PriorChoice``): a checked frame's held-out errors pick the prior that
+/// reconstructs the stream, with hysteresis; streams choose on their own.
+@Suite struct PriorChoiceTests {
+    static func report(learned: Double, reference: Double) -> CrossValidationReport {
+        CrossValidationReport(folds: 2, units: 10, priorError: learned, referenceError: reference,
+                              differenceDB: 10 * log10(learned / reference), marginDB: 0, seconds: 0)
+    }
+
+    /// The other candidate must win by more than the hysteresis; an infinite error (a diverged
+    /// solve) loses to a finite one.
+    @Test func theChoiceSwitchesOnlyBeyondTheHysteresis() {
+        let h = 0.3
+        // TV's error 0.2 dB lower: not enough to leave the learned prior, nor to leave TV.
+        let near = Self.report(learned: 1.0, reference: pow(10, -0.02))
+        #expect(PriorChoice.decide(current: .learned, report: near, hysteresisDB: h) == .learned)
+        #expect(PriorChoice.decide(current: .reference, report: near, hysteresisDB: h) == .reference)
+        // 1 dB lower: switch to TV, and stay there.
+        let tvWins = Self.report(learned: 1.0, reference: pow(10, -0.1))
+        #expect(PriorChoice.decide(current: .learned, report: tvWins, hysteresisDB: h) == .reference)
+        #expect(PriorChoice.decide(current: .reference, report: tvWins, hysteresisDB: h) == .reference)
+        let lpnWins = Self.report(learned: pow(10, -0.1), reference: 1.0)
+        #expect(PriorChoice.decide(current: .reference, report: lpnWins, hysteresisDB: h) == .learned)
+        #expect(PriorChoice.decide(current: .learned, report: Self.report(learned: .infinity, reference: 1), hysteresisDB: h) == .reference)
+        #expect(PriorChoice.decide(current: .learned, report: Self.report(learned: 1, reference: .infinity), hysteresisDB: h) == .learned)
+    }
+
+    static func pipeline(hysteresis: Double, every: Int = 2) throws -> Pipeline {
+        let text = try String(contentsOfFile: Fixture.path("tiny-lpn.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "../../LPNTests", with: Fixture.directory + "/../../LPNTests")
+            + "check: {every: \(every), folds: 2, choose: true, hysteresis_db: \(hysteresis), reference: {lambda: 0.02, iterations: 10}}\n"
+        return try Pipeline.load(path: Fixture.pipelineFile(text))
+    }
+
+    /// Without hysteresis, each checked frame picks the candidate with the lower held-out
+    /// error; the frames until the next check keep it; the frame reconstructed with TV is
+    /// exactly the reference's image and says so.
+    @Test func aCheckedFrameChoosesTheStreamsPrior() throws {
+        let p = try Self.pipeline(hysteresis: 0)
+        #expect(p.crossValidation?.choose == true && p.crossValidation?.hysteresisDB == 0)
+        let x = try NPY.read(path: Fixture.path("phantom64.npy"))
+        let r = try p.makeReconstructor()
+        var chosen: [PriorCandidate] = []
+        for seed in 0..<4 {
+            let d = try r.reconstruct(try p.simulate(image: x, noise: 0.01, seed: UInt64(seed)), reference: x, stream: "a").diagnostics
+            let choice = try #require(d.choice)
+            #expect(choice.checked == (seed % 2 == 0))
+            if let c = d.check {
+                #expect(choice.chosen == (c.priorError <= c.referenceError ? .learned : .reference), "\(c)")
+            } else {
+                #expect(choice.chosen == chosen.last)
+            }
+            #expect(d.prior == (choice.chosen == .learned ? "lpn" : "tv"))
+            #expect(d.flags.contains(.worseThanReference) == false, "the published prior is the better one")
+            #expect((d.priorCheck != nil) == (choice.chosen == .learned))
+            chosen.append(choice.chosen)
+        }
+        // Another stream has its own record: its first frame is checked.
+        let other = try r.reconstruct(try p.simulate(image: x, noise: 0.01, seed: 9), stream: "b").diagnostics
+        #expect(other.choice?.checked == true && other.choice?.previous == nil)
+    }
+
+    /// A stream that chose TV: its frame is the TV-ADMM reconstruction with the reference's
+    /// settings (the `mri-4x-tv`-style pipeline gives the same image).
+    @Test func aFrameReconstructedWithTheReferenceIsTheTVImage() throws {
+        // The test model (a small network on 64×64 dense CS) loses to TV on this phantom.
+        let p = try Self.pipeline(hysteresis: 0, every: 1000)
+        let x = try NPY.read(path: Fixture.path("phantom64.npy"))
+        let m = try p.simulate(image: x, noise: 0.01, seed: 1)
+        let r = try p.makeReconstructor()
+        let d = try r.reconstruct(m, stream: "a")
+        try #require(d.diagnostics.choice?.chosen == .reference, "\(String(describing: d.diagnostics.check))")
+        let tv = try Pipeline.load(path: Fixture.pipelineFile("""
+            name: tv
+            image: {shape: [64, 64]}
+            operator: {type: dense_cs, rate: 0.5, seed: 2}
+            prior: {type: tv, lambda: 0.02}
+            solver: {type: admm, iterations: 10, rho: 0.1, box: true, tolerance: 0, init: least_squares}
+            """))
+        #expect(try tv.makeReconstructor().reconstruct(m).image.data == d.image.data)
+    }
+
+    @Test func theKeysAreValidated() throws {
+        let text = try String(contentsOfFile: Fixture.path("tiny-lpn.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "../../LPNTests", with: Fixture.directory + "/../../LPNTests")
+            + "check: {choose: maybe, reference: {lambda: 0.02}}\n"
+        do {
+            _ = try Pipeline.load(path: Fixture.pipelineFile(text))
+            Issue.record("choose: maybe loaded")
+        } catch {
+            #expect("\(error)".contains("check.choose"))
+        }
+    }
+}
