@@ -25,6 +25,8 @@ import zmq
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
 PIPELINE = os.path.join(ROOT, "Tests", "LPNDTests", "Fixtures", "tv-mri.yaml")
+# The phantom model choosing per stream between itself and TV (check.choose).
+CHOOSING = os.path.join(ROOT, "Tests", "LPNDTests", "Fixtures", "lpn-mri-choose.yaml")
 sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
 from lpnd_client import MeasurementSender, OutputReceiver, handshake  # noqa: E402
 
@@ -80,6 +82,16 @@ class Browser:
         self.process.wait(30)
 
 
+def text_until(browser, selector, done, timeout):
+    """The text of the page's element `selector` once `done(text)` holds, or its last text at the deadline."""
+    text, deadline = "", time.time() + timeout
+    while not done(text) and time.time() < deadline:
+        text = browser.evaluate(f"(() => {{ const r = document.querySelector({json.dumps(selector)}); "
+                                f"return r ? r.textContent : '' }})()") or ""
+        time.sleep(0.1)
+    return text
+
+
 def test_a_frame_sent_after_the_page_opened_is_shown_with_its_curve():
     tmp = tempfile.mkdtemp(prefix="lpnd-live-")
     port = free_port()
@@ -87,7 +99,8 @@ def test_a_frame_sent_after_the_page_opened_is_shown_with_its_curve():
     config = os.path.join(tmp, "lpnd.yaml")
     with open(config, "w") as f:
         f.write(f"publish: {publish}\nstats_interval: 0\nhttp: 127.0.0.1:{port}\n"
-                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: {ingest}}}\n")
+                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: {ingest}}}\n"
+                f"  - file: {CHOOSING}\n    ingest: {{endpoint: ipc://{tmp}/in2}}\n")
     daemon = subprocess.Popen([LPND, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     browser = None
     try:
@@ -139,13 +152,21 @@ def test_a_frame_sent_after_the_page_opened_is_shown_with_its_curve():
         assert shown["img"] > 100, "no image"
 
         # The stream's rate and latency percentiles arrive with the next stats event (≤ 1 s).
-        rate = ""
-        deadline = time.time() + 10
-        while "frames/s" not in rate and time.time() < deadline:
-            rate = browser.evaluate(
-                "(() => { const r = document.querySelector('#card-test-mri_cam .rate'); return r ? r.textContent : '' })()") or ""
-            time.sleep(0.1)
+        rate = text_until(browser, "#card-test-mri_cam .rate", lambda t: "frames/s" in t, timeout=10)
         assert "frames/s" in rate and "p50" in rate and "p99" in rate, f"stream rate shown as {rate!r}"
+
+        # A hard-edged phantom through the choosing pipeline: the card says TV made the frame.
+        chooser = MeasurementSender(f"ipc://{tmp}/in2", pipeline="lpn-mri-choose", stream="edges")
+        edges = OutputReceiver(publish, stream="edges")
+        handshake(chooser, edges)
+        hard = np.load(os.path.join(ROOT, "Tests", "LPNDTests", "Fixtures", "phantom-hard64.npy"))
+        subprocess.run([LPND, "simulate", "--pipeline", CHOOSING, "--input", os.path.join(ROOT, "Tests", "LPNDTests", "Fixtures",
+                        "phantom-hard64.npy"), "--output", dst], check=True)
+        chooser.send(np.load(dst), reference=hard, seq=0)
+        made = text_until(browser, "#card-lpn-mri-choose_edges .choice", lambda t: t == "TV", timeout=30)
+        assert made == "TV", f"the choosing pipeline's card shows {made!r}"
+        chooser.close()
+        edges.close()
 
         os.makedirs(os.path.join(ROOT, ".build", "artifacts"), exist_ok=True)
         png = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])

@@ -7,10 +7,11 @@ import Testing
 /// ``CrossValidationCheck`` through the ``Reconstructor``: when it runs and what it reports.
 /// (Against ground truth with the shipped models: ShippedPipelineTests.crossValidationFlagsAModelThatTVBeats.)
 @Suite struct CrossValidationCheckTests {
-    static func pipeline(every: Int) throws -> Pipeline {
+    /// tiny-lpn.yaml with a check every `every` frames; `keys` adds keys to the check section.
+    static func pipeline(every: Int, keys: String = "") throws -> Pipeline {
         let text = try String(contentsOfFile: Fixture.path("tiny-lpn.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "../../LPNTests", with: Fixture.directory + "/../../LPNTests")
-            + "check: {every: \(every), folds: 2, reference: {lambda: 0.02, iterations: 10}}\n"
+            + "check: {every: \(every), folds: 2, \(keys)reference: {lambda: 0.02, iterations: 10}}\n"
         return try Pipeline.load(path: Fixture.pipelineFile(text))
     }
 

@@ -30,10 +30,7 @@ import Testing
     }
 
     static func pipeline(hysteresis: Double, every: Int = 2) throws -> Pipeline {
-        let text = try String(contentsOfFile: Fixture.path("tiny-lpn.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "../../LPNTests", with: Fixture.directory + "/../../LPNTests")
-            + "check: {every: \(every), folds: 2, choose: true, hysteresis_db: \(hysteresis), reference: {lambda: 0.02, iterations: 10}}\n"
-        return try Pipeline.load(path: Fixture.pipelineFile(text))
+        try CrossValidationCheckTests.pipeline(every: every, keys: "choose: true, hysteresis_db: \(hysteresis), ")
     }
 
     /// Without hysteresis, each checked frame picks the candidate with the lower held-out
@@ -85,14 +82,13 @@ import Testing
     }
 
     @Test func theKeysAreValidated() throws {
-        let text = try String(contentsOfFile: Fixture.path("tiny-lpn.yaml"), encoding: .utf8)
-            .replacingOccurrences(of: "../../LPNTests", with: Fixture.directory + "/../../LPNTests")
-            + "check: {choose: maybe, reference: {lambda: 0.02}}\n"
-        do {
-            _ = try Pipeline.load(path: Fixture.pipelineFile(text))
-            Issue.record("choose: maybe loaded")
-        } catch {
-            #expect("\(error)".contains("check.choose"))
+        for (keys, key) in [("choose: maybe, ", "check.choose"), ("choose: true, hysteresis_db: -1, ", "check.hysteresis_db")] {
+            do {
+                _ = try CrossValidationCheckTests.pipeline(every: 1, keys: keys)
+                Issue.record("\(keys) loaded")
+            } catch {
+                #expect("\(error)".contains(key), "\(error)")
+            }
         }
     }
 }

@@ -60,10 +60,11 @@ source.addEventListener("frame", ev => {
   const prior = h.prior ? `φ ${fmt(h.prior.phi, 4)} (range ${h.prior.phi_range ? h.prior.phi_range.map(v => fmt(v, 4)).join("…") : "–"})` : "–";
   const flags = (h.flags || []).length ? `<span class="flag">${h.flags.join(", ")}</span>` : "none";
   if (h.check) el.dataset.check = `${fmt(h.check.difference_db, 2)} dB against TV (seq ${h.seq})`;
+  const made = h.choice ? `<span class="choice">${h.choice.prior === "tv" ? "TV" : "learned (LPN)"}</span>${h.choice.switched ? " (switched at this frame)" : ""}` : "–";
   el.querySelector("table").innerHTML = [["seq", h.seq], ["generation", h.generation], ["latency", fmt(h.timings.total_ms, 1) + " ms"],
     ["stream", `<span class="rate">${el.dataset.rate || "–"}</span>`],
     ["reconstruct", fmt(h.timings.reconstruct_ms, 1) + " ms"], ["iterations", h.convergence.iterations], ["stop", h.convergence.stop_reason],
-    ["PSNR", h.psnr === undefined ? "–" : fmt(h.psnr, 2) + " dB"], ["SSIM", fmt(h.ssim, 4)], ["prior", prior], ["check", el.dataset.check || "–"], ["flags", flags]]
+    ["PSNR", h.psnr === undefined ? "–" : fmt(h.psnr, 2) + " dB"], ["SSIM", fmt(h.ssim, 4)], ["prior", prior], ["check", el.dataset.check || "–"], ["made by", made], ["flags", flags]]
     .map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join("");
   const points = plot(el.querySelector("canvas"), d.records || []);
   el.dataset.seq = h.seq; el.dataset.points = points; el.dataset.iterations = h.convergence.iterations;
