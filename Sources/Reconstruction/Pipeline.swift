@@ -99,9 +99,9 @@ public final class Pipeline: @unchecked Sendable {  // safe: immutable after loa
     public let coilSimulation: CoilSimulation
     /// The `check` section: cross-validation of the prior against TV, or nil.
     public let crossValidation: CrossValidationSettings?
-    /// `prior.check_every` (LPN priors): the prior check (``PriorStatistics``) runs on a
-    /// worker's first frame, then on every this-many-th frame and on every frame that starts
-    /// cold; 1 checks every frame.
+    /// `prior.check_every` (LPN priors, with `solver.warm_start`): the prior check
+    /// (``PriorStatistics``) runs on every frame that starts cold and on every this-many-th
+    /// warm frame of a stream; 1 checks every frame.
     public let priorCheckEvery: Int
 
     private let lock = NSLock()

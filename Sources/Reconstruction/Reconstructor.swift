@@ -30,8 +30,6 @@ public final class Reconstructor {
     private let cancellation = CancellationFlag()
     /// The `check` section's cross-validation (counted per stream, in ``streams``).
     private let crossValidation: CrossValidationCheck?
-    /// Frames until the next prior check (`prior.check_every`); 0: this frame.
-    private var framesUntilPriorCheck = 0
     /// `solver.warm_start` or `check`: each stream's record (shared by the pipeline's workers).
     private let streams: StreamStates?
     private var solverState = SolverState()
@@ -221,8 +219,8 @@ public final class Reconstructor {
         }
         diagnostics.stageSeconds["metrics"] = MonotonicClock.seconds() - tMetrics
         let startedCold = diagnostics.warmStart?.used != true
-        if candidate == .learned, let lpn = prior as? LPNPrior, framesUntilPriorCheck == 0 || startedCold {
-            framesUntilPriorCheck = pipeline.priorCheckEvery
+        if candidate == .learned, let lpn = prior as? LPNPrior, entry.framesUntilPriorCheck == 0 || startedCold {
+            entry.framesUntilPriorCheck = pipeline.priorCheckEvery
             let tCheck = MonotonicClock.seconds()
             let statistics = values.withUnsafeBufferPointer { lpn.statistics(at: $0.baseAddress!) }
             let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration,
@@ -231,7 +229,7 @@ public final class Reconstructor {
             if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
             diagnostics.stageSeconds["prior_check"] = MonotonicClock.seconds() - tCheck
         }
-        if framesUntilPriorCheck > 0 { framesUntilPriorCheck -= 1 }
+        if entry.framesUntilPriorCheck > 0 { entry.framesUntilPriorCheck -= 1 }
         if let report = diagnostics.check {
             // The published prior predicted the held-out measurements worse than the other by more than the margin.
             let difference = candidate == .learned ? report.differenceDB : -report.differenceDB

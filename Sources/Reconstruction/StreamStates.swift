@@ -21,6 +21,8 @@ public final class StreamStates: Sendable {
         public var choice: PriorCandidate?
         public var framesUntilCheck = 0
         public var recheck = false
+        /// `prior.check_every`: the stream's warm frames until its next prior check.
+        public var framesUntilPriorCheck = 0
 
         public init(solver: SolverState? = nil, residual: Double = .nan, seq: UInt64? = nil) {
             (self.solver, self.residual, self.seq) = (solver, residual, seq)
