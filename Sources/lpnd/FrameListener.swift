@@ -102,7 +102,7 @@ struct FrameListener {
                 print(String(format: "frame %@ #%llu  latency %7.1f ms  iterations %3d (%@)%@%@%@", stream, seq, latency,
                              header.convergence.iterations, header.convergence.stopReason,
                              header.psnr.map { String(format: "  PSNR %.2f dB", $0) } ?? "",
-                             header.check.map { String(format: "  check %+.2f dB against TV", $0.differenceDB) } ?? "",
+                             Self.verdict(header.check, header.choice),
                              header.flags.isEmpty ? "" : "  flags " + header.flags.joined(separator: ",")))
             }
         } else if topic.hasPrefix("diagnostics/") {
@@ -116,5 +116,22 @@ struct FrameListener {
             report.errors.append(text)
             if printEach { print("error \(text)") }
         }
+    }
+}
+
+extension FrameListener {
+    /// The check and the choice in words: which prior predicts the held-out measurements
+    /// better and by how much, and which prior made the frame (docs/PIPELINES.md "check").
+    static func verdict(_ check: CheckSummary?, _ choice: ChoiceSummary?) -> String {
+        var words = ""
+        if let check {
+            words += check.differenceDB > 0
+                ? String(format: "  check: TV predicts unseen data %.2f dB better", check.differenceDB)
+                : String(format: "  check: the learned prior predicts unseen data %.2f dB better", -check.differenceDB)
+        }
+        if let choice {
+            words += "  made by " + (choice.prior == "tv" ? "TV" : "the learned prior") + (choice.switched ? " (switched here)" : "")
+        }
+        return words
     }
 }

@@ -18,6 +18,14 @@ import Testing
         let hard = try NPY.read(path: DaemonProcessTests.root + "/Fixtures/phantom-hard64.npy")
         let port = DaemonServiceTests.freePort()
         let daemon = try DaemonProcessTests.startDaemon(pipeline: Self.pipeline, http: "127.0.0.1:\(port)")
+        // `lpnd listen` prints the verdict in words (started first: it subscribes while the
+        // handshake runs, well before the switch at frame 3 is published).
+        let listener = Process()
+        listener.executableURL = URL(fileURLWithPath: DaemonProcessTests.executable)
+        listener.arguments = ["listen", "--endpoint", daemon.publish, "--count", "5", "--timeout", "120"]
+        let listened = Pipe()
+        listener.standardOutput = listened
+        try listener.run()
         let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
         #expect(try peer.handshake())
         // Frames 0–2 soft, 3–8 hard; the stream is checked at 0, 3 and 6.
@@ -46,6 +54,9 @@ import Testing
         let metrics = try #require(DaemonServiceTests.get(port, "metrics")).body
         #expect(DaemonServiceTests.sample(metrics, "lpnd_prior_choices_total{pipeline=\"lpn-mri-choose\",prior=\"tv\"}") == 6, "\(metrics)")
         #expect(DaemonServiceTests.sample(metrics, "lpnd_prior_switches_total{pipeline=\"lpn-mri-choose\"}") == 1)
+        listener.waitUntilExit()
+        let text = String(decoding: listened.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("check: TV predicts unseen data") && text.contains("made by TV (switched here)"), "\(text)")
         let (status, log) = daemon.stop()
         #expect(status == 0, "exit status \(status); log: \(log)")
     }
