@@ -11,6 +11,7 @@ every frame is checked). Prints one row per family: mean PSNR of each, how many 
 which prior, the worst frame of the choice against the better of the two, and the choice's
 seconds per frame.
 
+    pip install scikit-image dipy nibabel pyyaml    # Shepp-Logan, the real brain slices, the pipeline files
     python3 benchmarks/choice.py --lpnd .build/release/lpnd [--count 4] [--model models/phantom.safetensors]
 """
 from __future__ import annotations

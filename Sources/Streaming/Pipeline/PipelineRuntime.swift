@@ -41,7 +41,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         }
     }
 
-    private struct State {
+    struct State {
         var stopRequested = false
         /// The configuration generation new frames get, and the processors (one per worker) of
         /// every generation that still has frames (docs/DEPLOY.md, "Reload").
@@ -54,19 +54,19 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private let decoder: MessageDecoder
     private let encoder: FrameEncoder
     private let publisher: Publisher
-    private let logger: Logger
+    let logger: Logger
     private let frameObserver: (@Sendable (PublishedFrame) -> Void)?
-    private let ledger = FrameLedger()
-    private let metrics: PipelineMetrics
-    private var decodeStage: BoundedStage<RawMessage>!
+    let ledger = FrameLedger()
+    let metrics: PipelineMetrics
+    var decodeStage: BoundedStage<RawMessage>!
     /// MRD input: assembles acquisitions into frames; used only by the decode stage's one worker.
     private var mrdAssembler: MRDFrameAssembler?
-    private var reconstructStage: BoundedStage<FrameLedger.Entry>!
+    var reconstructStage: BoundedStage<FrameLedger.Entry>!
     private var reorderer: Reorderer<Outcome>!
-    private var encodeStage: BoundedStage<Outcome>!
+    var encodeStage: BoundedStage<Outcome>!
     private let lock = NSLock()
     private var state = State()
-    private var ingestFinished = DispatchSemaphore(value: 1)
+    var ingestFinished = DispatchSemaphore(value: 1)
 
     /// Builds the stages (one processor per worker) and starts the ingest thread.
     public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
@@ -131,7 +131,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     private var shouldStop: Bool { update { $0.stopRequested } }
 
-    private func update<R>(_ body: (inout State) -> R) -> R {
+    func update<R>(_ body: (inout State) -> R) -> R {
         lock.lock()
         defer { lock.unlock() }
         return body(&state)
@@ -218,7 +218,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     // MARK: 4. Reorder: settles the entry, releases outcomes in each stream's arrival order
 
-    private func complete(_ outcome: Outcome) {
+    func complete(_ outcome: Outcome) {
         let entry = outcome.entry
         guard ledger.settle(entry) else { return }  // already reported at a drain timeout
         retireOldGenerations()
@@ -256,13 +256,13 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     // MARK: Errors outside the flow (rejections, drops, abandonment)
 
-    private func event(for entry: FrameLedger.Entry, _ code: ErrorCode, _ message: String) -> ErrorEvent {
+    func event(for entry: FrameLedger.Entry, _ code: ErrorCode, _ message: String) -> ErrorEvent {
         ErrorEvent(stream: entry.frame.header.stream, seq: entry.frame.header.seq, pipeline: interface.name, code: code,
                    message: message, generation: entry.generation)
     }
 
     /// Error event for a raw message that will not be decoded, naming its stream and seq when readable.
-    private func reject(_ raw: RawMessage, _ code: ErrorCode, _ reason: String) {
+    func reject(_ raw: RawMessage, _ code: ErrorCode, _ reason: String) {
         let (stream, seq) = MessageDecoder.identification(of: raw.parts)
         publishError(ErrorEvent(stream: stream, seq: seq, pipeline: interface.name, code: code, message: reason,
                                 generation: currentGeneration))
@@ -278,120 +278,5 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         if event.code != .dropped {
             logger.warning("\(interface.name): \(event.code.rawValue) stream=\(event.stream ?? "?") seq=\(event.seq.map(String.init) ?? "?"): \(event.message)")
         }
-    }
-
-    // MARK: Reload
-
-    /// The configuration generation new frames get.
-    public var currentGeneration: Int { update { $0.generation } }
-
-    /// Builds one processor per worker from `backend` (call beside the running pipeline; this
-    /// loads models and may take a while). Throws when a processor cannot be made.
-    public func makeProcessors(_ backend: any PipelineBackend) throws -> [any FrameProcessor] {
-        guard backend.interface == interface else {
-            throw FrameFailure(.internal, "the new pipeline's interface \(backend.interface) differs from the running one \(interface)")
-        }
-        return try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
-    }
-
-    /// Frames decoded from now on go to `processors` (generation `generation`); frames already
-    /// decoded finish on the processors of their own generation, which are released after.
-    public func swap(to processors: [any FrameProcessor], generation: Int) {
-        update {
-            $0.processors[generation] = processors
-            $0.generation = generation
-        }
-        retireOldGenerations()
-    }
-
-    private func retireOldGenerations() {
-        let (current, known) = update { ($0.generation, Array($0.processors.keys)) }
-        guard known.count > 1 else { return }  // the usual case: one generation, nothing to retire
-        for generation in known where generation != current && !ledger.hasOpen(generation: generation) {
-            update { _ = $0.processors.removeValue(forKey: generation) }
-        }
-    }
-
-    // MARK: Shutdown and stats
-
-    /// Seconds a cancelled reconstruction has to reach its next cancellation point.
-    static let cancelGrace = 10.0
-
-    /// Stops reading from the socket and waits for the ingest thread to end; messages already
-    /// read continue through the stages. Use ``requestStop()`` and ``drain(until:)`` at
-    /// shutdown: the ingest thread may be waiting for room in a full inbox.
-    public func stopAccepting() {
-        requestStop()
-        _ = waitForIngest(until: .distantFuture)
-    }
-
-    /// Tells the ingest thread to stop reading; returns at once.
-    public func requestStop() {
-        update { $0.stopRequested = true }
-    }
-
-    private func waitForIngest(until deadline: Date) -> Bool {
-        let timeout: DispatchTime = deadline == .distantFuture ? .distantFuture : .now() + max(0, deadline.timeIntervalSinceNow)
-        guard ingestFinished.wait(timeout: timeout) == .success else { return false }
-        ingestFinished.signal()  // idempotent for later callers
-        return true
-    }
-
-    /// Waits for every accepted message to be published, until `deadline`; then reports
-    /// whatever is left (queued or still on a worker) as `drain_timeout` error events, stops
-    /// the workers at their next iteration and joins them.
-    /// - Returns: true when everything finished in time.
-    @discardableResult
-    public func drain(until deadline: Date) -> Bool {
-        requestStop()
-        // The ingest thread may wait for room in the decode inbox, the decoder for room in the
-        // reconstruction inbox: every wait is bounded by the deadline.
-        var clean = waitForIngest(until: deadline)
-        clean = clean && decodeStage.waitUntilIdle(deadline: deadline)
-        clean = clean && reconstructStage.waitUntilIdle(deadline: deadline)
-        clean = clean && encodeStage.waitUntilIdle(deadline: deadline)
-        if clean { return true }
-        // Closing wakes producers blocked in submit: their messages become drain_timeout events.
-        decodeStage.close()
-        reconstructStage.close()
-        _ = waitForIngest(until: .distantFuture)
-        for raw in decodeStage.removeAll() {
-            reject(raw, .drainTimeout, "drain timeout: not decoded before shutdown")
-        }
-        for entry in reconstructStage.removeAll() {
-            complete(.failure(entry, event(for: entry, .drainTimeout, "drain timeout: not reconstructed before shutdown")))
-        }
-        for entry in ledger.openEntries {
-            complete(.failure(entry, event(for: entry, .drainTimeout, "drain timeout: reconstruction still running at shutdown")))
-        }
-        // Nothing may still compute (inside BLAS) while the process exits.
-        for processor in update({ $0.processors.values.flatMap { $0 } }) { processor.cancel() }
-        if !reconstructStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: Self.cancelGrace)) {
-            logger.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
-        }
-        _ = encodeStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 5))
-        return false
-    }
-
-    /// Seconds the longest-running reconstruction has been running; nil when every worker is idle.
-    public var oldestReconstructionSeconds: Double? {
-        let oldest = update { $0.workerStarted.compactMap { $0 }.min() }
-        return oldest.map { MonotonicClock.seconds() - $0 }
-    }
-
-    /// Sets the in-flight and stage gauges to the current values (call before a metrics scrape).
-    public func refreshGauges() {
-        metrics.refresh(inFlight: ledger.openCount, stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats])
-    }
-
-    public var stats: PipelineStats {
-        let (c, p50, p99) = metrics.snapshot()
-        return PipelineStats(
-            pipeline: interface.name, endpoint: endpoint, socket: configuration.socket.rawValue,
-            received: c.received, frames: c.frames, errors: c.errors, dropped: c.dropped, pings: c.pings, errorCodes: c.errorCodes,
-            inFlight: ledger.openCount, latencyP50Ms: p50, latencyP99Ms: p99,
-            stages: [decodeStage.stats, reconstructStage.stats, encodeStage.stats],
-            streams: metrics.streams.snapshot(at: MonotonicClock.seconds()),
-            priorChoices: c.choices.isEmpty ? nil : c.choices, priorSwitches: c.choices.isEmpty ? nil : c.switches)
     }
 }
