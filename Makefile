@@ -15,8 +15,9 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product lpnd
 
-# Every test (release mode: the numerical tests run on optimised code), then the Python
-# client's end-to-end test against the built daemon.
+# Every test (release mode: the numerical tests run on optimised code), then the shipped
+# pipelines against the noise-level rule and the Python client's end-to-end test against the
+# built daemon.
 test: deps
 	$(SWIFT) test -c release
 	scripts/test-python-client.sh

@@ -29,7 +29,10 @@ let package = Package(
         // LAPACK routines exported by libopenblas (Cholesky for the dense-CS closed-form x-step).
         .systemLibrary(name: "CLAPACK"),
 
-        // Learned proximal networks: model format, ψ and ∇ψ engine, φ.
+        // The primitives every module shares: one lock box, the monotonic clock, the RNG,
+        // percentiles.
+        .target(name: "Support"),
+        // File formats: tensors (.npy, safetensors), BART's cfl/hdr, PNG.
         .target(name: "TensorIO", dependencies: ["CPNG"]),
         // The engine's vector kernels: one C source per kernel, compiled for AVX-512, AVX2+FMA
         // and the baseline, chosen at run time (the Swift toolchain targets baseline x86-64).
@@ -38,15 +41,16 @@ let package = Package(
         // HDF5's include path (libismrmrd's dataset header needs it) comes from pkg-config.
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .target(name: "CMRD", dependencies: ["CHDF5"], linkerSettings: [.linkedLibrary("ismrmrd")]),
-        .target(name: "LPN", dependencies: ["COpenBLAS", "CKernels", "TensorIO"]),
+        // Learned proximal networks: model format, ψ and ∇ψ engine, φ.
+        .target(name: "LPN", dependencies: ["COpenBLAS", "CKernels", "TensorIO", "Support"]),
         // Forward operators, PnP solvers, diagnostics, pipelines as files.
         .target(name: "Reconstruction",
-                dependencies: ["LPN", "TensorIO", "COpenBLAS", "CLAPACK", "CFFTW",
+                dependencies: ["LPN", "TensorIO", "Support", "COpenBLAS", "CLAPACK", "CFFTW",
                                .product(name: "Yams", package: "Yams")]),
 
         // ZeroMQ protocol, sockets, bounded stages, publisher, daemon.
         .target(name: "Streaming", dependencies: [
-            "CZeroMQ", "TensorIO",
+            "CZeroMQ", "TensorIO", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
@@ -54,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "lpnd",
             dependencies: [
-                "LPN", "TensorIO", "Reconstruction", "Streaming", "CMRD",
+                "LPN", "TensorIO", "Support", "Reconstruction", "Streaming", "CMRD",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -66,21 +70,21 @@ let package = Package(
             ]),
 
         .target(name: "StreamingTestSupport",
-                dependencies: ["Streaming", .product(name: "Logging", package: "swift-log")],
+                dependencies: ["Streaming", "Support", .product(name: "Logging", package: "swift-log")],
                 path: "Tests/StreamingTestSupport"),
         .testTarget(name: "StreamingTests", dependencies: [
-            "Streaming", "StreamingTestSupport", "TensorIO",
+            "Streaming", "StreamingTestSupport", "TensorIO", "Support",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO"]),
+        .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO", "Support"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
-        .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO"],
+        .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO", "Support"],
                     resources: [.copy("Fixtures")]),
         // Fixtures are read from the source tree (#filePath): pipeline files refer to models
         // by paths relative to themselves.
-        .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "LPN", "TensorIO"],
+        .testTarget(name: "ReconstructionTests", dependencies: ["Reconstruction", "LPN", "TensorIO", "Support"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

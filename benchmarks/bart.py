@@ -13,10 +13,11 @@ non-zero entries, and its image grid is lpnd's. `pics -w 1` turns off BART's dat
 from __future__ import annotations
 
 import os
-import subprocess
 import tempfile
 
 import numpy as np
+
+from common import run
 
 
 def write_cfl(base: str, a: np.ndarray) -> None:
@@ -42,13 +43,28 @@ def to_bart_kspace(y: np.ndarray) -> np.ndarray:
     return np.fft.fftshift(y * sign)
 
 
+def write_inputs(directory: str, y: np.ndarray) -> tuple[str, str]:
+    """lpnd's single-coil k-space y as BART's inputs in `directory`: the centred k-space and a
+    coil sensitivity of ones -> their base names (k, s)."""
+    h, w = y.shape
+    k, s = os.path.join(directory, "k"), os.path.join(directory, "s")
+    write_cfl(k, to_bart_kspace(y).reshape(h, w, 1, 1))
+    write_cfl(s, np.ones((h, w, 1, 1), dtype=np.complex64))
+    return k, s
+
+
+def pics_command(k: str, maps: str, out: str, regularizer: str, lam: float, iterations: int = 100, real: bool = True,
+                 bart: str = "bart") -> list:
+    """`bart pics -w 1 [-c] -i <iterations> -R <regularizer>:3:0:<lam> k maps out`: BART's data
+    scaling off (λ on lpnd's scale), `real`: the image constrained to be real."""
+    return [bart, "pics", "-w", "1", *(["-c"] if real else []), "-i", str(iterations), "-R",
+            f"{regularizer}:3:0:{lam}", k, maps, out]
+
+
 def pics(y: np.ndarray, regularizer: str, lam: float, iterations: int = 100, bart: str = "bart") -> np.ndarray:
     """Real image [H, W] from `bart pics -R <regularizer>:3:0:<lam>` on lpnd's k-space y."""
-    h, w = y.shape
     with tempfile.TemporaryDirectory() as tmp:
-        k, s, out = (os.path.join(tmp, n) for n in ("k", "s", "x"))
-        write_cfl(k, to_bart_kspace(y).reshape(h, w, 1, 1))
-        write_cfl(s, np.ones((h, w, 1, 1), dtype=np.complex64))
-        subprocess.run([bart, "pics", "-w", "1", "-c", "-i", str(iterations), "-R", f"{regularizer}:3:0:{lam}",
-                        k, s, out], check=True, capture_output=True)
+        k, s = write_inputs(tmp, y)
+        out = os.path.join(tmp, "x")
+        run(pics_command(k, s, out, regularizer, lam, iterations, bart=bart))
         return np.real(read_cfl(out)).astype(np.float32)

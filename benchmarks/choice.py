@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
-import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
-import data as datasets  # noqa: E402
+from common import LPND, PIPELINES, Runner, load_pipeline, variant
+import data as datasets  # training/data.py
 
 
 def families(count: int) -> dict:
@@ -44,61 +41,33 @@ def families(count: int) -> dict:
     }
 
 
-def variant(path: str, tmp: str, name: str, model: str | None, check: dict | None) -> str:
-    with open(path) as f:
-        p = yaml.safe_load(f)
-    p["name"] = name
-    if p["prior"]["type"] == "lpn":
-        p["prior"]["model"] = os.path.abspath(model or os.path.join(ROOT, "pipelines", p["prior"]["model"]))
-    p.pop("check", None)
-    if check is not None:
-        p["check"] = check
-    out = os.path.join(tmp, name + ".yaml")
-    with open(out, "w") as f:
-        yaml.safe_dump(p, f)
-    return out
-
-
-def lpnd(binary: str, *args: str) -> None:
-    r = subprocess.run([binary, *args], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise RuntimeError(f"lpnd {' '.join(args)}: {r.stderr.strip()}")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     ap.add_argument("--count", type=int, default=4, help="images per family (Shepp-Logan: 1)")
     ap.add_argument("--model", help="the learned prior's model file (default: the pipeline's)")
     ap.add_argument("--hysteresis", type=float, default=0.3)
     ap.add_argument("--json", help="also write every frame's numbers here")
     a = ap.parse_args()
-    shipped = os.path.join(ROOT, "pipelines", "mri-4x.yaml")
-    with open(shipped) as f:
-        check = dict(yaml.safe_load(f)["check"])
-    check.update(choose=True, hysteresis_db=a.hysteresis)
+    shipped = os.path.join(PIPELINES, "mri-4x.yaml")
+    check = dict(load_pipeline(shipped)["check"], choose=True, hysteresis_db=a.hysteresis)
+    model = {"prior.model": os.path.abspath(a.model)} if a.model else {}
     frames = []
     with tempfile.TemporaryDirectory() as tmp:
+        lpnd = Runner(a.lpnd, tmp)
         paths = {
-            "lpn": variant(shipped, tmp, "lpn", a.model, None),
-            "tv": variant(os.path.join(ROOT, "pipelines", "mri-4x-tv.yaml"), tmp, "tv", None, None),
-            "choice": variant(shipped, tmp, "choice", a.model, check),
+            "lpn": variant(shipped, tmp, "lpn", dict(model, name="lpn")),
+            "tv": variant(os.path.join(PIPELINES, "mri-4x-tv.yaml"), tmp, "tv", dict(name="tv")),
+            "choice": variant(shipped, tmp, "choice", dict(model, name="choice", check=check)),
         }
         print("| images | frames | LPN-ADMM | TV-ADMM | with the choice | chose LPN / TV | choice − better (worst frame) | choice s/frame |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         for family, images in families(a.count).items():
             rows = []
             for i, x in enumerate(images):
-                ref, meas = os.path.join(tmp, f"x{i}.npy"), os.path.join(tmp, f"y{i}.npy")
-                np.save(ref, np.asarray(x, dtype=np.float32))
-                lpnd(a.lpnd, "simulate", "--pipeline", paths["lpn"], "--input", ref, "--output", meas)
-                d = {}
-                for method, path in paths.items():
-                    diag = os.path.join(tmp, f"{method}{i}.json")
-                    lpnd(a.lpnd, "reconstruct", "--pipeline", path, "--input", meas, "--reference", ref,
-                         "--output", os.path.join(tmp, f"{method}{i}.npy"), "--diagnostics", diag)
-                    with open(diag) as f:
-                        d[method] = json.load(f)
+                ref, meas = lpnd.simulate(paths["lpn"], x, str(i))
+                d = {method: lpnd.reconstruct(path, meas, ref, lpnd.path(f"{method}{i}.npy"), lpnd.path(f"{method}{i}.json"))
+                     for method, path in paths.items()}
                 chosen = d["choice"]["choice"]["chosen"]
                 rows.append(dict(family=family, image=i, lpn=d["lpn"]["psnr"], tv=d["tv"]["psnr"], choice=d["choice"]["psnr"],
                                  chosen=chosen, difference_db=d["choice"]["check"]["differenceDB"],

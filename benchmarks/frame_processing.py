@@ -14,26 +14,23 @@ prior check) and the ratios. Needs numpy.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
-import data as datasets  # noqa: E402
+from common import LPND, MODELS, Runner
+import data as datasets  # training/data.py
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repetitions", type=int, default=3)
     a = ap.parse_args()
-    model = os.path.join(ROOT, "models", "phantom.safetensors")
+    model = os.path.join(MODELS, "phantom.safetensors")
     priors = {
         "LPN, whole frame": dict(type="lpn", model=model),
         "LPN, Hann patches": dict(type="lpn", model=model.replace("phantom.", "phantom-base."), processing="patches",
@@ -42,31 +39,18 @@ def main() -> int:
     }
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        lpnd = Runner(a.lpnd, tmp)
         x = datasets.Source("phantom", a.size).heldout(1, seed=0)[0, 0]
-        ref = os.path.join(tmp, "x.npy")
-        np.save(ref, x.astype(np.float32))
         for i, (name, prior) in enumerate(priors.items()):
-            p = dict(name=f"bench-{i}", image=dict(shape=[a.size, a.size]),
-                     operator=dict(type="mri", acceleration=4, center_fraction=0.08, seed=1), prior=prior,
-                     solver=dict(type="admm", iterations=20, rho=0.05, x_step="closed_form", tolerance=0,
-                                 init="adjoint"),
-                     simulation=dict(noise=0.01, seed=0))
-            path = os.path.join(tmp, f"p{i}.yaml")
-            with open(path, "w") as fh:
-                json.dump(p, fh)  # JSON is YAML
-            y = os.path.join(tmp, "y.npy")
+            path = lpnd.write_pipeline(dict(
+                name=f"bench-{i}", image=dict(shape=[a.size, a.size]),
+                operator=dict(type="mri", acceleration=4, center_fraction=0.08, seed=1), prior=prior,
+                solver=dict(type="admm", iterations=20, rho=0.05, x_step="closed_form", tolerance=0, init="adjoint"),
+                simulation=dict(noise=0.01, seed=0)))
             if i == 0:
-                subprocess.run([a.lpnd, "simulate", "--pipeline", path, "--input", ref, "--output", y], check=True)
-            times, psnr = [], None
-            for _ in range(a.repetitions):
-                d = os.path.join(tmp, "d.json")
-                subprocess.run([a.lpnd, "reconstruct", "--pipeline", path, "--input", y, "--output",
-                                os.path.join(tmp, "out.npy"), "--diagnostics", d, "--reference", ref],
-                               check=True, capture_output=True)
-                diag = json.load(open(d))
-                times.append(diag["totalSeconds"])
-                psnr = diag["psnr"]
-            results[name] = dict(seconds=float(np.median(times)), psnr=psnr)
+                ref, y = lpnd.simulate(path, x, "frame")
+            diags = [lpnd.reconstruct(path, y, ref, lpnd.path("out.npy"), lpnd.path("d.json")) for _ in range(a.repetitions)]
+            results[name] = dict(seconds=float(np.median([d["totalSeconds"] for d in diags])), psnr=diags[-1]["psnr"])
     base = results["LPN, Hann patches"]["seconds"]
     print(f"MRI 4x, {a.size}x{a.size}, 20 ADMM iterations, median of {a.repetitions}:")
     print("| prior | seconds per frame | relative to Hann patches | PSNR (dB) |")

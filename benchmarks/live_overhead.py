@@ -5,7 +5,6 @@ in the same run: with no page open, then with a headless chromium showing the li
     python3 benchmarks/live_overhead.py --lpnd .build/release/lpnd [--pipeline pipelines/mri-4x.yaml] [--frames 8]
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -13,73 +12,59 @@ import tempfile
 import time
 import urllib.request
 
-import numpy as np
-import zmq
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from fanout import ROOT, measurements  # noqa: E402
-from pipeline_files import without_check  # noqa: E402
+from common import LPND, PIPELINES, Runner, daemon_config, variant
+from fanout import measurements
+from lpnd_client import Frame, MeasurementSender, OutputReceiver, handshake
 
 
-def push_all(push, sub, name, frames, first_seq):
+def push_all(sender, receiver, frames, first_seq):
     start = time.time()
     for i, y in enumerate(frames):
-        header = {"lpnd": 1, "type": "measurement", "stream": "bench", "seq": first_seq + i, "timestamp": time.time(),
-                  "pipeline": name, "shape": list(y.shape), "dtype": "complex64", "byte_order": "little"}
-        push.send_multipart([json.dumps(header).encode(), np.ascontiguousarray(y, "<c8").tobytes()])
+        sender.send(y, seq=first_seq + i)
     done = 0
     while done < len(frames):
-        assert sub.poll(600_000), "no frame"
-        if sub.recv_multipart()[0].startswith(b"frame/"):
-            done += 1
+        out = receiver.receive(timeout=600)
+        assert out is not None, "no frame"
+        done += isinstance(out, Frame)
     return len(frames) / (time.time() - start)
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
-    parser.add_argument("--pipeline", default=os.path.join(ROOT, "pipelines", "mri-4x.yaml"))
+    parser.add_argument("--lpnd", default=LPND)
+    parser.add_argument("--pipeline", default=os.path.join(PIPELINES, "mri-4x.yaml"))
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--port", type=int, default=9471)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="lpnd-live-bench-")
-    args.pipeline = without_check(args.pipeline, tmp)  # frames only, no first-frame check
-    name, frames = measurements(args.lpnd, args.pipeline, args.frames, tmp)
-    config = os.path.join(tmp, "lpnd.yaml")
-    with open(config, "w") as f:
-        f.write(f"publish: ipc://{tmp}/out\nstats_interval: 0\nhttp: 127.0.0.1:{args.port}\n"
-                f"pipelines:\n  - file: {os.path.abspath(args.pipeline)}\n    ingest: {{endpoint: ipc://{tmp}/in}}\n")
-    daemon = subprocess.Popen([args.lpnd, "run", "--config", config], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lpnd = Runner(args.lpnd, tempfile.mkdtemp(prefix="lpnd-live-bench-"))
+    tmp = lpnd.work
+    args.pipeline = variant(args.pipeline, tmp)  # frames only, no first-frame check
+    name, frames = measurements(lpnd, args.pipeline, args.frames)
+    config = daemon_config(os.path.join(tmp, "lpnd.yaml"), f"ipc://{tmp}/out", args.pipeline,
+                           dict(endpoint=f"ipc://{tmp}/in"), http=f"127.0.0.1:{args.port}")
     browser = None
-    try:
-        ctx = zmq.Context.instance()
-        push, sub = ctx.socket(zmq.PUSH), ctx.socket(zmq.SUB)
-        push.connect(f"ipc://{tmp}/in")
-        sub.subscribe(b"")
-        sub.connect(f"ipc://{tmp}/out")
-        while True:  # ping until a pong: both directions are up
-            push.send(json.dumps({"lpnd": 1, "type": "ping", "stream": "probe", "seq": 0}).encode())
-            if sub.poll(100) and sub.recv_multipart()[0].startswith(b"pong/"):
-                break
-        without = push_all(push, sub, name, frames, 0)
-        browser = subprocess.Popen(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
-                                    f"--user-data-dir={tmp}/chromium", f"http://127.0.0.1:{args.port}/"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 30
-        while urllib.request.urlopen(f"http://127.0.0.1:{args.port}/live/clients").read().strip() != b"1":
-            assert time.time() < deadline, "the page did not open"
-            time.sleep(0.1)
-        with_page = push_all(push, sub, name, frames, len(frames))
-        print(f"pipeline {name}, {len(frames)} frames per run")
-        print(f"no page:      {without:.3f} frames/s")
-        print(f"one page:     {with_page:.3f} frames/s")
-        print(f"ratio page/none: {with_page / without:.3f}")
-    finally:
-        if browser:
-            browser.terminate()
-            browser.wait(30)
-        daemon.terminate()
-        daemon.wait(60)
+    with lpnd.daemon(config):
+        try:
+            sender = MeasurementSender(f"ipc://{tmp}/in", pipeline=name, stream="bench")
+            receiver = OutputReceiver(f"ipc://{tmp}/out", stream="bench", kinds=("frame", "pong"))
+            handshake(sender, receiver, timeout=600)  # both directions are up
+            without = push_all(sender, receiver, frames, 0)
+            browser = subprocess.Popen(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
+                                        f"--user-data-dir={tmp}/chromium", f"http://127.0.0.1:{args.port}/"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.time() + 30
+            while urllib.request.urlopen(f"http://127.0.0.1:{args.port}/live/clients").read().strip() != b"1":
+                assert time.time() < deadline, "the page did not open"
+                time.sleep(0.1)
+            with_page = push_all(sender, receiver, frames, len(frames))
+            print(f"pipeline {name}, {len(frames)} frames per run")
+            print(f"no page:      {without:.3f} frames/s")
+            print(f"one page:     {with_page:.3f} frames/s")
+            print(f"ratio page/none: {with_page / without:.3f}")
+        finally:
+            if browser:
+                browser.terminate()
+                browser.wait(30)
 
 
 if __name__ == "__main__":

@@ -16,21 +16,17 @@ Installs nothing itself except BART when missing (apt-get install bart, as root)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-import data as datasets  # noqa: E402
-from bart import read_cfl, to_bart_kspace, write_cfl  # noqa: E402
+from common import LPND, MODELS, Runner, psnr, run
+from bart import pics_command, read_cfl, write_inputs
+import data as datasets  # training/data.py
 
 OPERATOR = dict(type="mri", acceleration=4, center_fraction=0.08, seed=1)
 
@@ -45,9 +41,9 @@ def pipelines(size):
                                 init="adjoint", box=True, **solver),
                     simulation=dict(noise=0.01, seed=0), output=dict(clip=True))
     tv = admm(dict(type="tv", **{"lambda": 0.05}, iterations=20), 0.1, 60)
-    brain = dict(type="lpn", model=os.path.join(ROOT, "models", "mri-lowres.safetensors"))
+    brain = dict(type="lpn", model=os.path.join(MODELS, "mri-lowres.safetensors"))
     dihedral = dict(brain, symmetry="dihedral")
-    phantom = dict(type="lpn", model=os.path.join(ROOT, "models", "phantom.safetensors"))
+    phantom = dict(type="lpn", model=os.path.join(MODELS, "phantom.safetensors"))
     return {
         "phantom": {
             "LPN-ADMM (phantom model, mri-4x settings: dihedral, tolerance 5e-4)":
@@ -76,19 +72,15 @@ def frame(kind, size):
     return datasets.Source("mri", size, augment=False).heldout(1, seed=0)[0, 0]
 
 
-def psnr(x, ref):
-    return float(10 * np.log10(1.0 / np.mean((np.clip(x, 0, 1) - ref) ** 2)))
-
-
 def timed(cmd, env=None):
     start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True, env=env)
+    run(cmd, env=env)
     return time.perf_counter() - start
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--frames", default="phantom,brain")
@@ -96,47 +88,35 @@ def main() -> int:
     ap.add_argument("--bart-lambda", type=float, default=0.001)
     a = ap.parse_args()
     if shutil.which("bart") is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", "bart"], check=True)
+        run(["apt-get", "install", "-y", "-q", "bart"])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        lpnd = Runner(a.lpnd, tmp)
         for kind in a.frames.split(","):
             try:
                 ref = frame(kind, a.size).astype(np.float32)
             except Exception as e:  # the brain needs nilearn/dipy
                 print(f"skipping the {kind} frame: {e}", file=sys.stderr)
                 continue
-            ref_path, y_path = os.path.join(tmp, f"{kind}.npy"), os.path.join(tmp, f"{kind}-y.npy")
-            np.save(ref_path, ref)
-            methods = pipelines(a.size)[kind]
-            paths = {}
-            for i, (name, p) in enumerate(methods.items()):
-                p = dict(name=f"bench-{kind}-{i}", **p)
-                paths[name] = os.path.join(tmp, f"{kind}-{i}.yaml")
-                with open(paths[name], "w") as fh:
-                    json.dump(p, fh)
-            first = next(iter(paths.values()))
-            subprocess.run([a.lpnd, "simulate", "--pipeline", first, "--input", ref_path, "--output", y_path], check=True)
-            y = np.load(y_path)
-            k, s = os.path.join(tmp, "k"), os.path.join(tmp, "s")
-            write_cfl(k, to_bart_kspace(y).reshape(a.size, a.size, 1, 1))
-            write_cfl(s, np.ones((a.size, a.size, 1, 1), dtype=np.complex64))
+            paths = {name: lpnd.write_pipeline(dict(name=f"bench-{kind}-{i}", **p))
+                     for i, (name, p) in enumerate(pipelines(a.size)[kind].items())}
+            ref_path, y_path = lpnd.simulate(next(iter(paths.values())), ref, kind)
+            k, s = write_inputs(tmp, np.load(y_path))
             for threads in [int(t) for t in a.threads.split(",")]:
                 env = dict(os.environ, OMP_NUM_THREADS=str(threads))
                 out = os.path.join(tmp, "x")
-                cmd = ["bart", "pics", "-w", "1", "-c", "-i", "100", "-R", f"W:3:0:{a.bart_lambda}", k, s, out]
+                cmd = pics_command(k, s, out, "W", a.bart_lambda)
                 bart_times = [timed(cmd, env) for _ in range(a.repetitions)]
-                bart_psnr = psnr(np.real(read_cfl(out)), ref)
+                bart_psnr = psnr(np.clip(np.real(read_cfl(out)), 0, 1), ref)
                 bart_seconds = float(np.median(bart_times))
                 rows.append((kind, threads, f"BART pics ℓ1-wavelet (λ {a.bart_lambda:g}, 100 it)", bart_seconds, None,
                              bart_psnr, 1.0))
                 for name, path in paths.items():
                     walls, inside, value = [], [], None
                     for _ in range(a.repetitions):
-                        d = os.path.join(tmp, "d.json")
-                        walls.append(timed([a.lpnd, "reconstruct", "--pipeline", path, "--input", y_path, "--output",
-                                            os.path.join(tmp, "o.npy"), "--diagnostics", d, "--reference", ref_path,
-                                            "--threads", str(threads)]))
-                        diag = json.load(open(d))
+                        diag = lpnd.reconstruct(path, y_path, ref_path, lpnd.path("o.npy"), lpnd.path("d.json"),
+                                                "--threads", str(threads))
+                        walls.append(lpnd.last_seconds)
                         inside.append(diag["totalSeconds"])
                         value = diag["psnr"]
                     wall = float(np.median(walls))

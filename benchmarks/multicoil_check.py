@@ -12,60 +12,46 @@ docs/figures/check_multicoil.json. Needs nilearn, nibabel, dipy (the slices).
 import argparse
 import json
 import os
-import re
-import subprocess
-import sys
 import tempfile
 
-import numpy as np
+from common import LPND, PIPELINES, ROOT, Runner, load_pipeline, variant
+from noise_rule import operator_traits, rule
+import data as datasets  # training/data.py
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
-import data as datasets  # noqa: E402
-
-# row → the foreign models tried on it besides the pipeline's own (model, ρ by the rule); TV's λ
-# is the row's in docs/figures/multicoil.json (tuned on training slices).
-ROWS = {"mri-mc-4x": [("natural-s05", 0.08), ("phantom", 0.04)], "mri-mc-8x": []}
+# row → the other domains whose model (and ρ, by the noise-level rule) is tried on it besides the
+# pipeline's own; TV's λ is the row's in docs/figures/multicoil.json (tuned on training slices).
+ROWS = {"mri-mc-4x": ["natural", "phantom"], "mri-mc-8x": []}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build/release/lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     a = ap.parse_args()
-    work = tempfile.mkdtemp(prefix="lpnd-mc-check-")
+    lpnd = Runner(a.lpnd, tempfile.mkdtemp(prefix="lpnd-mc-check-"))
     held = datasets.Source("mri", 128).heldout(4, seed=0)[:, 0]
 
-    def lpnd(*args):
-        subprocess.run([a.lpnd, *args], check=True, capture_output=True)
-
     def reconstruct(pipeline, y, ref, name):
-        d = os.path.join(work, name + ".json")
-        lpnd("reconstruct", "--pipeline", pipeline, "--input", y, "--output", d + ".npy", "--diagnostics", d, "--reference", ref)
-        return json.load(open(d))
+        return lpnd.reconstruct(pipeline, y, ref, lpnd.path(name + ".npy"), lpnd.path(name + ".json"))
 
     tuned = {r["row"]: r["tv_lambda"] for r in json.load(open(os.path.join(ROOT, "docs", "figures", "multicoil.json")))["rows"]}
     out = {}
     for row, foreign in ROWS.items():
         lam = tuned[row]
-        text = open(os.path.join(ROOT, "pipelines", row + ".yaml")).read()
-        own, own_rho = re.search(r"model: \.\./models/(.+)\.safetensors", text).group(1), float(re.search(r"  rho: (.+)", text).group(1))
-        models = [(own, own_rho)] + foreign
-        text = text.replace("../models/", os.path.join(ROOT, "models") + "/")
-        text = re.sub(r"(?m)^check:\n(?:[ #].*\n?)*", "", text)
-        tv = re.sub(r"prior:\n(  .*\n)+", f"prior:\n  type: tv\n  lambda: {lam}\n", text).replace("  iterations: 30\n", "  iterations: 60\n")
-        tv_path = os.path.join(work, row + "-tv.yaml")
-        open(tv_path, "w").write(tv)
+        shipped = os.path.join(PIPELINES, row + ".yaml")
+        p = load_pipeline(shipped)
+        own = os.path.basename(p["prior"]["model"]).removesuffix(".safetensors")
+        models = [(own, p["solver"]["rho"])] + [rule(k, p["simulation"]["noise"], *operator_traits(p), box=p["solver"].get("box", False))
+                                                for k in foreign]
+        tv_path = variant(shipped, lpnd.work, row + "-tv", {"prior": {"type": "tv", "lambda": lam}, "solver.iterations": 60})
+        paths = {model: variant(shipped, lpnd.work, f"{row}-{model}", {"prior.model": f"../models/{model}.safetensors", "solver.rho": rho,
+                                                                       "check": {"every": 1, "reference": {"lambda": lam}}})
+                 for model, rho in models}
         frames = []
         for i, x in enumerate(held):
-            ref, y = os.path.join(work, f"x{i}.npy"), os.path.join(work, f"{row}-y{i}.npy")
-            np.save(ref, x.astype(np.float32))
-            lpnd("simulate", "--pipeline", tv_path, "--input", ref, "--output", y)
+            ref, y = lpnd.simulate(tv_path, x, f"{row}-{i}")
             t = reconstruct(tv_path, y, ref, f"{row}-tv-{i}")["psnr"]
-            for model, rho in models:
-                p = os.path.join(work, f"{row}-{model}.yaml")
-                open(p, "w").write(text.replace(f"/{own}.safetensors", f"/{model}.safetensors").replace(f"  rho: {own_rho:g}\n", f"  rho: {rho}\n")
-                                   + f"check:\n  every: 1\n  reference:\n    lambda: {lam}\n")
-                d = reconstruct(p, y, ref, f"{row}-{model}-{i}")
+            for model, path in paths.items():
+                d = reconstruct(path, y, ref, f"{row}-{model}-{i}")
                 frames.append(dict(frame=i, model=model, own=model == own, lpn_minus_tv=d["psnr"] - t,
                                    check_db=d["check"]["differenceDB"], flags=d["flags"], check_seconds=d["check"]["seconds"]))
                 print(row, frames[-1], flush=True)

@@ -7,17 +7,14 @@ one thread, batch 1) and run `lpnd bench prox` on the same file (one thread). Pr
 Markdown table of medians and ratios. Usage: python3 benchmarks/prox_vs_torch.py --lpnd PATH
 """
 import argparse
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
-from lpn_torch import LPN  # noqa: E402
+from common import LPND, Runner
+from lpn_torch import LPN  # training/lpn_torch.py
 
 
 def torch_ms_per_prox(model, x, repetitions):
@@ -33,7 +30,7 @@ def torch_ms_per_prox(model, x, repetitions):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--lpnd", default=".build/release/lpnd")
+    parser.add_argument("--lpnd", default=LPND)
     parser.add_argument("--hidden", type=int, nargs="+", default=[32, 256])
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--repetitions", type=int, default=10)
@@ -42,6 +39,7 @@ def main():
     torch.manual_seed(0)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        lpnd = Runner(args.lpnd, tmp)
         for hidden in args.hidden:
             model = LPN(in_channels=1, hidden=hidden, beta=100.0, alpha=1e-6, size=args.size)
             model.clamp_weights()
@@ -52,12 +50,10 @@ def main():
             model.save_lpnd(path, noise_level=0.1, name=f"bench-h{hidden}")
             x = torch.rand(1, 1, args.size, args.size)
             torch_ms = torch_ms_per_prox(model, x, args.repetitions)
-            out = subprocess.run([args.lpnd, "bench", "prox", "--model", path, "--size", str(args.size),
-                                  "--batch", "1", "--threads", "1", "--repetitions", str(args.repetitions),
-                                  "--json"], check=True, capture_output=True, text=True).stdout
-            lpnd = json.loads(out)
-            rows.append((hidden, lpnd["ms_per_prox"], torch_ms, lpnd["gflops"], lpnd["sgemm_gflops"]))
-    print(f"| hidden | lpnd ms/prox | PyTorch ms/prox | speed-up | lpnd GFLOP/s | sgemm GFLOP/s | fraction of sgemm |")
+            r = lpnd.json("bench", "prox", "--model", path, "--size", str(args.size), "--batch", "1", "--threads", "1",
+                          "--repetitions", str(args.repetitions), "--json")
+            rows.append((hidden, r["ms_per_prox"], torch_ms, r["gflops"], r["sgemm_gflops"]))
+    print("| hidden | lpnd ms/prox | PyTorch ms/prox | speed-up | lpnd GFLOP/s | sgemm GFLOP/s | fraction of sgemm |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for hidden, ms, tms, gf, sg in rows:
         print(f"| {hidden} | {ms:.2f} | {tms:.2f} | {tms / ms:.2f}× | {gf:.1f} | {sg:.1f} | {100 * gf / sg:.0f}% |")

@@ -29,36 +29,12 @@ import tempfile
 import time
 
 import numpy as np
-import yaml
-import zmq
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
-sys.path.insert(0, os.path.join(ROOT, "clients", "python"))
-from lpnd_client import MeasurementSender, OutputReceiver, handshake, Frame  # noqa: E402
+from common import LPND, PIPELINES, Runner, daemon_config, variant
+from lpnd_client import ErrorEvent, Frame, MeasurementSender, OutputReceiver, handshake
 
 # The quality pipelines (dihedral, up to 30 iterations, cold start) as shipped: the baseline rows.
 BEFORE = {}
-
-
-def variant(path: str, tmp: str, name: str, overrides: dict) -> str:
-    """A copy of pipeline `path` without `check`, model paths absolute, `overrides`
-    ({"section.key": value}, None removes the key) applied; written as JSON (which is YAML)."""
-    with open(path) as f:
-        p = yaml.safe_load(f)
-    p.pop("check", None)
-    for key, value in overrides.items():
-        section, field = key.split(".")
-        if value is None:
-            p[section].pop(field, None)
-        else:
-            p[section][field] = value
-    if "model" in p["prior"]:
-        p["prior"]["model"] = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(path)), p["prior"]["model"]))
-    out = os.path.join(tmp, f"{name}.yaml")
-    with open(out, "w") as f:
-        json.dump(p, f)
-    return out
 
 
 def brain_folder(tmp: str, size: int) -> str:
@@ -71,17 +47,15 @@ def brain_folder(tmp: str, size: int) -> str:
     return folder
 
 
-def bench_stream(lpnd, pipeline, frames, sampling, images=None, threads=1):
-    cmd = [lpnd, "bench", "stream", "--pipeline", pipeline, "--frames", str(frames), "--sampling", sampling,
-           "--threads", str(threads), "--json"]
-    if images:
-        cmd += ["--images", images]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+def bench_stream(lpnd: Runner, pipeline, frames, sampling, images=None, threads=1):
+    return lpnd.json("bench", "stream", "--pipeline", pipeline, "--frames", str(frames), "--sampling", sampling,
+                     "--threads", str(threads), "--json", *(["--images", images] if images else []))
 
 
-def table(a, tmp):
-    sequences = {"mri-4x": (os.path.join(ROOT, "pipelines", "mri-4x.yaml"), None, a.frames),
-                 "mri-brain-4x": (os.path.join(ROOT, "pipelines", "mri-brain-4x.yaml"), "brain256", max(9, a.frames // 2))}
+def table(a, lpnd: Runner):
+    tmp = lpnd.work
+    sequences = {"mri-4x": (os.path.join(PIPELINES, "mri-4x.yaml"), None, a.frames),
+                 "mri-brain-4x": (os.path.join(PIPELINES, "mri-brain-4x.yaml"), "brain256", max(9, a.frames // 2))}
     warm = {"solver.warm_start": True, "solver.warm_start_ratio": 10}
     rows = {
         "mri-4x": [
@@ -129,12 +103,13 @@ def table(a, tmp):
                 pipeline = variant(path, tmp, f"{name}-{i}", overrides)
             cells = []
             for sampling in samplings:
-                r = bench_stream(a.lpnd, pipeline, frames, sampling, folder, threads)
+                r = bench_stream(lpnd, pipeline, frames, sampling, folder, threads)
                 cells.append(f"{r['frames_per_second']:.2f}, {r['mean_iterations']:.1f}, {r['mean_psnr']:.2f}")
             print(f"| {name} | {label} | {threads} | {' | '.join(cells)} |", flush=True)
 
 
-def daemon(a, tmp):
+def daemon(a, lpnd: Runner):
+    tmp = lpnd.work
     runs = [("mri-4x", None, 128, a.rate_128), ("mri-brain-4x", "brain256", 256, a.rate_256)]  # quality pipeline, its -stream variant
     print("| pipeline | sequence | sent at | frames | answered frames/s | latency p50 / p99 (ms) | p99 ÷ p50 | errors | "
           "mean PSNR (daemon) | same frames offline, quality pipeline (mri-4x / mri-brain-4x) | difference |")
@@ -142,21 +117,17 @@ def daemon(a, tmp):
     for name, images, size, rate in runs:
         if name not in a.pipelines.split(","):
             continue
-        shipped = os.path.join(ROOT, "pipelines", f"{name}.yaml")
+        shipped = os.path.join(PIPELINES, f"{name}.yaml")
         pipeline = variant(shipped.replace(".yaml", "-stream.yaml"), tmp, f"daemon-{name}", {})
         folder = brain_folder(tmp, size) if images else None
         ingest, publish = f"ipc://{tmp}/in-{name}", f"ipc://{tmp}/out-{name}"
-        config = os.path.join(tmp, f"lpnd-{name}.yaml")
-        with open(config, "w") as f:
-            f.write(f"publish: {publish}\nstats_interval: 0\nhttp: off\npipelines:\n  - file: {pipeline}\n"
-                    f"    ingest: {{endpoint: {ingest}}}\n    png: {'true' if a.png else 'false'}\n")
-        proc = subprocess.Popen([a.lpnd, "run", "--config", config], stderr=subprocess.DEVNULL)
-        try:
+        config = daemon_config(os.path.join(tmp, f"lpnd-{name}.yaml"), publish, pipeline, dict(endpoint=ingest), png=a.png)
+        with lpnd.daemon(config):
             receiver = OutputReceiver(publish, stream="rt", kinds=("frame", "error", "pong"))
             probe = MeasurementSender(ingest, pipeline=f"{name}-stream", stream="rt")
             handshake(probe, receiver, timeout=60)
             probe.close()
-            cmd = [a.lpnd, "send", "--pipeline", pipeline, "--endpoint", ingest, "--count", str(a.daemon_frames),
+            cmd = [lpnd.lpnd, "send", "--pipeline", pipeline, "--endpoint", ingest, "--count", str(a.daemon_frames),
                    "--rate", str(rate), "--dynamic", "--sampling", a.daemon_sampling, "--stream", "rt", "--seed", "1"]
             if folder:
                 cmd += ["--images", folder]
@@ -171,12 +142,9 @@ def daemon(a, tmp):
                     waits[seq] = out.header["timings"]["queue_ms"]
                     psnrs[seq] = out.header.get("psnr", float("nan"))
                     arrivals[seq] = time.monotonic()
-                elif out is not None and out.__class__.__name__ == "ErrorEvent":
+                elif isinstance(out, ErrorEvent):
                     errors += 1
             sender.wait(60)
-        finally:
-            proc.terminate()
-            proc.wait(60)
         # Steady state: from the first frame after the start-up backlog has drained (the
         # stream's first frame starts cold and the next ones queue behind it): the first frame
         # that waited less than half a frame interval for the worker. The full-stream p99 is
@@ -195,7 +163,7 @@ def daemon(a, tmp):
         # The same frames offline with the settings shipped before (first `quality_frames`).
         before = variant(shipped, tmp, f"before-{name}", BEFORE)
         q = min(a.quality_frames, len(seqs))
-        base = bench_stream(a.lpnd, before, q + 1, a.daemon_sampling, folder)
+        base = bench_stream(lpnd, before, q + 1, a.daemon_sampling, folder)
         now = float(np.mean([psnrs[s] for s in seqs if 1 <= s <= q]))
         print(f"| {name}-stream | {'brain' if folder else 'phantom'} {size}², {a.daemon_sampling} | {rate:g}/s | {len(seqs)} | {fps:.2f} | "
               f"{p50:.0f} / {p99:.0f} (all frames: p99 {p99_all:.0f}; start-up: {skip} frames, max {max(latencies[s] for s in seqs if s < skip):.0f}) | {p99 / p50:.2f} | {errors} | {mean_psnr:.2f} | "
@@ -204,7 +172,7 @@ def daemon(a, tmp):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     ap.add_argument("--part", choices=["table", "daemon", "both"], default="both")
     ap.add_argument("--pipelines", default="mri-4x,mri-brain-4x")
     ap.add_argument("--frames", type=int, default=17, help="frames per table row (the first is not timed)")
@@ -218,10 +186,11 @@ def main() -> int:
     ap.add_argument("--no-png", dest="png", action="store_false", help="frames without their PNG (png: false)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        lpnd = Runner(a.lpnd, tmp)
         if a.part in ("table", "both"):
-            table(a, tmp)
+            table(a, lpnd)
         if a.part in ("daemon", "both"):
-            daemon(a, tmp)
+            daemon(a, lpnd)
     return 0
 
 

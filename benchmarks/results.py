@@ -4,8 +4,8 @@
 For every row (problem) and held-out image: `lpnd simulate`, then `lpnd reconstruct` with each
 method (LPN-ADMM, LPN-PGD, TV-ADMM, LS or zero-filled), PSNR/SSIM from lpnd's diagnostics
 (--reference). Pipelines are generated per row/method into the work directory (JSON is YAML).
-LPN-ADMM's model and ρ come from the noise-level rule (`rule`, RULE: fitted with --tune on
-training images), its symmetry from `symmetry_for` (dihedral: every row's frame is square);
+LPN-ADMM's model and ρ come from the noise-level rule (benchmarks/noise_rule.py: fitted with
+--tune on training images), its symmetry from `symmetry_for` (dihedral: every row's frame is square);
 LPN-ADMM and TV-ADMM keep x in [0, 1] (solver.box; --box off runs both without it);
 LPN-PGD's θ, TV's λ, BART's λ and the patch column's ρ are chosen per row on *training*
 images (phantom seeds below 10,000,000, a training photo, MNI template slices), never on the
@@ -26,15 +26,16 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "training"))
-import data as datasets  # noqa: E402  (training/data.py: phantoms and natural patches)
+from common import ROOT, Runner, clipped_metrics, replace_block  # noqa: F401  (Runner, ROOT: results_choice.py, stopping.py)
+from bart import pics
+import data as datasets  # training/data.py: phantoms and natural patches
+import noise_rule
+from noise_rule import FAMILIES, MODELS_DIR, family, model_path, operator_traits
+
 
 def mri_row(rid, kind, size, acceleration, centre):
     """Single-coil Cartesian MRI at noise 0.01, on phantoms or real brain slices."""
@@ -84,66 +85,14 @@ METHODS = ["LPN-ADMM", "LPN-ADMM (patches)", "LPN-PGD", "TV-ADMM", "LS / zero-fi
 METHOD_KEYS = ["lpn-admm", "lpn-admm-patches", "lpn-pgd", "tv", "ls"]
 
 
-MODELS_DIR = [os.path.join(ROOT, "models")]
-
-# Each domain's models, by training noise level (docs/MODELS.md); the tuning picks among them.
-FAMILIES = {"phantom": ["phantom"], "natural": ["natural", "natural-s05"], "mri": ["mri-lowres"]}
-
 # BART pics on the MRI rows (benchmarks/bart.py): regularizer letter per column, λ tuned alike.
 BART_METHODS = {"BART pics ℓ1-wavelet": "W", "BART pics TV": "T"}
 BART_LAMBDA_GRID = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05]
 
 
-def model_path(kind: str, base: bool = False, name: str = None) -> str:
-    """The row's model file: `name`, or the domain's first model (base: the N x N model the
-    whole-frame one was fine-tuned from, which the patches column runs as it was shipped
-    before); natural rows fall back to the phantom model when natural is missing."""
-    name = name or FAMILIES[kind][0]
-    path = os.path.join(MODELS_DIR[0], f"{name}{'-base' if base else ''}.safetensors")
-    if not os.path.exists(path) and kind == "natural":
-        return os.path.join(MODELS_DIR[0], "phantom.safetensors")
-    return path
-
-
-def family(kind: str):
-    return [m for m in FAMILIES[kind] if os.path.exists(model_path(kind, name=m))]
-
-
-def training_noise(kind: str, name: str) -> float:
-    """The model file's `noise_level` (safetensors metadata)."""
-    with open(model_path(kind, name=name), "rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        return float(json.loads(f.read(n))["__metadata__"]["noise_level"])
-
-
-# The rule that sets LPN-ADMM's model and ρ from the problem's noise level σ (docs/MODELS.md,
-# "Choosing the model and ρ"); its constants were fitted with --tune on training images.
-RULE = dict(model_factor=2.0, admm={"phantom": 4.0, "natural": 2.0, "mri": 2.5}, rho_min=0.005, rho_max=1.0,
-            sparse_rate=0.125, sparse_rho_min=0.1)
-
-
 def rule(kind: str, noise: float, rate: float = 1.0, iterative: bool = False):
-    """-> (model, ρ) for LPN-ADMM at θ = 1: the domain's model with the smallest training noise
-    σₜ ≥ model_factor·σ (else the largest σₜ), w = (σ/σₜ)², ρ = admm[domain]·w clipped to
-    [rho_min, rho_max]; without the box (--box off), with an iterative (CG) x-step and fewer than
-    sparse_rate measurements per pixel, ρ ≥ sparse_rho_min (those frames drift and collapse at
-    small ρ when nothing holds x in [0, 1]; with the box the training grid prefers ρ ≤ 0.02)."""
-    models = sorted(family(kind), key=lambda m: training_noise(kind, m))
-    fits = [m for m in models if training_noise(kind, m) >= RULE["model_factor"] * noise]
-    model = fits[0] if fits else models[-1]
-    w = (noise / training_noise(kind, model)) ** 2
-    sparse = iterative and rate < RULE["sparse_rate"]
-    floor = RULE["sparse_rho_min"] if sparse and not BOX[0] else RULE["rho_min"]
-    rho = float(np.clip(RULE["admm"][kind] * w, floor, RULE["rho_max"]))
-    return model, float(f"{rho:.3g}")
-
-
-def operator_traits(row):
-    """(measurements per pixel, whether ADMM's x-step is iterative) of a row's operator."""
-    op = row["operator"]
-    if op["type"] == "mri":
-        return 1.0 / op["acceleration"], False
-    return float(op.get("rate", 1.0)), op["type"] in ("random_convolution", "blur")
+    """The noise-level rule (benchmarks/noise_rule.py) with this run's box (--box) -> (model, ρ)."""
+    return noise_rule.rule(kind, noise, rate, iterative, box=BOX[0])
 
 
 def init_for(row):
@@ -176,12 +125,12 @@ def whole(row):
     return dict(WHOLE, symmetry=symmetry_for(row))
 
 
-def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model=None, check_lambda=None):
+def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model=None, check_lambda=None, choose=False):
     p = dict(name=f"{row['id']}-{method}", image=dict(shape=[row["size"], row["size"]]),
              operator=row["operator"], simulation=dict(noise=row["noise"], seed=0))
     if check_lambda is not None:  # cross-validate every frame against TV at this λ (docs/MATH.md §6)
-        p["name"] += "-check"
-        p["check"] = dict(every=1, folds=CHECK_FOLDS, reference={"lambda": check_lambda})
+        p["name"] += "-choose" if choose else "-check"  # choose: the check's winner makes the frame (§6)
+        p["check"] = dict(every=1, folds=CHECK_FOLDS, reference={"lambda": check_lambda}, choose=choose)
     init = init_for(row)
     if method in ("lpn-admm", "lpn-admm-patches"):
         patches = method == "lpn-admm-patches"
@@ -209,36 +158,6 @@ def pipeline(row, method, rho=None, lam=None, theta=None, processing=None, model
     return p
 
 
-class Runner:
-    def __init__(self, lpnd, work):
-        self.lpnd, self.work = lpnd, work
-        os.makedirs(work, exist_ok=True)
-        self.seconds = 0.0
-
-    def write_pipeline(self, p):
-        path = os.path.join(self.work, p["name"] + ".yaml")
-        with open(path, "w") as f:
-            json.dump(p, f, indent=1)  # JSON is YAML
-        return path
-
-    def run(self, *args):
-        t = time.time()
-        r = subprocess.run([self.lpnd, *args], capture_output=True, text=True)
-        self.seconds += time.time() - t
-        if r.returncode != 0:
-            raise RuntimeError(f"lpnd {' '.join(args)} failed: {r.stderr.strip()}")
-        return r.stdout
-
-    def simulate(self, pipeline_path, image_path, out):
-        self.run("simulate", "--pipeline", pipeline_path, "--input", image_path, "--output", out)
-
-    def reconstruct(self, pipeline_path, meas, ref, out_npy, diag):
-        self.run("reconstruct", "--pipeline", pipeline_path, "--input", meas, "--output", out_npy,
-                 "--diagnostics", diag, "--reference", ref)
-        with open(diag) as f:
-            return json.load(f)
-
-
 def images(kind, size, count, heldout=True):
     src = datasets.Source(kind, size, augment=False)
     if heldout:
@@ -250,20 +169,12 @@ def images(kind, size, count, heldout=True):
 def measurements(runner, row, imgs, tag):
     """(reference, measurement) .npy paths per image, simulated once by `lpnd simulate`."""
     sim = runner.write_pipeline(pipeline(row, "ls"))
-    out = []
-    for i, x in enumerate(imgs):
-        ref = os.path.join(runner.work, f"{row['id']}-{tag}-{i}-x.npy")
-        meas = os.path.join(runner.work, f"{row['id']}-{tag}-{i}-y.npy")
-        if not os.path.exists(meas):
-            np.save(ref, x.astype(np.float32))
-            runner.simulate(sim, ref, meas)
-        out.append((ref, meas))
-    return out
+    return [runner.simulate(sim, x, f"{row['id']}-{tag}-{i}", reuse=True) for i, x in enumerate(imgs)]
 
 
 def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None, processing=None, model=None,
-             check_lambda=None):
-    p = pipeline(row, method, rho, lam, theta, processing, model, check_lambda)
+             check_lambda=None, choose=False):
+    p = pipeline(row, method, rho, lam, theta, processing, model, check_lambda, choose)
     p["name"] += f"-{tag}"
     if model:
         p["name"] += f"-{model}"
@@ -274,15 +185,13 @@ def evaluate(runner, row, method, imgs, tag, rho=None, lam=None, theta=None, pro
         diag = os.path.join(runner.work, f"{p['name']}-{i}.json")
         d = runner.reconstruct(path, meas, ref, rec, diag)
         out.append(dict(psnr=d["psnr"], ssim=d["ssim"], seconds=d["totalSeconds"], diag=diag, rec=rec, ref=ref,
-                        meas=meas, flags=d.get("flags", []), check=d.get("check")))
+                        meas=meas, flags=d.get("flags", []), check=d.get("check"), choice=d.get("choice")))
     return out
 
 
 def evaluate_bart(runner, row, imgs, tag, reg, lam):
     """BART pics on the k-space lpnd simulated for each image; PSNR/SSIM as lpnd's (data range 1,
     output clipped to [0, 1] as the pipelines' output.clip)."""
-    from bart import pics
-    from skimage.metrics import structural_similarity
     out = []
     for i, (ref, meas) in enumerate(measurements(runner, row, imgs, tag)):
         x = np.load(ref)
@@ -291,9 +200,8 @@ def evaluate_bart(runner, row, imgs, tag, reg, lam):
         seconds = time.time() - t
         path = os.path.join(runner.work, f"{row['id']}-{tag}-bart-{reg}-{lam}-{i}.npy")
         np.save(path, rec)
-        out.append(dict(psnr=float(10 * np.log10(1.0 / np.mean((rec - x) ** 2))),
-                        ssim=float(structural_similarity(rec, x, data_range=1.0)), seconds=seconds,
-                        rec=path, ref=ref, meas=meas, flags=[]))
+        psnr, ssim = clipped_metrics(rec, x)
+        out.append(dict(psnr=psnr, ssim=ssim, seconds=seconds, rec=path, ref=ref, meas=meas, flags=[]))
     return out
 
 
@@ -315,7 +223,7 @@ def main():
     ap.add_argument("--reuse-tuning", action="store_true",
                     help="take λ (TV, BART), θ (PGD) and the patches' ρ from docs/figures/results.json's earlier run")
     ap.add_argument("--tune", action="store_true",
-                    help="also run LPN-ADMM's (model, ρ) grid on the training images (what RULE was fitted on)")
+                    help="also run LPN-ADMM's (model, ρ) grid on the training images (what noise_rule.RULE was fitted on)")
     ap.add_argument("--no-bart", action="store_true", help="skip the BART pics columns of the MRI rows")
     ap.add_argument("--out-of-domain", action="store_true",
                     help="only the out-of-domain table: every domain's model on every domain's images")
@@ -457,10 +365,12 @@ def write_outputs(results, args):
     with open(summary_path, "w") as f:
         json.dump(summary, f, indent=1, default=str)
     columns = METHODS[:4] + list(BART_METHODS) + METHODS[4:]
+    choice_path = os.path.join(figdir, "choice.json")
+    choice = json.load(open(choice_path))["main"] if os.path.exists(choice_path) else {}
     lines = ["| problem | images | model | " + " | ".join(columns)
-             + " | LPN-ADMM − TV (dB) | whole − patches (dB) | best (model, ρ) on held-out: LPN-ADMM − best "
+             + " | with the choice (frames LPN/TV) | LPN-ADMM − TV (dB) | whole − patches (dB) | best (model, ρ) on held-out: LPN-ADMM − best "
              "| flagged LPN-ADMM frames | ρ (whole / patches) | θ (PGD) | λ (TV) | λ (BART ℓ1-wavelet / TV) |",
-             "|" + "---|" * (len(columns) + 11)]
+             "|" + "---|" * (len(columns) + 12)]
     for row in ROWS:
         if row["id"] not in summary:
             continue
@@ -482,7 +392,7 @@ def write_outputs(results, args):
         symmetry = r.get("symmetry", "none")
         model_cell = r["model"] + (f", {symmetry}" if symmetry != "none" else "") + (", box" if r.get("box") else "")
         lines.append(f"| {r['label']} ({r['kind']}, noise {r['noise']}) | {r['images']} | {model_cell} | "
-                     + " | ".join(cells) + f" | {gap:+.2f} | {modes} | {best_cell} | {st['LPN-ADMM']['flagged']} "
+                     + " | ".join(cells) + f" | {choice_cell(choice[row['id']]) if row['id'] in choice else '—'} | {gap:+.2f} | {modes} | {best_cell} | {st['LPN-ADMM']['flagged']} "
                      f"| {r['rho']} / {r['rho_patches'] if r['rho_patches'] is not None else '—'} | {r['theta']} "
                      f"| {r['lam']} | {bart_cell} |")
     table = "\n".join(lines)
@@ -512,16 +422,6 @@ def load_summary(args):
     return json.load(open(path)) if os.path.exists(path) else {}
 
 
-def replace_block(doc_path, name, block):
-    """Rewrites the text between `<!-- name:start -->` and `<!-- name:end -->` (a missing file
-    becomes just that block)."""
-    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
-    doc = open(doc_path).read() if os.path.exists(doc_path) else f"{start}\n{end}\n"
-    doc = doc[:doc.index(start)] + f"{start}\n{block}\n{end}" + doc[doc.index(end) + len(end):]
-    with open(doc_path, "w") as f:
-        f.write(doc)
-
-
 def reruns(args, kind: str) -> bool:
     """--kinds: whether `kind`'s model runs again (every kind's does without the option)."""
     return not args.kinds or kind in args.kinds.split(",")
@@ -534,43 +434,65 @@ def out_of_domain(runner, args):
     kinds = [k for k in FAMILIES if family(k)]
     path = os.path.join(os.path.dirname(args.doc), "figures", "out_of_domain.json")
     earlier = json.load(open(path)) if os.path.exists(path) else {}
-    lines = ["| images (problem) | TV-ADMM | " + " | ".join(f"{k} model" for k in kinds) + " |",
-             "|---|---:|" + "---|" * len(kinds)]
     table = {}
     for kind, rid in OOD_ROWS.items():
         row = next(r for r in ROWS if r["id"] == rid)
         held = images(kind, row["size"], args.images)
         lam, tv_each = tv_per_frame(runner, row, held, summary)
-        tv = mean(tv_each)
-        cells, table[rid] = [], dict(tv=tv, lam=lam, models={})
+        table[rid] = dict(tv=mean(tv_each), lam=lam, models={})
         for k in kinds:
             model, rho = rule(k, row["noise"], *operator_traits(row))
             kept = earlier.get(rid, {}).get("models", {}).get(k)
             if not reruns(args, k) and kept and kept["model"] == model and kept["tv_each"] == tv_each:
                 table[rid]["models"][k] = kept  # same model, ρ and frames as the earlier run
-                runs = [dict(psnr=q, flags=f) for q, f in zip(kept["psnr_each"], kept["flags_each"])]
-            else:
-                runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam)
-                table[rid]["models"][k] = dict(model=model, rho=rho, symmetry=symmetry_for(row),
-                                               psnr_each=[e["psnr"] for e in runs], tv_each=tv_each,
-                                               flags_each=[e["flags"] for e in runs],
-                                               check_db_each=[e["check"]["differenceDB"] for e in runs])
-            p = mean([e["psnr"] for e in runs])
-            flagged = sum(1 for e in runs if e["flags"])
-            under = [e for e, t in zip(runs, tv_each) if e["psnr"] < t - 1.0]  # frames > 1 dB under TV's
-            silent = sum(1 for e in under if not e["flags"])
-            table[rid]["models"][k].update(psnr=p, flagged=flagged, silent_losses=silent)
-            mark = "" if k == kind else (" ✓" if not under else (" ✓ all such frames flagged" if not silent else f" ✗ {silent} silent"))
-            cells.append(f"{p:.2f} ({p - tv:+.2f}), {flagged}/{len(runs)} flagged{mark}")
-            print(f"ood {rid} {k}: {p:.2f} (TV {tv:.2f}) flagged {flagged} silent {silent}", flush=True)
-        lines.append(f"| {kind}: {row['label']} | {tv:.2f} | " + " | ".join(cells) + " |")
+                continue
+            runs = evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam)
+            table[rid]["models"][k] = dict(model=model, rho=rho, symmetry=symmetry_for(row),
+                                           psnr_each=[e["psnr"] for e in runs], tv_each=tv_each,
+                                           flags_each=[e["flags"] for e in runs],
+                                           check_db_each=[e["check"]["differenceDB"] for e in runs])
+            print(f"ood {rid} {k}: {mean(table[rid]['models'][k]['psnr_each']):.2f} (TV {mean(tv_each):.2f})", flush=True)
     with open(path, "w") as f:
         json.dump(table, f, indent=1)
+    write_ood_table(args)
+
+
+def write_ood_table(args):
+    """The out-of-domain table from out_of_domain.json, with the choice's entry from choice.json
+    (benchmarks/results_choice.py) where it has the cell."""
+    figures = os.path.join(os.path.dirname(args.doc), "figures")
+    table = json.load(open(os.path.join(figures, "out_of_domain.json")))
+    choice_path = os.path.join(figures, "choice.json")
+    choice = json.load(open(choice_path)) if os.path.exists(choice_path) else {"main": {}, "ood": {}}
+    kinds = [k for k in FAMILIES if family(k)]
+    lines = ["| images (problem) | TV-ADMM | " + " | ".join(f"{k} model" for k in kinds) + " |",
+             "|---|---:|" + "---|" * len(kinds)]
+    for kind, rid in OOD_ROWS.items():
+        row, t = next(r for r in ROWS if r["id"] == rid), table[rid]
+        cells = []
+        for k in kinds:
+            m = t["models"][k]
+            p, n = mean(m["psnr_each"]), len(m["psnr_each"])
+            flagged = sum(1 for f in m["flags_each"] if f)
+            under = [f for q, tv, f in zip(m["psnr_each"], m["tv_each"], m["flags_each"]) if q < tv - 1.0]
+            silent = sum(1 for f in under if not f)
+            mark = "" if k == kind else (" ✓" if not under else (" ✓ all such frames flagged" if not silent else f" ✗ {silent} silent"))
+            c = choice["main"].get(rid) if k == kind else choice["ood"].get(rid, {}).get(k)
+            chosen = f"; with the choice {choice_cell(c)}" if c else ""
+            cells.append(f"{p:.2f} ({p - t['tv']:+.2f}), {flagged}/{n} flagged{mark}{chosen}")
+        lines.append(f"| {kind}: {row['label']} | {t['tv']:.2f} | " + " | ".join(cells) + " |")
     replace_block(args.doc, "ood", "Mean PSNR (dB) of LPN-ADMM over the row's held-out images (difference to TV-ADMM), "
                   "frames flagged (any flag: `outside_prior`, or the check's `worse_than_reference`); out of domain: ✓ no frame more "
                   "than 1 dB under TV's on the same frame, \"✓ all such frames flagged\": every such frame is flagged, ✗ n silent: "
-                  "n such frames carry no flag. `benchmarks/results.py --out-of-domain`.\n\n" + "\n".join(lines))
+                  "n such frames carry no flag; \"with the choice\": mean PSNR with `check.choose` on every frame (frames "
+                  "made by LPN / TV). `benchmarks/results.py --out-of-domain`, `benchmarks/results_choice.py`.\n\n" + "\n".join(lines))
     print("\n".join(lines))
+
+
+def choice_cell(f) -> str:
+    """Mean PSNR of the frames with the choice on, and how many the LPN / TV made."""
+    n_lpn = sum(c == "lpn" for c in f["chosen_each"])
+    return f"{mean(f['choice_each']):.2f} ({n_lpn}/{len(f['chosen_each']) - n_lpn})"
 
 
 # The check table's default rows: every row but the 256×256 ones (CPU time: a checked frame

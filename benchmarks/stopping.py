@@ -20,9 +20,8 @@ import json
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-import results as R  # noqa: E402  (rows, rule, pipelines and the lpnd runner)
+from common import LPND, ROOT, Runner
+import results as R  # rows, rule, pipelines
 
 
 def run(runner, row, imgs, model, rho, tolerance, tag, padding=None):
@@ -36,15 +35,14 @@ def run(runner, row, imgs, model, rho, tolerance, tag, padding=None):
     path = runner.write_pipeline(p)
     out = []
     for i, (ref, meas) in enumerate(R.measurements(runner, row, imgs, tag)):
-        d = runner.reconstruct(path, meas, ref, os.path.join(runner.work, f"{p['name']}-{i}.npy"),
-                               os.path.join(runner.work, f"{p['name']}-{i}.json"))
+        d = runner.reconstruct(path, meas, ref, runner.path(f"{p['name']}-{i}.npy"), runner.path(f"{p['name']}-{i}.json"))
         out.append((d["psnr"], d["iterations"]))
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(ROOT, ".build/release/lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     ap.add_argument("--images", type=int, default=4)
     ap.add_argument("--tolerances", default="1e-3,2e-3,5e-3")
     ap.add_argument("--rows", default="")
@@ -53,7 +51,7 @@ def main() -> int:
     ap.add_argument("--json", default=os.path.join(ROOT, "docs", "figures", "stopping.json"))
     a = ap.parse_args()
     tolerances = [float(t) for t in a.tolerances.split(",")]
-    runner = R.Runner(a.lpnd, a.work)
+    runner = Runner(a.lpnd, a.work)
     table = {}
     if a.padding:
         print(f"stopped runs with padding: {a.padding}")

@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from data import Source, model_data_kind  # noqa: E402
+from data import Source, model_data_kind
+from shared import LPND, MODELS, run
 
 
 def training_padding(models_dir: str, name: str) -> str:
@@ -39,9 +37,9 @@ def training_padding(models_dir: str, name: str) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lpnd", default=os.path.join(HERE, "..", ".build", "release", "lpnd"))
+    ap.add_argument("--lpnd", default=LPND)
     ap.add_argument("--models", default="phantom,natural", help="comma-separated model names (data kind: the run's train_config.json, or the name before '-')")
-    ap.add_argument("--dir", default=os.path.join(HERE, "..", "models"))
+    ap.add_argument("--dir", default=MODELS)
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--size", type=int, default=128)
     a = ap.parse_args()
@@ -52,9 +50,7 @@ def main() -> int:
             path = os.path.join(tmp, "calibration.npy")
             np.save(path, x.astype(np.float32))
             model = os.path.join(a.dir, f"{name}.safetensors")
-            out = subprocess.run([a.lpnd, "calibrate", "--model", model, "--images", path,
-                                  "--padding", training_padding(a.dir, name)],
-                                 check=True, capture_output=True, text=True).stdout
+            out = run([a.lpnd, "calibrate", "--model", model, "--images", path, "--padding", training_padding(a.dir, name)])
         print(f"{name}: {out.strip()}", flush=True)
     return 0
 

@@ -16,8 +16,7 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lpn_torch import LPN, CONSTRAINED, check_state_dict  # noqa: E402
+from lpn_torch import LPN, CONSTRAINED, check_state_dict
 
 
 def fail(msg: str) -> None:

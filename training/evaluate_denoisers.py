@@ -29,15 +29,13 @@ import time
 import numpy as np
 import torch
 
-torch.set_num_threads(1)
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, ".."))
-sys.path.insert(0, HERE)
-from data import Source, model_data_kind  # noqa: E402
-from lpn_torch import load_lpnd  # noqa: E402
+from skimage.restoration import denoise_tv_chambolle
 
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity  # noqa: E402
-from skimage.restoration import denoise_tv_chambolle  # noqa: E402
+from data import Source, model_data_kind
+from lpn_torch import load_lpnd
+from shared import MODELS, ROOT, psnr, replace_block, ssim
+
+torch.set_num_threads(1)
 
 try:
     import bm3d as _bm3d  # noqa: E402
@@ -46,17 +44,13 @@ except Exception:  # noqa: BLE001
 
 FIX = os.path.join(ROOT, "Tests", "LPNTests", "Fixtures")
 DOC = os.path.join(ROOT, "docs", "MODELS.md")
-MODELS = os.path.join(ROOT, "models")
-START, END = "<!-- eval-table:start -->", "<!-- eval-table:end -->"
 NOISE_SEED = 20240501
 TV_WEIGHTS = [0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
 
 
 def metrics(out: np.ndarray, ref: np.ndarray):
-    out = out.astype(np.float64)
-    ref = ref.astype(np.float64)
-    return (peak_signal_noise_ratio(ref, out, data_range=1.0),
-            structural_similarity(ref, out, data_range=1.0))
+    """(PSNR, SSIM) of an output against the clean image, data range 1, not clipped."""
+    return psnr(out, ref), ssim(out, ref)
 
 
 def tune_tv(src: Source, s: float, count: int = 8):
@@ -158,15 +152,7 @@ def update_doc() -> None:
     if not os.path.isfile(DOC):
         print(f"{DOC} missing; table not written")
         return
-    with open(DOC) as fh:
-        text = fh.read()
-    if START not in text or END not in text:
-        print(f"{DOC}: no table markers; table not written")
-        return
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    with open(DOC, "w") as fh:
-        fh.write(head + START + "\n" + table() + "\n" + END + tail)
+    replace_block(DOC, "eval-table", table())
 
 
 def main() -> int:

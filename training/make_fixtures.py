@@ -22,10 +22,10 @@ import tempfile
 import numpy as np
 import torch
 
+from lpn_torch import LPN, load_lpnd
+from shared import ROOT
+
 torch.set_num_threads(1)
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from lpn_torch import LPN, load_lpnd  # noqa: E402
 
 B = 3
 
@@ -198,7 +198,7 @@ def build_case(out: str, name: str, n: int, c: int, h: int, beta: float, alpha: 
             json.dump({"model": "lpn_128",
                        "params": {"in_dim": c, "hidden": h, "beta": beta, "alpha": alpha}},
                       fh, indent=2)
-        subprocess.run([sys.executable, os.path.join(HERE, "convert_checkpoint.py"),
+        subprocess.run([sys.executable, os.path.join(ROOT, "training", "convert_checkpoint.py"),
                         "--checkpoint", tmp, "--size", str(n), "--noise-level", "0.1",
                         "--output", path, "--name", name,
                         "--description", "random test LPN converted from a reference checkpoint"],
@@ -233,7 +233,7 @@ def build_case(out: str, name: str, n: int, c: int, h: int, beta: float, alpha: 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--out", default=os.path.join(HERE, "..", "Tests", "LPNTests", "Fixtures"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "Tests", "LPNTests", "Fixtures"))
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)

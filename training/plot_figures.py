@@ -24,10 +24,8 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.abspath(os.path.join(HERE, ".."))
-sys.path.insert(0, HERE)
 from lpn_torch import load_lpnd  # noqa: E402
+from shared import MODELS, ROOT, psnr  # noqa: E402
 
 FIG = os.path.join(ROOT, "docs", "figures")
 FIX = os.path.join(ROOT, "Tests", "LPNTests", "Fixtures")
@@ -41,7 +39,7 @@ def smooth(v: np.ndarray, k: int = 50) -> np.ndarray:
 
 
 def training_plot(name: str) -> None:
-    path = os.path.join(ROOT, "models", name, "train_log.csv")
+    path = os.path.join(MODELS, name, "train_log.csv")
     with open(path) as fh:
         rows = list(csv.DictReader(fh))
     step = np.array([int(r["step"]) for r in rows])
@@ -70,9 +68,9 @@ def denoise_plot(name: str) -> None:
     from skimage.restoration import denoise_tv_chambolle
     clean = np.load(os.path.join(FIX, f"heldout_{name}_clean.npy"))
     noisy = np.load(os.path.join(FIX, f"heldout_{name}_noisy.npy"))
-    with open(os.path.join(ROOT, "models", name, "eval.json")) as fh:
+    with open(os.path.join(MODELS, name, "eval.json")) as fh:
         ev = json.load(fh)
-    model = load_lpnd(os.path.join(ROOT, "models", f"{name}.safetensors"))
+    model = load_lpnd(os.path.join(MODELS, f"{name}.safetensors"))
     if noisy.shape[-1] != model.size:
         model.frame_padding = model.meta.get("frame_padding", "zero")  # whole frame, as lpnd serves it
     out = model(torch.from_numpy(noisy)[None, None], create_graph=False).detach().numpy()[0, 0]
@@ -87,8 +85,7 @@ def denoise_plot(name: str) -> None:
     fig, ax = plt.subplots(1, len(panels), figsize=(2.2 * len(panels), 2.8))
     for a, (t, im) in zip(ax, panels):
         if t != "clean":
-            p = 10 * np.log10(1.0 / np.mean((im.astype(np.float64) - clean) ** 2))
-            t = f"{t}\n{p:.2f} dB"
+            t = f"{t}\n{psnr(im, clean):.2f} dB"
         else:
             t = f"{t}\n"
         a.imshow(np.clip(im, 0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -105,7 +102,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     os.makedirs(FIG, exist_ok=True)
     for name in a.models:
-        if not os.path.isfile(os.path.join(ROOT, "models", name, "eval.json")):
+        if not os.path.isfile(os.path.join(MODELS, name, "eval.json")):
             print(f"{name}: not evaluated yet; skipped")
             continue
         training_plot(name)

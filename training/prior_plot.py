@@ -12,8 +12,6 @@ docs/figures/prior_phi.png and the table between the `prior` markers of docs/MOD
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 
 import matplotlib
@@ -22,9 +20,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.ndimage import gaussian_filter  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.join(ROOT, "training"))
 from data import Source  # noqa: E402
+from shared import LPND, MODELS, ROOT, replace_block, run  # noqa: E402
 
 PERTURBATIONS = {
     "noise σ": [0.0, 0.02, 0.05, 0.1, 0.15, 0.2],
@@ -44,21 +41,19 @@ def perturb(images, partners, kind, level, rng):
 def phi(lpnd, model, batch, tolerance, tmp):
     path = os.path.join(tmp, "batch.npy")
     np.save(path, batch[:, None].astype(np.float32))
-    out = subprocess.run([lpnd, "prior", "--model", model, "--input", path, "--tolerance", str(tolerance)],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["images"]
+    return json.loads(run([lpnd, "prior", "--model", model, "--input", path, "--tolerance", str(tolerance)]))["images"]
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--lpnd", default=os.path.join(ROOT, ".build", "release", "lpnd"))
+    parser.add_argument("--lpnd", default=LPND)
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--tolerance", type=float, default=1e-4)
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in ["phantom", "natural"]:
-            model = os.path.join(ROOT, "models", f"{name}.safetensors")
+            model = os.path.join(MODELS, f"{name}.safetensors")
             held = Source(name, 64).heldout(2 * args.images, seed=1)[:, 0].astype(np.float64)
             images, partners = held[: args.images], held[args.images:]
             results[name] = {}
@@ -111,16 +106,7 @@ def main():
     lines.append("")
     lines.append("† the inversion of f did not reach a relative residual of 1e-3 for at least one image: "
                  "the perturbed image is not (close to) in the range of f, and φ there is not meaningful.")
-    table = "\n".join(lines)
-    path = os.path.join(ROOT, "docs", "MODELS.md")
-    text = open(path).read()
-    start, end = "<!-- prior:start -->", "<!-- prior:end -->"
-    block = f"{start}\n{table}\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text += "\n" + block + "\n"
-    open(path, "w").write(text)
+    replace_block(os.path.join(ROOT, "docs", "MODELS.md"), "prior", "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -34,10 +34,9 @@ import time
 import numpy as np
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from data import Source, describe  # noqa: E402
-from lpn_torch import LPN  # noqa: E402
+from data import Source, describe
+from lpn_torch import LPN
+from shared import MODELS, ROOT
 
 
 def parse_args(argv=None):
@@ -45,7 +44,7 @@ def parse_args(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", choices=["phantom", "phantom-edges", "natural", "mri", "mri-lowres"], required=True)
     ap.add_argument("--name", help="model name (default: --data)")
-    ap.add_argument("--out-dir", default=os.path.join(HERE, "..", "models"))
+    ap.add_argument("--out-dir", default=MODELS)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--beta", type=float, default=100.0)
@@ -139,11 +138,9 @@ def batches(src: Source, a, steps: range):
 
 
 def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
+    """Mean over a [B, C, H, W] batch of each image's PSNR at peak 1 (shared.psnr's, on tensors)."""
     mse = (x - ref).pow(2).flatten(1).mean(1).clamp_min(1e-12)
     return float((10 * torch.log10(1.0 / mse)).mean())
-
-
-ROOT = os.path.join(HERE, "..")
 
 
 def portable_args(a) -> dict:

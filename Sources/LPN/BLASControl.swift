@@ -1,6 +1,7 @@
 import CKernels
 import COpenBLAS
 import TensorIO
+import Support
 
 /// Sets OpenBLAS's thread count for the process. BLAS threads × worker threads should not
 /// exceed the cores; call once, before any work.

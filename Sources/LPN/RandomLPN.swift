@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// Random valid LPNs (non-negative where convexity requires it), for benchmarks and tests
 /// that need a model of a given size without a file.

@@ -87,3 +87,13 @@ public func operatorNormSquared(_ op: LinearOperator, iterations: Int = 50) -> D
     }
     return estimate * 1.01
 }
+
+extension Array where Element == Int {
+    var product: Int { reduce(1, *) }
+}
+
+/// First non-finite value of a float buffer, as (index, value).
+func firstNonFinite(_ values: UnsafeBufferPointer<Float>) -> (Int, Float)? {
+    for i in 0..<values.count where !values[i].isFinite { return (i, values[i]) }
+    return nil
+}

@@ -1,19 +1,11 @@
 import Foundation
+import Support
 
 /// A flag one thread sets and another polls (a solver, once per iteration).
-final class CancellationFlag: @unchecked Sendable {  // safe: the one Bool is only touched under `lock`
-    private let lock = NSLock()
-    private var value = false
+final class CancellationFlag: Sendable {
+    private let value = Locked(false)
 
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    var isSet: Bool { value.get() }
 
-    func set() {
-        lock.lock()
-        value = true
-        lock.unlock()
-    }
+    func set() { value.set(true) }
 }

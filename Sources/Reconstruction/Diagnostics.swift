@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import LPN
 
 /// One solver iteration.
@@ -100,12 +101,9 @@ public struct FrameDiagnostics: Codable, Sendable {
         stageSeconds = [:]
     }
 
-    /// Pretty JSON (sorted keys). Non-finite numbers are written as strings ("nan", "inf").
-    public func json() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return try encoder.encode(self)
+    /// JSON through lpnd's one writer: compact for the wire, indented for a file.
+    public func json(pretty: Bool = true) throws -> Data {
+        Data(try JSONWriter.encode(self, pretty: pretty))
     }
 }
 

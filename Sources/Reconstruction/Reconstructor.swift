@@ -1,6 +1,7 @@
 import Foundation
 import LPN
 import TensorIO
+import Support
 
 /// The result of one frame.
 public struct ReconstructionResult: Sendable {
@@ -18,21 +19,21 @@ public final class Reconstructor {
     public let prior: ProximalPrior
     /// nil for the direct `adjoint` solver.
     public let solver: IterativeSolver?
-    private let y: FloatBuffer, x0: FloatBuffer
+    let y: FloatBuffer, x0: FloatBuffer
     /// MRI pipelines whose wire k-space differs from the operator's (layout, oversampling).
-    private let converter: KSpaceConverter?
-    private let startingPoint: StartingPoint
+    let converter: KSpaceConverter?
+    let startingPoint: StartingPoint
     /// The residual of the direct `adjoint` solver's result (nil for the iterative ones).
-    private let directData: DataTerm?
-    private var phiEvaluator: LearnedPrior?
+    let directData: DataTerm?
+    var phiEvaluator: LearnedPrior?
     /// The last frame's (unclipped) result, for `init: previous`.
-    private var previous: FloatBuffer?
-    private let cancellation = CancellationFlag()
+    var previous: FloatBuffer?
+    let cancellation = CancellationFlag()
     /// The `check` section's cross-validation (counted per stream, in ``streams``).
-    private let crossValidation: CrossValidationCheck?
+    let crossValidation: CrossValidationCheck?
     /// `solver.warm_start` or `check`: each stream's record (shared by the pipeline's workers).
-    private let streams: StreamStates?
-    private var solverState = SolverState()
+    let streams: StreamStates?
+    var solverState = SolverState()
 
     init(pipeline: Pipeline, threads: Int = 1, streams: StreamStates? = nil) throws {
         self.pipeline = pipeline
@@ -80,72 +81,24 @@ public final class Reconstructor {
     /// permanent (a daemon cancels its workers once, at its drain deadline).
     public func cancel() { cancellation.set() }
 
+    /// One frame, top to bottom (each step in the extension named after it):
+    ///
+    ///     measurement ─▶ load (checks, wire → operator layout, per-frame mask / coil maps)
+    ///                 ─▶ starting point x₀
+    ///                 ─▶ checkAndChoose (`check`: cross-validation; `choose`: this frame's prior)
+    ///                 ─▶ solve (learned prior, warm or cold; or the TV reference; or direct)
+    ///                 ─▶ clip, metrics against the reference
+    ///                 ─▶ judge (prior statistics, flags, the stream's next check) ─▶ φ ─▶ result
+    ///
     /// `stream` (with `seq`) names the frame's stream: with `solver.warm_start` the frame starts
     /// from where that stream's previous frame ended, unless its data disagree (docs/MATH.md §8).
     public func reconstruct(_ measurement: Measurement, reference: Tensor? = nil, stream: String? = nil,
                             seq: UInt64? = nil) throws -> ReconstructionResult {
         let start = MonotonicClock.seconds()
         guard !cancellation.isSet else { throw ReconstructionError.cancelled(iteration: 0) }
-        guard measurement.type == pipeline.measurementType else {
-            throw ReconstructionError.typeMismatch(expected: pipeline.measurementType, got: measurement.type)
-        }
-        // BART files drop singleton dimensions: [H, W] is accepted for [1, H, W].
-        guard measurement.shape.filter({ $0 != 1 }) == pipeline.measurementShape.filter({ $0 != 1 }) else {
-            throw ReconstructionError.shapeMismatch(expected: pipeline.measurementShape, got: measurement.shape, what: "the measurement")
-        }
-        let wireCount = converter?.wireCount ?? op.measurementCount
-        guard measurement.values.count == wireCount else {
-            throw ReconstructionError.shapeMismatch(expected: [wireCount], got: [measurement.values.count],
-                                                    what: "the measurement's value count (floats)")
-        }
-        if let (i, v) = measurement.values.withUnsafeBufferPointer({ firstNonFinite($0) }) {
-            throw ReconstructionError.nonFinite(what: "the measurement", index: i, value: v)
-        }
-        var referenceValues: [Float]? = nil
-        if let reference {
-            let expected = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape
-            if reference.shape == expected || (reference.shape.count == 3 && reference.shape[0] == 1 && Array(reference.shape.dropFirst()) == expected) {
-                referenceValues = reference.data
-            } else {
-                throw ReconstructionError.shapeMismatch(expected: expected, got: reference.shape, what: "the reference image")
-            }
-        }
-        if let converter {
-            measurement.values.withUnsafeBufferPointer { converter.toOperator($0.baseAddress!, y.pointer) }
-        } else {
-            measurement.values.withUnsafeBufferPointer { y.copy(from: $0.baseAddress!) }
-        }
-        // Single-coil MRI: this frame's own rows (`lines`), or the pipeline's mask.
-        if let single = op as? MRIOperator {
-            if let rows = measurement.sampledRows, let bad = rows.first(where: { $0 < 0 || $0 >= single.fixedMask.height }) {
-                throw ReconstructionError.invalidArgument("sampled row \(bad) is outside 0..<\(single.fixedMask.height)")
-            }
-            single.sample(rows: measurement.sampledRows.map { rows in Set(rows.map { pipeline.kspace?.operatorRow($0) ?? $0 }) })
-        }
-        // Multi-coil MRI: this frame's mask, coil maps and intensity scale.
-        var intensityScale: Double? = nil, calibrationSeconds: Double? = nil
-        if let multiCoil = op as? MultiCoilMRIOperator {
-            let tCalibration = MonotonicClock.seconds()
-            let format = pipeline.kspace!
-            if let rows = measurement.sampledRows, let bad = rows.first(where: { $0 < 0 || $0 >= format.height }) {
-                throw ReconstructionError.invalidArgument("sampled row \(bad) is outside 0..<\(format.height)")
-            }
-            let rows = measurement.sampledRows.map { Set($0.map(format.operatorRow)) }
-            let scale = try multiCoil.calibrate(kspace: y.pointer, sampledRows: rows)
-            if multiCoil.normalize { intensityScale = scale }
-            calibrationSeconds = MonotonicClock.seconds() - tCalibration
-        }
-
-        let settings = pipeline.solver
-        var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: settings.kind.rawValue, prior: prior.name)
-        diagnostics.intensityScale = intensityScale
-        diagnostics.stageSeconds["calibration"] = calibrationSeconds
-        if let single = op as? MRIOperator, single.imageType == .float32 {
-            let fraction = single.imaginaryEnergyFraction(y.pointer)
-            diagnostics.imaginaryFraction = fraction
-            if fraction > FrameFlag.phaseLimit { diagnostics.flags.append(.phaseDiscarded) }
-        }
-        // Start: Aᵀy, zeros, or a few CG steps of least squares.
+        var diagnostics = FrameDiagnostics(pipeline: pipeline.name, solver: pipeline.solver.kind.rawValue, prior: prior.name)
+        try load(measurement, &diagnostics)
+        let referenceValues = try referenceValues(reference)
         let tInit = MonotonicClock.seconds()
         startingPoint.fill(x0, measurement: y.pointer, previous: previous)
         diagnostics.stageSeconds["initialization"] = MonotonicClock.seconds() - tInit
@@ -155,47 +108,8 @@ public final class Reconstructor {
         let key = stream ?? ""
         var entry = streams?.entry(for: key) ?? StreamStates.Entry()
         let candidate = try checkAndChoose(&entry, &diagnostics)
-
         let tSolve = MonotonicClock.seconds()
-        let result = FloatBuffer(op.imageCount)
-        if candidate == .reference, let crossValidation {
-            let (reference, start, referenceSettings) = try crossValidation.referenceSolver()
-            start.fill(x0, measurement: y.pointer)
-            reference.start(measurement: y.pointer, initial: x0.pointer)
-            try iterate(reference, iterations: referenceSettings.iterations, settings: referenceSettings, into: result, &diagnostics)
-            diagnostics.prior = candidate.rawValue
-            entry.solver = nil
-        } else if let solver {
-            var iterations = settings.iterations
-            if settings.warmStart, let last = entry.solver {
-                // Warm start: the previous frame's state, kept only if the previous image
-                // explains this frame's data about as well as it explained its own.
-                solver.resume(measurement: y.pointer, from: last)
-                let residual = solver.currentResidual()
-                let used = residual <= settings.warmStartRatio * entry.residual
-                diagnostics.warmStart = WarmStartReport(used: used, residual: residual, previousResidual: entry.residual,
-                                                        previousSeq: entry.seq)
-                if used {
-                    iterations = settings.warmIterations ?? iterations
-                } else {
-                    solver.start(measurement: y.pointer, initial: x0.pointer)
-                }
-            } else {
-                solver.start(measurement: y.pointer, initial: x0.pointer)
-            }
-            try iterate(solver, iterations: iterations, settings: settings, into: result, &diagnostics)
-            if settings.warmStart {
-                solver.saveState(into: &solverState)
-                (entry.solver, entry.residual, entry.seq) = (solverState, diagnostics.finalResidual, seq)
-            }
-        } else {
-            result.copy(from: x0)
-            diagnostics.stopReason = .direct
-            diagnostics.converged = true
-            let data = directData!
-            data.load(y.pointer)
-            diagnostics.finalResidual = data.residual(result.pointer)
-        }
+        let result = try solve(candidate, &entry, seq: seq, &diagnostics)
         diagnostics.stageSeconds["iterations"] = MonotonicClock.seconds() - tSolve
         if let (i, v) = UnsafeBufferPointer(start: result.pointer, count: result.count).withMemoryRebound(to: Float.self, { firstNonFinite($0) }) {
             throw ReconstructionError.diverged(iteration: diagnostics.iterations, reason: "non-finite value \(v) at flat index \(i)")
@@ -204,12 +118,8 @@ public final class Reconstructor {
             if previous == nil { previous = FloatBuffer(result.count) }
             previous!.copy(from: result)
         }
-        if pipeline.clipOutput {
-            result.clipToUnitInterval()
-        }
+        if pipeline.clipOutput { result.clipToUnitInterval() }
         let values = result.array
-        let shape = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape
-
         let tMetrics = MonotonicClock.seconds()
         if let referenceValues {
             diagnostics.psnr = ImageMetrics.psnr(values, referenceValues)
@@ -218,26 +128,7 @@ public final class Reconstructor {
             }
         }
         diagnostics.stageSeconds["metrics"] = MonotonicClock.seconds() - tMetrics
-        let startedCold = diagnostics.warmStart?.used != true
-        if candidate == .learned, let lpn = prior as? LPNPrior, entry.framesUntilPriorCheck == 0 || startedCold {
-            entry.framesUntilPriorCheck = pipeline.priorCheckEvery
-            let tCheck = MonotonicClock.seconds()
-            let statistics = values.withUnsafeBufferPointer { lpn.statistics(at: $0.baseAddress!) }
-            let report = PriorCheckReport(statistics: statistics, calibration: lpn.prox.model.configuration.calibration,
-                                          height: pipeline.imageShape[0], width: pipeline.imageShape[1])
-            diagnostics.priorCheck = report
-            if !report.outside.isEmpty { diagnostics.flags.append(.outsidePrior) }
-            diagnostics.stageSeconds["prior_check"] = MonotonicClock.seconds() - tCheck
-        }
-        if entry.framesUntilPriorCheck > 0 { entry.framesUntilPriorCheck -= 1 }
-        if let report = diagnostics.check {
-            // The published prior predicted the held-out measurements worse than the other by more than the margin.
-            let difference = candidate == .learned ? report.differenceDB : -report.differenceDB
-            if difference > report.marginDB { diagnostics.flags.append(.worseThanReference) }
-        }
-        if crossValidation?.settings.choose == true, candidate == .learned {
-            entry.recheck = diagnostics.flags.contains(.outsidePrior) || diagnostics.flags.contains(.notConverging)
-        }
+        judge(values, candidate, &entry, &diagnostics)
         streams?.store(entry, for: key)
         if let phiEvaluator {
             let tPhi = MonotonicClock.seconds()
@@ -245,53 +136,7 @@ public final class Reconstructor {
             diagnostics.stageSeconds["phi"] = MonotonicClock.seconds() - tPhi
         }
         diagnostics.totalSeconds = MonotonicClock.seconds() - start
+        let shape = pipeline.imageType == .complex64 ? pipeline.imageShape + [2] : pipeline.imageShape
         return ReconstructionResult(image: Tensor(shape: shape, data: values), diagnostics: diagnostics)
-    }
-
-    /// `check`: cross-validates the frame when its stream is due (its first frame, every
-    /// `every`-th, and with `choose` the frame after a flagged one) and, with `choose`, updates
-    /// the stream's choice (``PriorChoice``). Returns the prior that reconstructs this frame.
-    private func checkAndChoose(_ entry: inout StreamStates.Entry, _ diagnostics: inout FrameDiagnostics) throws -> PriorCandidate {
-        guard let crossValidation else { return .learned }
-        let check = crossValidation.settings, previous = entry.choice
-        var checked = false
-        if entry.framesUntilCheck == 0 || entry.recheck {
-            do {
-                let cancellation = cancellation
-                let report = try crossValidation.run(measurement: y.pointer) { !cancellation.isSet }
-                if cancellation.isSet { throw ReconstructionError.cancelled(iteration: 0) }
-                diagnostics.check = report
-                diagnostics.stageSeconds["check"] = report.seconds
-                (entry.framesUntilCheck, entry.recheck, checked) = (check.every, false, true)
-                if check.choose {
-                    entry.choice = PriorChoice.decide(current: previous ?? .learned, report: report, hysteresisDB: check.hysteresisDB)
-                }
-            } catch ReconstructionError.invalidArgument(let reason) {
-                diagnostics.checkSkipped = reason  // too few lines in this frame: the next frame tries
-            }
-        }
-        if entry.framesUntilCheck > 0 { entry.framesUntilCheck -= 1 }
-        guard check.choose else { return .learned }
-        let chosen = entry.choice ?? .learned
-        diagnostics.choice = PriorChoiceReport(chosen: chosen, previous: previous, switched: previous != nil && previous != chosen,
-                                               checked: checked, hysteresisDB: check.hysteresisDB)
-        return chosen
-    }
-
-    /// Runs `solver` (already started) for up to `iterations` and copies its result.
-    private func iterate(_ solver: IterativeSolver, iterations: Int, settings: SolverSettings, into result: FloatBuffer,
-                         _ diagnostics: inout FrameDiagnostics) throws {
-        let cancellation = cancellation
-        let outcome = try solver.solve(iterations: iterations, tolerance: settings.tolerance,
-                                       divergenceFactor: settings.divergenceFactor) { _ in !cancellation.isSet }
-        if cancellation.isSet { throw ReconstructionError.cancelled(iteration: outcome.records.count) }
-        diagnostics.records = outcome.records
-        diagnostics.iterations = outcome.records.count
-        diagnostics.stopReason = outcome.stopReason
-        diagnostics.converged = outcome.stopReason == .tolerance
-        diagnostics.finalResidual = outcome.records.last?.dataResidual ?? solver.currentResidual()
-        diagnostics.convergenceWarning = ConvergenceCheck().assess(outcome.records, stopReason: outcome.stopReason, pixels: op.imageCount)
-        if diagnostics.convergenceWarning != nil { diagnostics.flags.append(.notConverging) }
-        result.copy(from: solver.iterate)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// What a pipeline remembers of each stream: where its last frame left the solver (a warm
 /// start's source) and its `check` record (chosen prior, frames until the next check). Shared

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 import Metrics
 
 /// The daemon: one PUB publisher shared by every pipeline, the pipelines themselves, and an
@@ -7,7 +8,7 @@ import Metrics
 ///
 /// It starts whole or not at all: a socket that cannot bind or connect stops what already
 /// started and throws a ``SocketSetupError`` naming the configuration key.
-public final class Daemon: @unchecked Sendable {  // safe: set up in init; later mutable state (`stopping`) under `lock`, reloads under `reloadLock`
+public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines are set up in init; later mutable state is in the `state` box
     public struct PipelineSpec: Sendable {
         public var backend: any PipelineBackend
         public var configuration: PipelineRuntimeConfiguration
@@ -63,13 +64,18 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
     private let context = ZMQContext()
     public let publisher: Publisher
     public private(set) var pipelines: [PipelineRuntime] = []
-    private var controlFinished: DispatchSemaphore?
-    private let lock = NSLock()
-    private var stopping = false
-    /// Serialises reloads (held while models load; never taken by the frame path).
-    private let reloadLock = NSLock()
+    private var controlFinished: Completion?
+    /// Whether a shutdown has begun, and whether a reload is building (reloads run one at a time;
+    /// a second waits for the first without holding the lock).
+    private struct State {
+        var stopping = false
+        var reloading = false
+    }
+    private let state = LockedCondition(State())
     public private(set) var controlEndpoint: String?
-    private let startedAt = Date()
+    private let startedAt = MonotonicClock.seconds()
+    /// Seconds a socket thread (control, publisher) has to end once told to stop.
+    static let joinTimeout = 5.0
     /// Answers CURVE handshakes (started before any socket, stopped after all are closed).
     public private(set) var authenticator: ZAPHandler?
 
@@ -117,7 +123,7 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
         } catch {
             for pipeline in pipelines { pipeline.stopAccepting() }
             publisher.stop(lingerMs: 0)
-            controlFinished?.wait()
+            controlFinished?.wait(timeout: Self.joinTimeout)
             authenticator?.stop()
             context.terminate()
             throw error
@@ -142,9 +148,13 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
     /// settings, a pipeline's message shape) rejects the whole reload and the running
     /// configuration keeps serving. Reloads run one at a time.
     public func reload(_ specs: [PipelineSpec]) -> ReloadOutcome {
-        reloadLock.lock()
-        defer { reloadLock.unlock() }
-        guard !isStopping else { return .rejected(reason: "the daemon is stopping") }
+        let mine = state.wait(until: { !$0.reloading || $0.stopping }) { s, _ -> Bool in
+            guard !s.stopping else { return false }
+            s.reloading = true
+            return true
+        }
+        guard mine else { return .rejected(reason: "the daemon is stopping") }
+        defer { state.withLock { $0.reloading = false } }
         guard specs.map(\.backend.interface.name) == pipelines.map(\.interface.name) else {
             return .rejected(reason: "the list of pipelines changed (\(pipelines.map(\.interface.name)) → \(specs.map(\.backend.interface.name))); that needs a restart")
         }
@@ -182,7 +192,7 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
     }
 
     public var stats: DaemonStats {
-        DaemonStats(uptimeSeconds: Date().timeIntervalSince(startedAt), publishEndpoint: publisher.endpoint,
+        DaemonStats(uptimeSeconds: MonotonicClock.seconds() - startedAt, publishEndpoint: publisher.endpoint,
                     generation: pipelines.first?.currentGeneration ?? 1, pipelines: pipelines.map(\.stats))
     }
 
@@ -191,20 +201,24 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
     /// the sockets with linger and terminate the context. Idempotent.
     @discardableResult
     public func shutdown() -> DaemonStats {
-        lock.lock()
-        let first = !stopping
-        stopping = true
-        lock.unlock()
+        let first = state.withLock { s in
+            defer { s.stopping = true }
+            return !s.stopping
+        }
         guard first else { return stats }
         logger.info("shutting down: draining (timeout \(settings.drainTimeout) s)")
         for pipeline in pipelines { pipeline.requestStop() }
-        let deadline = Date(timeIntervalSinceNow: settings.drainTimeout)
+        let deadline = MonotonicClock.seconds() + settings.drainTimeout
         for pipeline in pipelines where !pipeline.drain(until: deadline) {
             logger.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")
         }
         let final = stats
-        publisher.stop(lingerMs: settings.lingerMs)
-        controlFinished?.wait()
+        if !publisher.stop(lingerMs: settings.lingerMs, timeout: Self.joinTimeout) {
+            logger.error("the publisher thread did not end within \(Self.joinTimeout) s")
+        }
+        if controlFinished?.wait(timeout: Self.joinTimeout) == false {
+            logger.error("the control thread did not end within \(Self.joinTimeout) s")
+        }
         authenticator?.stop()
         context.terminate()
         for p in final.pipelines {
@@ -214,11 +228,7 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
     }
 
     /// True once ``shutdown()`` has begun.
-    public var isStopping: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return stopping
-    }
+    public var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// REP socket: a request `stats` gets the stats as JSON; anything else an error object.
     private func startControl(_ endpoint: String, security: SocketSecurity) throws {
@@ -235,7 +245,7 @@ public final class Daemon: @unchecked Sendable {  // safe: set up in init; later
                 do {
                     guard try socket.poll(timeoutMs: 50), let request = try socket.receive(dontWait: true) else { continue }
                     let text = String(decoding: request.first ?? [], as: UTF8.self)
-                    let reply = text == "stats" ? WireJSON.encode(self.stats)
+                    let reply = text == "stats" ? JSONWriter.bytes(self.stats)
                         : Array("{\"error\":\"unknown request; send 'stats'\"}".utf8)
                     try socket.send([reply])
                 } catch let error as ZMQError where error.isTerminated {

@@ -2,6 +2,7 @@ import Foundation
 import Streaming
 import StreamingTestSupport
 import Testing
+import Support
 
 /// Scale-out on ZeroMQ's own load balancing (docs/DEPLOY.md, "Scale-out"): one upstream PUSH
 /// socket bound by the sender, two `lpnd run` instances connecting their PULL ingest to it, a
@@ -32,8 +33,8 @@ import Testing
         defer { for sub in subscribers { sub.close(linger: 0) } }
         var ponged = [false, false]
         var seq: UInt64 = 0
-        let deadline = Date(timeIntervalSinceNow: 30)
-        while ponged.contains(false) && Date() < deadline {
+        let deadline = MonotonicClock.seconds() + 30
+        while ponged.contains(false) && MonotonicClock.seconds() < deadline {
             try push.send(WireProtocol.pingMessage(seq: seq), dontWait: true)
             seq += 1
             for (i, sub) in subscribers.enumerated() where try sub.poll(timeoutMs: 10) {
@@ -47,8 +48,8 @@ import Testing
         let inputs = try DaemonProcessTests.measurements(24)
         for input in inputs { try push.send(input.parts) }
         var frames: [[UInt64]] = [[], []]
-        let collectDeadline = Date(timeIntervalSinceNow: 60)
-        while frames[0].count + frames[1].count < inputs.count && Date() < collectDeadline {
+        let collectDeadline = MonotonicClock.seconds() + 60
+        while frames[0].count + frames[1].count < inputs.count && MonotonicClock.seconds() < collectDeadline {
             for (i, sub) in subscribers.enumerated() where try sub.poll(timeoutMs: 20) {
                 while let message = try sub.receive(dontWait: true) {
                     let output = Output(message)

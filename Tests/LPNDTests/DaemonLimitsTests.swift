@@ -40,8 +40,7 @@ import Testing
         #expect(after.peak < before.peak + (64 << 20),
                 "peak resident memory went from \(before.peak >> 20) MiB to \(after.peak >> 20) MiB")
         let stats = try #require(try DaemonProcessTests.stats(daemon))
-        let pipeline = (stats["pipelines"] as? [[String: Any]])?.first
-        #expect(pipeline?["errors"] as? Int == 0, "the oversized messages were never accepted")
+        #expect(stats.pipelines.first?.errors == 0, "the oversized messages were never accepted")
         let (status, _) = daemon.stop()
         #expect(status == 0)
     }
@@ -215,15 +214,14 @@ import Testing
         }
         // Each pipeline read its message (beyond the handshake's pings) and refused nothing.
         #expect(eventually(timeout: 30) {
-            let stats = (try? DaemonProcessTests.stats(daemon))?["pipelines"] as? [[String: Any]] ?? []
-            return stats.count == pipelines.count
-                && stats.allSatisfy { ($0["received"] as? Int ?? 0) - ($0["pings"] as? Int ?? 0) == 1 }
+            let stats = (try? DaemonProcessTests.stats(daemon))?.pipelines ?? []
+            return stats.count == pipelines.count && stats.allSatisfy { $0.received - $0.pings == 1 }
         })
         let (status, log) = daemon.stop()
         #expect(status == 0, "\(log)")
         let outputs = try listeners[0].collect(pipelines.count * 2, timeout: 10)
         let refused = outputs.filter { $0.kind == "error" && $0.code != "drain_timeout" }
-        #expect(refused.isEmpty, "\(refused.map { "\($0.json["pipeline"] ?? "?"): \($0.code ?? "?") \($0.json["message"] ?? "")" })")
+        #expect(refused.isEmpty, "\(refused.map { "\($0.event?.pipeline ?? "?"): \($0.code ?? "?") \($0.event?.message ?? "")" })")
         #expect(outputs.count >= pipelines.count, "every message ended as a frame or a drain_timeout event: \(outputs.map(\.topic))")
     }
 }

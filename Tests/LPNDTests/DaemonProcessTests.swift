@@ -84,7 +84,7 @@ import Testing
     }
 
     /// The daemon's stats via its control socket (REQ/REP), nil on timeout.
-    static func stats(_ daemon: Running, timeout: Double = 10) throws -> [String: Any]? {
+    static func stats(_ daemon: Running, timeout: Double = 10) throws -> DaemonStats? {
         let context = ZMQContext()
         defer { context.terminate() }
         let socket = try ZMQSocket(context: context, kind: .req)
@@ -93,12 +93,11 @@ import Testing
         try socket.connect(daemon.control)
         try socket.send([Array("stats".utf8)])
         guard try socket.poll(timeoutMs: Int(timeout * 1000)), let reply = try socket.receive() else { return nil }
-        return try JSONSerialization.jsonObject(with: Data(reply[0])) as? [String: Any]
+        return try OutboundDecoder.stats(reply[0])
     }
 
     static func received(_ daemon: Running) throws -> Int {
-        let pipelines = try stats(daemon)?["pipelines"] as? [[String: Any]]
-        return pipelines?.first?["received"] as? Int ?? -1
+        try stats(daemon)?.pipelines.first?.received ?? -1
     }
 
     /// Measurements of phantoms through the pipeline's own operator, with the phantom as reference.
@@ -130,7 +129,7 @@ import Testing
         #expect(frames.map(\.seq) == (0..<12).map { Optional(UInt64($0)) })
         #expect(outputs.filter { $0.kind == "diagnostics" }.count == 12)
         for frame in frames {
-            let psnr = frame.json["psnr"] as? Double ?? 0
+            let psnr = frame.header?.psnr ?? 0
             #expect(psnr > 22, "seq \(frame.seq!): PSNR \(psnr) dB")
             #expect(frame.image.count == 32 * 32)
         }
@@ -150,14 +149,14 @@ import Testing
         let frames = outputs.filter { $0.kind == "frame" }
         #expect(frames.map(\.seq) == (0..<4).map { Optional(UInt64($0)) })
         for frame in frames {
-            let check = frame.json["check"] as? [String: Any]
+            let check = frame.header?.check
             #expect((check != nil) == (frame.seq! % 2 == 0), "seq \(frame.seq!): \(String(describing: check))")
-            guard let check, let db = check["difference_db"] as? Double else { continue }
-            #expect(check["folds"] as? Int == 2 && (check["prior_error"] as? Double ?? 0) > 0)
-            #expect(((frame.json["flags"] as? [String]) ?? []).contains("worse_than_reference") == (db > 0))
+            guard let check else { continue }
+            #expect(check.folds == 2 && check.priorError > 0)
+            #expect((frame.header?.flags ?? []).contains("worse_than_reference") == (check.differenceDB > 0))
         }
         let diagnostics = outputs.filter { $0.kind == "diagnostics" }.first { $0.seq == 0 }
-        #expect((diagnostics?.json["diagnostics"] as? [String: Any])?["check"] != nil)
+        #expect(diagnostics?.diagnosticsRecord?["check"] != nil)
         let (status, log) = daemon.stop()
         #expect(status == 0, "exit status \(status); log: \(log)")
     }

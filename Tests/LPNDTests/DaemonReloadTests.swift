@@ -6,7 +6,7 @@ import Testing
 /// SIGHUP reloads: under load nothing is lost and outputs name the generation that made them;
 /// an invalid file or a change that needs new sockets is rejected and the old one serves on.
 @Suite(.serialized) struct DaemonReloadTests {
-    static func generation(_ output: Output) -> Int? { (output.json["generation"] as? NSNumber)?.intValue }
+    static func generation(_ output: Output) -> Int? { output.generation }
 
     @Test func reloadUnderLoadLosesNothingAndInvalidReloadsAreRejected() throws {
         let dir = NSTemporaryDirectory() + "lpnd-reload-" + UUID().uuidString.prefix(8)
@@ -35,7 +35,7 @@ import Testing
         #expect(generations.count == 45 && generations == generations.sorted(), "generations never go back: \(generations)")
         #expect(generations.first == 1 && generations.suffix(5) == [2, 2, 2, 2, 2])
         for frame in frames where Self.generation(frame) == 2 {
-            let iterations = (frame.json["convergence"] as? [String: Any])?["iterations"] as? Int ?? 99
+            let iterations = frame.header?.convergence.iterations ?? 99
             #expect(iterations <= 3, "generation 2 runs the new pipeline file")
         }
 
@@ -54,7 +54,7 @@ import Testing
         let after = try peer.collect(2, timeout: 30).filter { $0.kind == "frame" }
         #expect(after.map(Self.generation) == [2])
         let stats = try #require(try DaemonProcessTests.stats(daemon))
-        #expect(stats["generation"] as? Int == 2)
+        #expect(stats.generation == 2)
         let (status, log) = daemon.stop()
         #expect(status == 0)
         #expect(log.contains("reload rejected") && log.contains("reloaded"), "\(log)")

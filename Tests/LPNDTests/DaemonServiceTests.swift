@@ -125,12 +125,11 @@ import Testing
         #expect(output.contains("the daemon answered: 12 reconstructed") && output.contains("frames/s")
                 && output.contains("mean PSNR"), "\(output)")
         let stats = try #require(try DaemonProcessTests.stats(daemon))
-        let pipeline = try #require((stats["pipelines"] as? [[String: Any]])?.first)
-        let streams = pipeline["streams"] as? [[String: Any]] ?? []
-        let heart = try #require(streams.first { $0["stream"] as? String == "heart" }, "\(streams)")
-        #expect(heart["frames"] as? Int == 12)
-        #expect((heart["frames_per_second"] as? Double ?? 0) > 0)
-        #expect(heart["latency_p50_ms"] as? Double != nil && heart["latency_p99_ms"] as? Double != nil)
+        let streams = try #require(stats.pipelines.first).streams
+        let heart = try #require(streams.first { $0.stream == "heart" }, "\(streams)")
+        #expect(heart.frames == 12)
+        #expect(heart.framesPerSecond > 0)
+        #expect(heart.latencyP50Ms != nil && heart.latencyP99Ms != nil)
         let metrics = try #require(Self.get(port, "metrics")).body
         #expect((Self.sample(metrics, "lpnd_stream_frames_per_second{pipeline=\"test-mri\",stream=\"heart\"}") ?? 0) > 0, "\(metrics)")
         #expect((Self.sample(metrics, "lpnd_stream_latency_p99_seconds{pipeline=\"test-mri\",stream=\"heart\"}") ?? 0) > 0)

@@ -1,6 +1,7 @@
 import Foundation
 import Streaming
 import StreamingTestSupport
+import Support
 import Testing
 
 /// Stopping and signalling the `lpnd` process: a stop at the drain deadline with frames still
@@ -81,14 +82,40 @@ import Testing
         for input in try DaemonProcessTests.measurements(8) { _ = try peer.sender.send(input.parts, dontWait: true) }
         // 1 reconstructing, 1 in each inbox, 1 held by the waiting ingest thread.
         #expect(eventually { ((try? DaemonProcessTests.received(daemon)) ?? 0) - pings >= 4 })
-        let started = Date()
+        let started = MonotonicClock.seconds()
         let (status, log) = daemon.stop(signal: SIGTERM)
-        let seconds = Date().timeIntervalSince(started)
+        let seconds = MonotonicClock.seconds() - started
         #expect(status == 0)
         #expect(seconds < 8, "stopped after \(seconds) s with drain_timeout 1 s")
         let counts = try #require(DaemonProcessTests.summary(log), "no summary line in log: \(log)")
         #expect(counts.received == counts.frames + counts.errors + counts.pings, "\(counts)")
         let errors = try peer.collect(counts.errors, timeout: 5).filter { $0.code == "drain_timeout" }
         #expect(errors.count >= 4)
+    }
+
+    /// A subscriber that connects and never reads (one-message queue, 4 KiB socket buffer): what
+    /// the daemon publishes to it stays unsent, and SIGTERM still ends with status 0 within the
+    /// drain timeout, the linger (2 s, the default) and the joins' deadlines.
+    @Test func stopWithASubscriberThatNeverReadsEndsWithinItsDeadline() throws {
+        let daemon = try DaemonProcessTests.startDaemon(inbox: 8, drainTimeout: 2)
+        let peer = try TestPeer(ingest: daemon.ingest, publish: daemon.publish)
+        let stalled = try ZMQSocket(context: peer.context, kind: .sub)
+        try stalled.setOption(ZMQ_RCVHWM_, 1)
+        try stalled.setOption(ZMQ_RCVBUF_, 4096)
+        try stalled.subscribe("")
+        try stalled.connect(daemon.publish)
+        defer { stalled.close(linger: 0) }
+        #expect(try peer.handshake())
+        let inputs = try DaemonProcessTests.measurements(12)
+        for input in inputs { try peer.sender.send(input.parts) }
+        // Every frame and its diagnostics published (the reader that does read got them).
+        let outputs = try peer.collect(2 * inputs.count, timeout: 60)
+        #expect(outputs.filter { $0.kind == "frame" }.count == inputs.count)
+        let started = MonotonicClock.seconds()
+        let (status, log) = daemon.stop(signal: SIGTERM)
+        let seconds = MonotonicClock.seconds() - started
+        #expect(daemon.process.terminationReason == .exit && status == 0, "log: \(log)")
+        #expect(seconds < 2 + 2 + 5, "stopped after \(seconds) s (drain 2 s, linger 2 s, joins 5 s)")
+        #expect(!log.contains("did not end"), "\(log)")
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Streaming
 import StreamingTestSupport
 import Testing
+import Support
 
 /// `lpnd run` and `lpnd demo` stop while a browser holds the live view's event stream open:
 /// the services stop in an order that ends the stream before the HTTP server waits for it, and
@@ -12,9 +13,9 @@ import Testing
         let fd: Int32
 
         init?(port: Int, timeout: Double = 30) {
-            let deadline = Date(timeIntervalSinceNow: timeout)
+            let deadline = MonotonicClock.seconds() + timeout
             var connected = DaemonServiceTests.connect(port)
-            while connected == nil && Date() < deadline {
+            while connected == nil && MonotonicClock.seconds() < deadline {
                 usleep(20_000)  // the server is not listening yet: retry interval
                 connected = DaemonServiceTests.connect(port)
             }
@@ -24,7 +25,7 @@ import Testing
             var received: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
             guard send(fd, request, request.count, 0) == request.count else { return nil }
-            while !String(decoding: received, as: UTF8.self).contains("lpnd live view") && Date() < deadline {
+            while !String(decoding: received, as: UTF8.self).contains("lpnd live view") && MonotonicClock.seconds() < deadline {
                 let n = recv(fd, &buffer, buffer.count, 0)
                 if n <= 0 { return nil }
                 received += buffer[0..<n]
@@ -36,8 +37,8 @@ import Testing
 
     /// Waits up to `seconds` for the process to end; kills it (and returns false) otherwise.
     static func ends(_ process: Process, within seconds: Double) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: seconds)
-        while process.isRunning && Date() < deadline { usleep(10_000) }  // poll interval; isRunning decides
+        let deadline = MonotonicClock.seconds() + seconds
+        while process.isRunning && MonotonicClock.seconds() < deadline { usleep(10_000) }  // poll interval; isRunning decides
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()

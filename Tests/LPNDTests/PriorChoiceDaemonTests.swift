@@ -38,19 +38,20 @@ import Testing
         }
         let frames = try peer.collect(18, timeout: 120).filter { $0.kind == "frame" }
         #expect(frames.map(\.seq) == (0..<9).map { Optional(UInt64($0)) })
-        let choices = frames.map { $0.json["choice"] as? [String: Any] ?? [:] }
-        let priors = choices.map { $0["prior"] as? String ?? "?" }
+        let choices = frames.map { $0.header?.choice }
+        let priors = choices.map { $0?.prior ?? "?" }
         #expect(priors == ["lpn", "lpn", "lpn", "tv", "tv", "tv", "tv", "tv", "tv"], "\(choices)")
-        #expect(choices.map { $0["checked"] as? Bool ?? false } == [true, false, false, true, false, false, true, false, false])
-        #expect(choices.map { $0["switched"] as? Bool ?? false } == [false, false, false, true, false, false, false, false, false])
+        #expect(choices.map { $0?.checked ?? false } == [true, false, false, true, false, false, true, false, false])
+        #expect(choices.map { $0?.switched ?? false } == [false, false, false, true, false, false, false, false, false])
         // The switching frame carries both errors; the published prior is the better one, so no flag.
-        let check = try #require(frames[3].json["check"] as? [String: Any])
-        #expect((check["difference_db"] as? Double ?? 0) > 0.3, "\(check)")
-        #expect(!((frames[3].json["flags"] as? [String]) ?? []).contains("worse_than_reference"))
+        let check = try #require(frames[3].header?.check)
+        #expect(check.differenceDB > 0.3, "\(check)")
+        let flags = frames[3].header?.flags ?? []
+        #expect(!flags.contains("worse_than_reference"), "\(flags)")
         let stats = try #require(try DaemonProcessTests.stats(daemon))
-        let entry = try #require((stats["pipelines"] as? [[String: Any]])?.first)
-        #expect(entry["prior_choices"] as? [String: Int] == ["lpn": 3, "tv": 6], "\(entry)")
-        #expect(entry["prior_switches"] as? Int == 1)
+        let entry = try #require(stats.pipelines.first)
+        #expect(entry.priorChoices == ["lpn": 3, "tv": 6], "\(entry)")
+        #expect(entry.priorSwitches == 1)
         let metrics = try #require(DaemonServiceTests.get(port, "metrics")).body
         #expect(DaemonServiceTests.sample(metrics, "lpnd_prior_choices_total{pipeline=\"lpn-mri-choose\",prior=\"tv\"}") == 6, "\(metrics)")
         #expect(DaemonServiceTests.sample(metrics, "lpnd_prior_switches_total{pipeline=\"lpn-mri-choose\"}") == 1)

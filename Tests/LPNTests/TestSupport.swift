@@ -1,6 +1,7 @@
 import Foundation
 import LPN
 import TensorIO
+import Support
 
 /// Paths and helpers shared by the LPN tests.
 enum Fixtures {

@@ -2,6 +2,7 @@ import Foundation
 import LPN
 import Reconstruction
 import TensorIO
+import Support
 import Testing
 
 @Suite struct PipelineTests {
@@ -296,9 +297,9 @@ import Testing
     }
 }
 
-final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var values: [[Float]?]
-    init(count: Int) { values = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ v: [Float]?) { lock.lock(); values[i] = v; lock.unlock() }
+final class ResultBox: Sendable {
+    private let stored: Locked<[[Float]?]>
+    var values: [[Float]?] { stored.get() }
+    init(count: Int) { stored = Locked(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ v: [Float]?) { stored.withLock { $0[i] = v } }
 }

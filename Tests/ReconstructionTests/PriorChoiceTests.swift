@@ -11,14 +11,18 @@ import Testing
                               differenceDB: 10 * log10(learned / reference), marginDB: 0, seconds: 0)
     }
 
-    /// The other candidate must win by more than the hysteresis; an infinite error (a diverged
-    /// solve) loses to a finite one.
+    /// The other candidate must win by more than the hysteresis, except at a stream's first
+    /// check, where the smaller error decides; an infinite error (a diverged solve) loses to a
+    /// finite one.
     @Test func theChoiceSwitchesOnlyBeyondTheHysteresis() {
         let h = 0.3
         // TV's error 0.2 dB lower: not enough to leave the learned prior, nor to leave TV.
         let near = Self.report(learned: 1.0, reference: pow(10, -0.02))
         #expect(PriorChoice.decide(current: .learned, report: near, hysteresisDB: h) == .learned)
         #expect(PriorChoice.decide(current: .reference, report: near, hysteresisDB: h) == .reference)
+        // A stream's first check: nothing to keep, the 0.2 dB decide.
+        #expect(PriorChoice.decide(current: nil, report: near, hysteresisDB: h) == .reference)
+        #expect(PriorChoice.decide(current: nil, report: Self.report(learned: pow(10, -0.02), reference: 1), hysteresisDB: h) == .learned)
         // 1 dB lower: switch to TV, and stay there.
         let tvWins = Self.report(learned: 1.0, reference: pow(10, -0.1))
         #expect(PriorChoice.decide(current: .learned, report: tvWins, hysteresisDB: h) == .reference)

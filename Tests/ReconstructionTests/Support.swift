@@ -2,6 +2,7 @@ import Foundation
 import LPN
 import Reconstruction
 import TensorIO
+import Support
 
 /// One OpenBLAS thread (as lpnd sets it): the pthread build's spinning threads make sgemm
 /// many times slower on this shared 2-core machine.

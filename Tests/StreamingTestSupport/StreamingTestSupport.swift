@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Streaming
+import Support
 
 extension Logger {
     /// A logger that drops everything (tests that provoke errors on purpose).
@@ -8,33 +9,32 @@ extension Logger {
 }
 
 /// A gate workers wait at until the test opens it (a condition, not a sleep).
-public final class Gate: @unchecked Sendable {
+public final class Gate: Sendable {
     public init() {}
-    private let condition = NSCondition()
-    private var isOpen = false
-    public func open() { condition.lock(); isOpen = true; condition.broadcast(); condition.unlock() }
-    public func pass() { condition.lock(); while !isOpen { condition.wait() }; condition.unlock() }
+    private let isOpen = LockedCondition(false)
+    public func open() { isOpen.withLock { $0 = true } }
+    /// Waits until the gate opens; false after `timeout` seconds (a failure guard).
+    @discardableResult
+    public func pass(timeout: Double = 60) -> Bool {
+        isOpen.wait(until: { $0 }, deadline: MonotonicClock.seconds() + timeout) { _, open in open }
+    }
 }
 
-public final class Counter: @unchecked Sendable {
+public final class Counter: Sendable {
     public init() {}
-    private let condition = NSCondition()
-    private var value = 0
-    public func increment() { condition.lock(); value += 1; condition.broadcast(); condition.unlock() }
-    public var current: Int { condition.lock(); defer { condition.unlock() }; return value }
+    private let value = LockedCondition(0)
+    public func increment() { value.withLock { $0 += 1 } }
+    public var current: Int { value.withLock { $0 } }
     /// Waits until the count reaches `target`; false after `timeout` seconds (a failure guard).
     public func wait(for target: Int, timeout: Double = 20) -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        condition.lock(); defer { condition.unlock() }
-        while value < target { if !condition.wait(until: deadline) { return value >= target } }
-        return true
+        value.wait(until: { $0 >= target }, deadline: MonotonicClock.seconds() + timeout) { _, reached in reached }
     }
 }
 
 /// Polls a condition on the daemon's state (stats) until true; false after `timeout`.
 public func eventually(timeout: Double = 20, _ predicate: () -> Bool) -> Bool {
-    let deadline = Date(timeIntervalSinceNow: timeout)
-    while Date() < deadline {
+    let deadline = MonotonicClock.seconds() + timeout
+    while MonotonicClock.seconds() < deadline {
         if predicate() { return true }
         usleep(1000)  // a poll interval, not a synchronisation: the predicate decides
     }
@@ -85,8 +85,8 @@ public final class TestPeer {
     /// Sends pings of stream "probe" until a pong comes back: then both connections are up and
     /// nothing later is lost to ZeroMQ's slow-joiner effect (PROTOCOL.md §7).
     public func handshake(timeout: Double = 20) throws -> Bool {
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while Date() < deadline {
+        let deadline = MonotonicClock.seconds() + timeout
+        while MonotonicClock.seconds() < deadline {
             try sender.send(WireProtocol.pingMessage(), dontWait: true)
             if try listener.poll(timeoutMs: 20) {
                 while let message = try listener.receive(dontWait: true) {
@@ -100,8 +100,8 @@ public final class TestPeer {
     /// Collects outputs (pongs excluded) until `count` arrived or `timeout` passed.
     public func collect(_ count: Int, timeout: Double = 30) throws -> [Output] {
         var outputs: [Output] = []
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while outputs.count < count && Date() < deadline {
+        let deadline = MonotonicClock.seconds() + timeout
+        while outputs.count < count && MonotonicClock.seconds() < deadline {
             guard try listener.poll(timeoutMs: 50) else { continue }
             while let message = try listener.receive(dontWait: true) {
                 let output = Output(message)
@@ -112,25 +112,52 @@ public final class TestPeer {
     }
 }
 
-/// One published message, parsed.
+/// One published message, read by lpnd's own typed decoder (``OutboundDecoder``); `message`
+/// is nil when that decoder refused it (`failure` says why).
 public struct Output {
     public let topic: String
-    public let json: [String: Any]
     public let parts: [[UInt8]]
+    public let message: OutboundMessage?
+    public let failure: String?
 
     public init(_ parts: [[UInt8]]) {
         self.parts = parts
-        topic = String(decoding: parts[0], as: UTF8.self)
-        json = (try? JSONSerialization.jsonObject(with: Data(parts[1]))) as? [String: Any] ?? [:]
+        topic = String(decoding: parts.first ?? [], as: UTF8.self)
+        do { (message, failure) = (try OutboundDecoder.decode(parts), nil) } catch {
+            (message, failure) = (nil, error.description)
+        }
     }
 
-    public var kind: String { String(topic.prefix { $0 != "/" }) }
-    public var seq: UInt64? { (json["seq"] as? NSNumber)?.uint64Value }
-    public var stream: String? { json["stream"] as? String }
-    public var code: String? { json["code"] as? String }
+    public var kind: String { message?.kind.rawValue ?? String(topic.prefix { $0 != "/" }) }
+    public var seq: UInt64? { message?.seq }
+    public var stream: String? { message?.stream }
     public var isProbe: Bool { stream == "probe" }
+    /// A frame's header.
+    public var header: FrameHeader? {
+        if case .frame(let header, _, _) = message { header } else { nil }
+    }
+    /// A frame's image.
     public var image: [Float] {
-        WireProtocol.floats(parts[2])
+        if case .frame(_, let image, _) = message { image } else { [] }
+    }
+    /// An error event.
+    public var event: ErrorEvent? {
+        if case .error(let event) = message { event } else { nil }
+    }
+    public var code: String? { event?.code.rawValue }
+    public var generation: Int? {
+        switch message {
+        case .frame(let h, _, _): h.generation
+        case .error(let e): e.generation
+        case .pong(let p): p.generation
+        default: nil
+        }
+    }
+    /// A diagnostics message's record (docs/PROTOCOL.md §4; free-form JSON by design).
+    public var diagnosticsRecord: [String: Any]? {
+        guard case .diagnostics(_, let body) = message,
+              let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        return object["diagnostics"] as? [String: Any]
     }
 }
 

@@ -1,21 +1,21 @@
 import Foundation
 import Streaming
 import StreamingTestSupport
+import Support
 import Testing
 
 @Suite struct BoundedStageTests {
-    final class Collected: @unchecked Sendable {
-        let lock = NSLock()
-        var items: [Int] = []
-        func add(_ item: Int) { lock.lock(); items.append(item); lock.unlock() }
-        var all: [Int] { lock.lock(); defer { lock.unlock() }; return items }
+    final class Collected: Sendable {
+        let items = Locked<[Int]>([])
+        func add(_ item: Int) { items.withLock { $0.append(item) } }
+        var all: [Int] { items.get() }
     }
 
     @Test func processesEverythingInOrderWithOneWorker() {
         let collected = Collected()
         let stage = BoundedStage<Int>(name: "t", capacity: 3) { _, item in collected.add(item) }
         for i in 0..<100 { #expect(stage.submit(i)) }
-        #expect(stage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 10)))
+        #expect(stage.waitUntilIdle(deadline: MonotonicClock.seconds() + 10))
         #expect(collected.all == Array(0..<100))
         #expect(stage.stats.processed == 100 && stage.stats.maxDepth <= 3)
     }
@@ -30,7 +30,7 @@ import Testing
         #expect(stage.stats.depth == 2)
         gate.open()
         #expect(stage.submit(3, timeout: 10))
-        #expect(stage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 10)))
+        #expect(stage.waitUntilIdle(deadline: MonotonicClock.seconds() + 10))
         #expect(stage.stats.processed == 4)
     }
 
@@ -44,7 +44,7 @@ import Testing
         let dropped = stage.offer(3, policy: policy)
         #expect(dropped == (policy == .dropOldest ? 1 : 3))
         gate.open()
-        #expect(stage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 10)))
+        #expect(stage.waitUntilIdle(deadline: MonotonicClock.seconds() + 10))
         #expect(collected.all == (policy == .dropOldest ? [0, 2, 3] : [0, 1, 2]))
         #expect(stage.stats.dropped == 1)
     }
@@ -73,6 +73,6 @@ import Testing
         #expect(started.wait(for: 3), "three workers did not run at once")
         #expect(stage.stats.busyWorkers == 3)
         gate.open()
-        #expect(stage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 10)))
+        #expect(stage.waitUntilIdle(deadline: MonotonicClock.seconds() + 10))
     }
 }

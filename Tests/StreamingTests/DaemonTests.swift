@@ -2,6 +2,7 @@ import Foundation
 import Streaming
 import StreamingTestSupport
 import Testing
+import Support
 
 @Suite(.serialized) struct DaemonTests {
     @Test func framesFlowEndToEndInOrderWithDiagnostics() throws {
@@ -22,20 +23,19 @@ import Testing
             #expect(frame.image == (0..<16).map { 2 * (seq + Float($0) / 100) })
             #expect(frame.parts.count == 4, "PNG part missing")
             #expect(frame.parts[3].starts(with: [0x89, 0x50, 0x4E, 0x47]))
-            #expect((frame.json["convergence"] as? [String: Any])?["iterations"] as? Int == 3)
+            let header = try #require(frame.header)
+            #expect(header.convergence.iterations == 3)
             // The frame header carries the processor's flags and prior statistics.
-            #expect(frame.json["flags"] as? [String] == (frame.seq! % 2 == 1 ? ["outside_prior"] : []))
-            let prior = frame.json["prior"] as? [String: Any]
-            #expect(prior?["phi_range"] as? [Double] == [-0.2, -0.05] && prior?["displacement"] as? Double == 0.02)
+            #expect(header.flags == (frame.seq! % 2 == 1 ? ["outside_prior"] : []))
+            #expect(header.prior?.phiRange == [-0.2, -0.05] && header.prior?.displacement == 0.02)
             // and, on checked frames only, the cross-validation against the TV reference
-            let check = frame.json["check"] as? [String: Any]
-            #expect((check != nil) == (frame.seq! % 4 == 0))
-            if let check {
-                #expect(check["difference_db"] as? Double == -1.5 && check["folds"] as? Int == 4 && check["margin_db"] as? Double == 0)
-                #expect(check["prior_error"] as? Double == 1e-4 && check["reference_error"] as? Double == 1.4e-4)
+            #expect((header.check != nil) == (frame.seq! % 4 == 0))
+            if let check = header.check {
+                #expect(check.differenceDB == -1.5 && check.folds == 4 && check.marginDB == 0)
+                #expect(check.priorError == 1e-4 && check.referenceError == 1.4e-4)
             }
         }
-        #expect(diagnostics.allSatisfy { ($0.json["diagnostics"] as? [String: Any])?["iterations"] as? Int == 3 })
+        #expect(diagnostics.allSatisfy { $0.diagnosticsRecord?["iterations"] as? Int == 3 })
         daemon.shutdown()
     }
 
@@ -64,8 +64,8 @@ import Testing
         // Send without blocking until ZeroMQ refuses: the daemon has stopped reading.
         var sent: UInt64 = 0
         var refused = false
-        let deadline = Date(timeIntervalSinceNow: 20)
-        while Date() < deadline {
+        let deadline = MonotonicClock.seconds() + 20
+        while MonotonicClock.seconds() < deadline {
             if try peer.sendFrame(seq: sent, dontWait: true) { sent += 1 } else if runtime.stats.stages[0].depth == config.inbox { refused = true; break }
         }
         #expect(refused, "the sender was never pushed back")
@@ -227,10 +227,9 @@ import Testing
         try request.connect(daemon.controlEndpoint!)
         try request.send([Array("stats".utf8)])
         let reply = try request.receive()!
-        let json = try JSONSerialization.jsonObject(with: Data(reply[0])) as? [String: Any]
-        let pipelines = json?["pipelines"] as? [[String: Any]]
-        #expect(pipelines?.first?["pipeline"] as? String == "fake")
-        #expect((pipelines?.first?["stages"] as? [[String: Any]])?.count == 3)
+        let stats = try OutboundDecoder.stats(reply[0])
+        #expect(stats.pipelines.first?.pipeline == "fake")
+        #expect(stats.pipelines.first?.stages.count == 3)
         request.close(linger: 0)
         context.terminate()
         daemon.shutdown()

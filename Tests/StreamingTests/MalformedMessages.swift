@@ -2,6 +2,7 @@ import Foundation
 import Streaming
 import StreamingTestSupport
 import TensorIO
+import Support
 
 /// Seeded generator of inbound messages for the fake pipeline (`fake`, float32 [4, 4], image
 /// [4, 4]), each with the error code docs/PROTOCOL.md §1 predicts for it (nil: valid).

@@ -3,6 +3,7 @@ import Streaming
 import StreamingTestSupport
 import TensorIO
 import Testing
+import Support
 
 @Suite struct MessageDecoderTests {
     let decoder = MessageDecoder(interface: PipelineInterface(name: "fake", measurementShape: [4, 4],

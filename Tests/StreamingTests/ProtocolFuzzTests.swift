@@ -37,7 +37,7 @@ import Testing
         let frames = outputs.filter { $0.kind == "frame" }
         #expect(errors.count == expectedErrors.count)
         let firstMismatch = zip(errors, expectedErrors).enumerated().first { $0.element.0.code != $0.element.1 }
-        #expect(firstMismatch == nil, "error #\(firstMismatch?.offset ?? -1): got \(firstMismatch?.element.0.code ?? "-") (\(firstMismatch?.element.0.json["message"] ?? "")), expected \(firstMismatch?.element.1 ?? "-")")
+        #expect(firstMismatch == nil, "error #\(firstMismatch?.offset ?? -1): got \(firstMismatch?.element.0.code ?? "-") (\(firstMismatch?.element.0.event?.message ?? "")), expected \(firstMismatch?.element.1 ?? "-")")
         #expect(frames.compactMap(\.seq) == validSeqs, "every valid message, and only those, became a frame")
         let stats = daemon.stats.pipelines[0]
         #expect(stats.received == stats.frames + stats.errors + stats.pings)

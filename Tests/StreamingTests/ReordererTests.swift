@@ -1,19 +1,20 @@
 import Foundation
 import Streaming
 import StreamingTestSupport
+import Support
 import Testing
 
 @Suite struct ReordererTests {
     /// Collects what is emitted; the first `block` emits wait at a gate (a slow encode stage).
-    final class Sink: @unchecked Sendable {
-        let lock = NSLock()
-        var values: [Int] = []
+    final class Sink: Sendable {
+        let stored = Locked<[Int]>([])
+        var values: [Int] { stored.get() }
         let gate = Gate()
         let emitted = Counter()
         let blocked = Counter()
         func emit(_ v: Int) {
             if v == 0 { blocked.increment(); gate.pass() }
-            lock.lock(); values.append(v); lock.unlock()
+            stored.withLock { $0.append(v) }
             emitted.increment()
         }
     }

@@ -6,6 +6,7 @@
     handshake(sender, receiver)                      # ping until a pong: both ways are up
     answers = await_answers(sender, receiver, [0])   # a frame or error event per seq, or missing
     out = receiver.receive(timeout=10)               # Frame, Diagnostics, ErrorEvent or Pong
+    index, out = receive_any([receiver, other], 10)  # the next output of any of several receivers
 """
 from __future__ import annotations
 
@@ -34,14 +35,16 @@ def use_curve(socket: zmq.Socket, server_key: Optional[str], key: Optional[str])
 
 class MeasurementSender:
     """PUSH (lossless, blocks when the daemon is saturated) or PUB sender of measurements.
-    With `server_key` and `key` (certificate files), the connection uses CURVE."""
+    With `server_key` and `key` (certificate files), the connection uses CURVE. `bind`: the
+    sender binds `endpoint` and daemons connect to it (ingest mode: connect, docs/DEPLOY.md)."""
 
     def __init__(self, endpoint: str, pipeline: str, stream: str = "s0", pub: bool = False,
-                 context: Optional[zmq.Context] = None, server_key: Optional[str] = None, key: Optional[str] = None):
+                 context: Optional[zmq.Context] = None, server_key: Optional[str] = None, key: Optional[str] = None,
+                 bind: bool = False):
         self.context = context or zmq.Context.instance()
         self.socket = self.context.socket(zmq.PUB if pub else zmq.PUSH)
         use_curve(self.socket, server_key, key)
-        self.socket.connect(endpoint)
+        (self.socket.bind if bind else self.socket.connect)(endpoint)
         self.pipeline = pipeline
         self.stream = stream
         self.seq = 0
@@ -67,13 +70,20 @@ class MeasurementSender:
         self.socket.send_multipart(parts)
         return seq
 
-    def ping(self, seq: int = 0):
-        """Sends a ping (one-part message); the daemon answers on pong/<stream>/ (PROTOCOL.md §7)."""
+    def ping(self, seq: int = 0, block: bool = True) -> bool:
+        """Sends a ping (one-part message); the daemon answers on pong/<stream>/ (PROTOCOL.md §7).
+        With `block` false, returns False instead of waiting when no daemon can take it now
+        (a PUSH socket with no connection yet); True when sent."""
         body = {"lpnd": PROTOCOL_VERSION, "type": "ping", "stream": self.stream, "seq": seq}
-        self.socket.send_multipart([json.dumps(body).encode()])
+        try:
+            self.socket.send_multipart([json.dumps(body).encode()], flags=0 if block else zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        return True
 
-    def close(self):
-        self.socket.close(linger=5000)
+    def close(self, linger: int = 5000):
+        """Closes the socket; messages not yet sent are kept for up to `linger` ms."""
+        self.socket.close(linger=linger)
 
 
 @dataclass
@@ -126,6 +136,19 @@ class OutputReceiver:
 
     def close(self):
         self.socket.close(linger=0)
+
+
+def receive_any(receivers, timeout: float = 10.0):
+    """The next output of one of `receivers` (the first in the list when several have one):
+    (its index in `receivers`, the output), or None after `timeout` seconds."""
+    poller = zmq.Poller()
+    for r in receivers:
+        poller.register(r.socket, zmq.POLLIN)
+    ready = dict(poller.poll(int(timeout * 1000)))
+    for i, r in enumerate(receivers):
+        if r.socket in ready:
+            return i, parse_output(r.socket.recv_multipart())
+    return None
 
 
 def parse_output(parts) -> Output:

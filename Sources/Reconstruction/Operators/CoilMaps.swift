@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// Coil sensitivity maps S: [C, H, W] complex, interleaved (re, im). lpnd's maps are
 /// normalised so that Σ_c |S_c(r)|² = 1 at every pixel (where a map is known), which makes

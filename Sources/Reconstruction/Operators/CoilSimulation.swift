@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// How `lpnd simulate` makes multi-coil k-space without a scanner (docs/MATH.md §7):
 ///

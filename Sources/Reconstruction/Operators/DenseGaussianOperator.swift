@@ -1,6 +1,7 @@
 import CLAPACK
 import COpenBLAS
 import Foundation
+import Support
 
 /// Dense compressed sensing: y = A x with an m×n matrix (row-major), by default i.i.d.
 /// N(0, 1/m) from a seed (so E[AᵀA] = I), or loaded from a .npy file.
@@ -73,7 +74,7 @@ public final class DenseGaussianOperator: LinearOperator {
 
 /// An immutable m×n matrix shared by every reconstructor of a pipeline, with a lock-protected
 /// cache of Cholesky factors for the closed-form ADMM x-step.
-public final class DenseMatrix: @unchecked Sendable {  // safe: values immutable; the factor cache only under its lock
+public final class DenseMatrix: Sendable {
     public let rows: Int, columns: Int
     /// Row-major m×n.
     public let values: [Float]
@@ -85,8 +86,8 @@ public final class DenseMatrix: @unchecked Sendable {  // safe: values immutable
         let values: [Float]
     }
 
-    private let lock = NSLock()
-    private var factors: [Factor] = []
+    /// Factors made so far, one per (data weight, shift); made once, inside the lock.
+    private let factors = Locked<[Factor]>([])
 
     public init(rows: Int, columns: Int, values: [Float]) {
         precondition(values.count == rows * columns)
@@ -101,9 +102,16 @@ public final class DenseMatrix: @unchecked Sendable {  // safe: values immutable
     }
 
     func factor(dataWeight a: Float, shift b: Float) -> Factor? {
-        lock.lock()
-        defer { lock.unlock() }
-        if let f = factors.first(where: { $0.dataWeight == a && $0.shift == b }) { return f }
+        factors.withLock { factors in
+            if let f = factors.first(where: { $0.dataWeight == a && $0.shift == b }) { return f }
+            guard let f = makeFactor(dataWeight: a, shift: b) else { return nil }
+            factors.append(f)
+            return f
+        }
+    }
+
+    /// The Cholesky factor of the x-step's normal matrix (Woodbury's small one when m < n).
+    private func makeFactor(dataWeight a: Float, shift b: Float) -> Factor? {
         let m = Int32(rows), n = Int32(columns)
         let woodbury = rows < columns
         let k = woodbury ? rows : columns
@@ -127,8 +135,6 @@ public final class DenseMatrix: @unchecked Sendable {  // safe: values immutable
         var uplo: CChar = 0x4C
         spotrf_(&uplo, &size, &g, &size, &info)
         guard info == 0 else { return nil }
-        let f = Factor(dataWeight: a, shift: b, woodbury: woodbury, values: g)
-        factors.append(f)
-        return f
+        return Factor(dataWeight: a, shift: b, woodbury: woodbury, values: g)
     }
 }

@@ -1,9 +1,11 @@
 import CFFTW
 import Foundation
+import Support
 
 /// FFTW's planner (and plan destruction) is not thread-safe: every plan in the process is
-/// made and destroyed while holding this lock. Executing existing plans needs no lock.
-let fftwPlannerLock = NSLock()
+/// made and destroyed inside this lock (planning is CPU work in microseconds, FFTW_ESTIMATE).
+/// Executing existing plans needs no lock.
+let fftwPlanner = Locked(())
 
 private let fftwForward: Int32 = -1
 private let fftwBackward: Int32 = 1
@@ -11,7 +13,7 @@ private let fftwEstimate: UInt32 = 1 << 6
 
 /// An in-place, orthonormal complex FFT of fixed dimensions (1-D or 2-D, row-major) over a
 /// buffer it owns (SIMD-aligned by fftwf_malloc). Fill `buffer` (interleaved re, im), call
-/// `forward()` or `inverse()`. Plans are made once, under ``fftwPlannerLock``; one instance
+/// `forward()` or `inverse()`. Plans are made once, under ``fftwPlanner``; one instance
 /// per thread.
 final class FFTPlan {
     let dimensions: [Int]
@@ -26,27 +28,27 @@ final class FFTPlan {
         self.dimensions = dimensions
         count = dimensions.reduce(1, *)
         scale = 1 / Float(count).squareRoot()
-        fftwPlannerLock.lock()
-        defer { fftwPlannerLock.unlock() }
-        let raw = fftwf_malloc(MemoryLayout<Float>.stride * 2 * count)!
-        buffer = raw.bindMemory(to: Float.self, capacity: 2 * count)
-        buffer.initialize(repeating: 0, count: 2 * count)
-        let complex = UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: fftwf_complex.self)
-        let dims = dimensions.map { Int32($0) }
-        forwardPlan = dims.withUnsafeBufferPointer {
-            fftwf_plan_dft(Int32(dims.count), $0.baseAddress, complex, complex, fftwForward, fftwEstimate)
-        }
-        inversePlan = dims.withUnsafeBufferPointer {
-            fftwf_plan_dft(Int32(dims.count), $0.baseAddress, complex, complex, fftwBackward, fftwEstimate)
+        let count = count
+        (buffer, forwardPlan, inversePlan) = fftwPlanner.withLock { _ in
+            let raw = fftwf_malloc(MemoryLayout<Float>.stride * 2 * count)!
+            let buffer = raw.bindMemory(to: Float.self, capacity: 2 * count)
+            buffer.initialize(repeating: 0, count: 2 * count)
+            let complex = UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: fftwf_complex.self)
+            let dims = dimensions.map { Int32($0) }
+            let plans = dims.withUnsafeBufferPointer {
+                (fftwf_plan_dft(Int32(dims.count), $0.baseAddress, complex, complex, fftwForward, fftwEstimate)!,
+                 fftwf_plan_dft(Int32(dims.count), $0.baseAddress, complex, complex, fftwBackward, fftwEstimate)!)
+            }
+            return (buffer, plans.0, plans.1)
         }
     }
 
     deinit {
-        fftwPlannerLock.lock()
-        fftwf_destroy_plan(forwardPlan)
-        fftwf_destroy_plan(inversePlan)
-        fftwf_free(buffer)
-        fftwPlannerLock.unlock()
+        fftwPlanner.withLock { _ in
+            fftwf_destroy_plan(forwardPlan)
+            fftwf_destroy_plan(inversePlan)
+            fftwf_free(buffer)
+        }
     }
 
     /// Orthonormal forward transform of `buffer`, in place.

@@ -1,6 +1,7 @@
 import Foundation
 import LPN
 import TensorIO
+import Support
 
 /// A forward model A from images to measurements.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import TensorIO
 import LPN
+import Support
 
 /// Single-coil Cartesian MRI: y = M ⊙ F x with F the orthonormal 2-D FFT (unshifted: k-space
 /// index (0, 0) is DC, as `numpy.fft.fft2(x, norm="ortho")`) and M a 0/1 sampling mask.

@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// Least squares by conjugate gradients on the normal equations AᵀA x = Aᵀy, one CG step
 /// (``ConjugateGradient``, a = 1, b = 0) per iteration; from x₀ = 0 it converges to the

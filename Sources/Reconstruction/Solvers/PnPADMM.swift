@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// PnP-ADMM for min s‖y − Ax‖² + φ(x), in the reference order (docs/MATH.md §5):
 ///     x ← (2s·AᵀA + ρI)⁻¹ (2s·Aᵀy + ρ(z − u))   (closed form or warm-started CG)

@@ -1,5 +1,6 @@
 import Foundation
 import TensorIO
+import Support
 
 /// PnP proximal gradient: x ← clip(prox_φ(x − η·Aᵀ(Ax − y)), 0, 1), η = step/‖A‖².
 public final class PnPPGD: IterativeSolver {

@@ -1,10 +1,11 @@
 import Foundation
+import Support
 
 /// Which decoded frames of a pipeline are still owed an output, and the per-stream index
 /// each got (its place in the stream's output order). A frame is entered once when decoded
 /// and settled once: by its result, or earlier by an abandonment at the drain deadline, in
 /// which case the late result is discarded.
-public final class FrameLedger: @unchecked Sendable {  // safe: `state` is only touched under `lock`
+public final class FrameLedger: Sendable {
     public struct Entry: Sendable {
         public var frame: InboundFrame
         /// Its place in its stream's output order.
@@ -23,47 +24,36 @@ public final class FrameLedger: @unchecked Sendable {  // safe: `state` is only 
         var index: UInt64
     }
 
-    private let lock = NSLock()
-    private var state = State()
+    private let state = Locked(State())
 
     public init() {}
 
     /// Gives the frame the next index of its stream and records it as open.
     public func enter(_ frame: InboundFrame, generation: Int = 1) -> Entry {
-        lock.lock()
-        defer { lock.unlock() }
-        let stream = frame.header.stream
-        let index = state.nextIndex[stream, default: 0]
-        state.nextIndex[stream] = index + 1
-        let entry = Entry(frame: frame, index: index, generation: generation)
-        state.open[Key(stream: stream, index: index)] = entry
-        return entry
+        state.withLock { s in
+            let stream = frame.header.stream
+            let index = s.nextIndex[stream, default: 0]
+            s.nextIndex[stream] = index + 1
+            let entry = Entry(frame: frame, index: index, generation: generation)
+            s.open[Key(stream: stream, index: index)] = entry
+            return entry
+        }
     }
 
     /// Closes the entry; false when it was already closed (its outcome must then be dropped).
     public func settle(_ entry: Entry) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.open.removeValue(forKey: Key(stream: entry.frame.header.stream, index: entry.index)) != nil
+        state.withLock { $0.open.removeValue(forKey: Key(stream: entry.frame.header.stream, index: entry.index)) != nil }
     }
 
     /// Every open entry, oldest index first.
     public var openEntries: [Entry] {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.open.values.sorted { $0.index < $1.index }
+        state.withLock { $0.open.values.sorted { $0.index < $1.index } }
     }
 
     /// True while an open entry belongs to `generation`.
     public func hasOpen(generation: Int) -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.open.values.contains { $0.generation == generation }
+        state.withLock { $0.open.values.contains { $0.generation == generation } }
     }
 
-    public var openCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.open.count
-    }
+    public var openCount: Int { state.withLock { $0.open.count } }
 }

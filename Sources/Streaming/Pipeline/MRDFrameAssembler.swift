@@ -91,26 +91,7 @@ public final class MRDFrameAssembler {
         }
         switch message {
         case .header(let xml):
-            if let open = stream.open {
-                out.append(error(id, open.seq, .mrdIncomplete, "a new MRD header arrived before the frame's end-of-slice line; \(open.rows.count) line(s) dropped"))
-                stream.open = nil
-                stream.nextSeq += 1
-            }
-            switch MRDXMLHeader.parse(xml) {
-            case .failure(let problem):
-                stream.header = nil
-                stream.dropped = 0
-                out.append(error(id, nil, .mrdHeader, problem.description))
-            case .success(let header):
-                if let problem = mismatch(header) {
-                    stream.header = nil
-                    stream.dropped = 0
-                    out.append(error(id, nil, .mrdHeader, problem))
-                } else {
-                    stream.header = header
-                }
-            }
-            return out
+            return out + header(xml, id, &stream)
         case .close:
             defer { stream.header = nil }
             guard let open = stream.open else { return out }
@@ -157,6 +138,32 @@ public final class MRDFrameAssembler {
                                            sampledRows: frame.rows.sorted())))
             return out
         }
+    }
+
+    /// A header message: closes an open frame as incomplete, then checks the header against the
+    /// pipeline (a bad one makes the stream drop, and count, acquisitions until the next header).
+    private func header(_ xml: String, _ id: String, _ stream: inout Stream) -> [Output] {
+        var out: [Output] = []
+        if let open = stream.open {
+            out.append(error(id, open.seq, .mrdIncomplete, "a new MRD header arrived before the frame's end-of-slice line; \(open.rows.count) line(s) dropped"))
+            stream.open = nil
+            stream.nextSeq += 1
+        }
+        switch MRDXMLHeader.parse(xml) {
+        case .failure(let problem):
+            stream.header = nil
+            stream.dropped = 0
+            out.append(error(id, nil, .mrdHeader, problem.description))
+        case .success(let header):
+            if let problem = mismatch(header) {
+                stream.header = nil
+                stream.dropped = 0
+                out.append(error(id, nil, .mrdHeader, problem))
+            } else {
+                stream.header = header
+            }
+        }
+        return out
     }
 
     private func error(_ stream: String, _ seq: UInt64?, _ code: ErrorCode, _ message: String) -> Output {

@@ -1,12 +1,13 @@
 import Foundation
 import Metrics
 import TensorIO
+import Support
 
 /// A pipeline's counters, latencies and gauges. Every event goes to swift-metrics (the HTTP
 /// endpoint serves them as Prometheus text, docs/DEPLOY.md "Metrics"), and the counts and the
 /// last 1024 latencies are also kept here for the stats reply (docs/PROTOCOL.md §6). Once idle,
 /// `received = frames + errors + pings`.
-final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only touched under `lock`; metric handles are thread-safe
+final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is a lock box; metric handles are thread-safe
     struct Counts: Sendable {
         var received = 0
         var frames = 0
@@ -27,8 +28,7 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
     }
 
     static let window = 1024
-    private let lock = NSLock()
-    private var state = State()
+    private let state = Locked(State())
 
     private let receivedCounter, framesCounter, droppedCounter, pingsCounter: Counter
     private let errorCounters: [ErrorCode: Counter]
@@ -136,8 +136,6 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is only tou
     }
 
     private func update<R>(_ body: (inout State) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&state)
+        state.withLock(body)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import TensorIO
+import Support
 
 /// Shutdown: stop reading, drain what was accepted until a deadline, report the rest as
 /// `drain_timeout` error events and cancel the workers.
@@ -13,19 +13,22 @@ extension PipelineRuntime {
     /// shutdown: the ingest thread may be waiting for room in a full inbox.
     public func stopAccepting() {
         requestStop()
-        _ = waitForIngest(until: .distantFuture)
+        if !waitForIngest(until: MonotonicClock.seconds() + Self.ingestGrace) {
+            logger.error("\(interface.name): the ingest thread did not stop within \(Self.ingestGrace) s")
+        }
     }
+
+    /// Seconds the ingest thread has to notice a stop (it polls every 50 ms) once nothing blocks it.
+    static let ingestGrace = 5.0
 
     /// Tells the ingest thread to stop reading; returns at once.
     public func requestStop() {
         update { $0.stopRequested = true }
     }
 
-    private func waitForIngest(until deadline: Date) -> Bool {
-        let timeout: DispatchTime = deadline == .distantFuture ? .distantFuture : .now() + max(0, deadline.timeIntervalSinceNow)
-        guard ingestFinished.wait(timeout: timeout) == .success else { return false }
-        ingestFinished.signal()  // idempotent for later callers
-        return true
+    /// Joins the ingest thread, until `deadline` (``MonotonicClock`` seconds).
+    private func waitForIngest(until deadline: Double) -> Bool {
+        ingestFinished.wait(timeout: max(0, deadline - MonotonicClock.seconds()))
     }
 
     /// Waits for every accepted message to be published, until `deadline`; then reports
@@ -33,7 +36,7 @@ extension PipelineRuntime {
     /// the workers at their next iteration and joins them.
     /// - Returns: true when everything finished in time.
     @discardableResult
-    public func drain(until deadline: Date) -> Bool {
+    public func drain(until deadline: Double) -> Bool {
         requestStop()
         // The ingest thread may wait for room in the decode inbox, the decoder for room in the
         // reconstruction inbox: every wait is bounded by the deadline.
@@ -45,7 +48,9 @@ extension PipelineRuntime {
         // Closing wakes producers blocked in submit: their messages become drain_timeout events.
         decodeStage.close()
         reconstructStage.close()
-        _ = waitForIngest(until: .distantFuture)
+        if !waitForIngest(until: MonotonicClock.seconds() + Self.ingestGrace) {
+            logger.error("\(interface.name): the ingest thread did not stop within \(Self.ingestGrace) s of closing the inboxes")
+        }
         for raw in decodeStage.removeAll() {
             reject(raw, .drainTimeout, "drain timeout: not decoded before shutdown")
         }
@@ -57,10 +62,10 @@ extension PipelineRuntime {
         }
         // Nothing may still compute (inside BLAS) while the process exits.
         for processor in update({ $0.processors.values.flatMap { $0 } }) { processor.cancel() }
-        if !reconstructStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: Self.cancelGrace)) {
+        if !reconstructStage.waitUntilIdle(deadline: MonotonicClock.seconds() + Self.cancelGrace) {
             logger.error("\(interface.name): a reconstruction did not stop within \(Self.cancelGrace) s of its cancellation")
         }
-        _ = encodeStage.waitUntilIdle(deadline: Date(timeIntervalSinceNow: 5))
+        _ = encodeStage.waitUntilIdle(deadline: MonotonicClock.seconds() + 5)
         return false
     }
 }

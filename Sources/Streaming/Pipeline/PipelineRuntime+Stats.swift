@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TensorIO
+import Support
 
 /// What a running pipeline reports: the stats reply (docs/PROTOCOL.md §6) and the gauges
 /// read at a metrics scrape.

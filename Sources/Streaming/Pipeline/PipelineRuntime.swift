@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import TensorIO
+import Support
 
 /// One pipeline inside the daemon: the wiring of its stages, declared below in the order data
 /// flows. Each arrow is a typed hand-over; each box a ``BoundedStage`` (or a thread) whose
@@ -24,7 +25,7 @@ import TensorIO
 /// Every message read from the socket ends as exactly one frame, one error event or one pong
 /// (``FrameLedger`` tracks the frames in between). No lock is held while handing over to a
 /// stage that can block.
-public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable state is `state` under `lock`; stages are set once in init
+public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable state is in the `state` box; stages, assembler and endpoint are set once in init
     public let interface: PipelineInterface
     public let configuration: PipelineRuntimeConfiguration
     /// The ingest endpoint actually bound (wildcard ports resolved).
@@ -64,9 +65,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     var reconstructStage: BoundedStage<FrameLedger.Entry>!
     private var reorderer: Reorderer<Outcome>!
     var encodeStage: BoundedStage<Outcome>!
-    private let lock = NSLock()
-    private var state = State()
-    var ingestFinished = DispatchSemaphore(value: 1)
+    private let state = Locked(State())
+    var ingestFinished = Completion()
 
     /// Builds the stages (one processor per worker) and starts the ingest thread.
     public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
@@ -81,8 +81,11 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         self.publisher = publisher
         decoder = MessageDecoder(interface: interface)
         encoder = FrameEncoder(pipeline: interface.name, attachPNG: configuration.publishPNG)
-        state.processors[1] = try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
-        state.workerStarted = Array(repeating: nil, count: configuration.workers)
+        let processors = try (0..<configuration.workers).map { _ in try backend.makeProcessor() }
+        state.withLock { s in
+            s.processors[1] = processors
+            s.workerStarted = Array(repeating: nil, count: configuration.workers)
+        }
         if let directory = configuration.pngDirectory {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
@@ -132,9 +135,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     private var shouldStop: Bool { update { $0.stopRequested } }
 
     func update<R>(_ body: (inout State) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&state)
+        state.withLock(body)
     }
 
     private func ingestLoop(_ socket: ZMQSocket) {

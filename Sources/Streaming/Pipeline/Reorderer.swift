@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Restores per-stream arrival order after a worker pool: outcome k of a stream is released
 /// only after outcomes 0…k−1. Every index the decoder hands out must be completed exactly once
@@ -8,7 +9,7 @@ import Foundation
 /// may block on a full stage): the completing thread that finds nobody emitting becomes the
 /// emitter and drains the released queue; the others queue and return, or wait while more
 /// than `capacity` outcomes are queued (backpressure on the workers).
-public final class Reorderer<Outcome>: @unchecked Sendable {  // safe: `state` is only touched under `condition`
+public final class Reorderer<Outcome>: @unchecked Sendable {  // safe: `state` is a lock box; `emit` is called by one thread at a time (the emitter)
     private struct StreamState {
         var next: UInt64 = 0
         var pending: [UInt64: Outcome] = [:]
@@ -20,8 +21,7 @@ public final class Reorderer<Outcome>: @unchecked Sendable {  // safe: `state` i
         var emitting = false
     }
 
-    private let condition = NSCondition()
-    private var state = State()
+    private let state = LockedCondition(State())
     private let enabled: Bool
     private let capacity: Int
     private let emit: (Outcome) -> Void
@@ -35,44 +35,43 @@ public final class Reorderer<Outcome>: @unchecked Sendable {  // safe: `state` i
     /// Records outcome `index` of `stream` and releases every outcome now in order.
     /// An index completed twice (a late result after abandonment) is ignored.
     public func complete(stream: String, index: UInt64, _ outcome: Outcome) {
-        condition.lock()
-        if enabled {
-            var s = state.streams[stream] ?? StreamState()
-            guard index >= s.next, s.pending[index] == nil else {
-                condition.unlock()
-                return
+        let enabled = enabled, capacity = capacity
+        let recorded: Bool = state.withLock { s in
+            guard enabled else {
+                s.released.append(outcome)
+                return true
             }
-            s.pending[index] = outcome
-            while let ready = s.pending.removeValue(forKey: s.next) {
-                state.released.append(ready)
-                s.next += 1
+            var st = s.streams[stream] ?? StreamState()
+            guard index >= st.next, st.pending[index] == nil else { return false }
+            st.pending[index] = outcome
+            while let ready = st.pending.removeValue(forKey: st.next) {
+                s.released.append(ready)
+                st.next += 1
             }
-            state.streams[stream] = s
-        } else {
-            state.released.append(outcome)
+            s.streams[stream] = st
+            return true
         }
-        while state.emitting && state.released.count > capacity { condition.wait() }
-        guard !state.emitting else {
-            condition.unlock()
-            return
+        guard recorded else { return }
+        // Wait while an emitter is busy and too much is queued; become the emitter if there is none.
+        let emitter = state.wait(until: { !$0.emitting || $0.released.count <= capacity }) { s, _ -> Bool in
+            guard !s.emitting else { return false }
+            s.emitting = true
+            return true
         }
-        state.emitting = true
-        while !state.released.isEmpty {
-            let next = state.released.removeFirst()
-            condition.broadcast()
-            condition.unlock()
-            emit(next)
-            condition.lock()
+        guard emitter else { return }
+        while let next = state.withLock({ s -> Outcome? in
+            guard !s.released.isEmpty else {
+                s.emitting = false
+                return nil
+            }
+            return s.released.removeFirst()
+        }) {
+            emit(next)  // without the lock: it may block on a full stage
         }
-        state.emitting = false
-        condition.broadcast()
-        condition.unlock()
     }
 
     /// Outcomes waiting for an earlier one, per stream.
     public var pendingCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return state.streams.values.reduce(0) { $0 + $1.pending.count }
+        state.withLock { $0.streams.values.reduce(0) { $0 + $1.pending.count } }
     }
 }

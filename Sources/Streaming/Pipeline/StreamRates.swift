@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import TensorIO
+import Support
 
 /// Per-stream rate and latency of one pipeline: frames per second over the last
 /// ``rateWindow`` seconds and the p50/p99 of the last ``latencyWindow`` frames' latencies

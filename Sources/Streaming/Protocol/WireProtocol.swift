@@ -285,12 +285,3 @@ public struct ErrorEvent: Codable, Sendable, Equatable {
         try c.encode(generation, forKey: .generation)
     }
 }
-
-enum WireJSON {
-    static func encode<T: Encodable>(_ value: T) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return [UInt8]((try? encoder.encode(value)) ?? Data("{}".utf8))
-    }
-}

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Support
 
 /// A pipeline stage: a bounded inbox drained by a fixed pool of workers, each a serial
 /// Dispatch queue.
@@ -8,10 +9,18 @@ import Foundation
 /// `workers` items are processed at once, and at most `capacity` wait. A full inbox either
 /// blocks the producer (``submit(_:timeout:)``: lossless, the pressure travels upstream) or
 /// drops by policy (``offer(_:policy:)``: for sources that cannot be slowed down).
-public final class BoundedStage<Item: Sendable>: @unchecked Sendable {  // safe: inbox, workers and counters only under `condition`
+public final class BoundedStage<Item: Sendable>: Sendable {
     public enum DropPolicy: String, Codable, Sendable, CaseIterable {
         case dropOldest = "drop-oldest"
         case dropNewest = "drop-newest"
+    }
+
+    /// The inbox, the idle workers and the counters: one value under one lock.
+    private struct State {
+        var inbox: RingBuffer<Item>
+        var idleWorkers: [Int]
+        var closed = false
+        var counters: StageStats
     }
 
     public let name: String
@@ -19,11 +28,7 @@ public final class BoundedStage<Item: Sendable>: @unchecked Sendable {  // safe:
     public let workers: Int
     private let queues: [DispatchQueue]
     private let handler: @Sendable (_ worker: Int, _ item: Item) -> Void
-    private let condition = NSCondition()
-    private var inbox: RingBuffer<Item>
-    private var idleWorkers: [Int]
-    private var closed = false
-    private var counters = StageStats(name: "", capacity: 0, workers: 0)
+    private let state: LockedCondition<State>
 
     /// - Parameter handler: called on worker `worker`'s queue for each item, one at a time per worker.
     public init(name: String, capacity: Int, workers: Int = 1, qos: DispatchQoS = .default,
@@ -34,114 +39,98 @@ public final class BoundedStage<Item: Sendable>: @unchecked Sendable {  // safe:
         self.workers = workers
         self.handler = handler
         queues = (0..<workers).map { DispatchQueue(label: "lpnd.\(name).\($0)", qos: qos) }
-        inbox = RingBuffer(capacity: capacity)
-        idleWorkers = Array((0..<workers).reversed())
-        counters = StageStats(name: name, capacity: capacity, workers: workers)
+        state = LockedCondition(State(inbox: RingBuffer(capacity: capacity), idleWorkers: Array((0..<workers).reversed()),
+                                      counters: StageStats(name: name, capacity: capacity, workers: workers)))
     }
 
     /// Enqueues `item`, waiting while the inbox is full.
     /// - Returns: false if the stage was closed or `timeout` (seconds) passed first; the item
     ///   was then not taken.
     public func submit(_ item: Item, timeout: Double? = nil) -> Bool {
-        let deadline = timeout.map { Date(timeIntervalSinceNow: $0) }
-        condition.lock()
-        defer { condition.unlock() }
-        while inbox.count >= capacity && !closed {
-            if let deadline {
-                if !condition.wait(until: deadline) && inbox.count >= capacity { return false }
-            } else {
-                condition.wait()
-            }
+        let capacity = capacity
+        let worker: Int?? = state.wait(until: { $0.inbox.count < capacity || $0.closed },
+                                       deadline: timeout.map { MonotonicClock.seconds() + $0 }) { s, ready in
+            guard ready, !s.closed else { return .none }
+            return .some(Self.enqueue(item, into: &s))
         }
-        guard !closed else { return false }
-        enqueueLocked(item)
+        guard let worker else { return false }
+        if let worker { start(worker) }
         return true
     }
 
     /// Enqueues `item` without waiting. When the inbox is full, one item is dropped by policy
     /// and returned (the oldest queued one, or `item` itself); nil when nothing was dropped.
     public func offer(_ item: Item, policy: DropPolicy) -> Item? {
-        condition.lock()
-        defer { condition.unlock() }
-        if closed { return item }
-        guard inbox.count >= capacity else {
-            enqueueLocked(item)
-            return nil
+        let (dropped, worker): (Item?, Int?) = state.withLock { s in
+            if s.closed { return (item, nil) }
+            guard s.inbox.count >= capacity else { return (nil, Self.enqueue(item, into: &s)) }
+            s.counters.dropped += 1
+            switch policy {
+            case .dropNewest:
+                return (item, nil)
+            case .dropOldest:
+                let oldest = s.inbox.popFirst()!
+                return (oldest, Self.enqueue(item, into: &s))
+            }
         }
-        counters.dropped += 1
-        switch policy {
-        case .dropNewest:
-            return item
-        case .dropOldest:
-            let oldest = inbox.popFirst()!
-            enqueueLocked(item)
-            return oldest
-        }
+        if let worker { start(worker) }
+        return dropped
     }
 
-    /// Waits until the inbox is empty and every worker idle, or the deadline passes.
-    public func waitUntilIdle(deadline: Date) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while !(inbox.isEmpty && idleWorkers.count == workers) {
-            if !condition.wait(until: deadline) { return inbox.isEmpty && idleWorkers.count == workers }
-        }
-        return true
+    /// Waits until the inbox is empty and every worker idle, or `deadline` (``MonotonicClock``
+    /// seconds) passes.
+    public func waitUntilIdle(deadline: Double) -> Bool {
+        let workers = workers
+        return state.wait(until: { $0.inbox.isEmpty && $0.idleWorkers.count == workers }, deadline: deadline) { _, idle in idle }
     }
 
     /// Stops accepting; wakes blocked producers. Queued items stay until taken by ``removeAll()``
     /// or processed.
     public func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.closed = true }
     }
 
     /// Removes and returns every queued (not yet started) item.
     public func removeAll() -> [Item] {
-        condition.lock()
-        defer { condition.unlock() }
-        var items: [Item] = []
-        while let item = inbox.popFirst() { items.append(item) }
-        condition.broadcast()
-        return items
+        state.withLock { s in
+            var items: [Item] = []
+            while let item = s.inbox.popFirst() { items.append(item) }
+            return items
+        }
     }
 
     public var stats: StageStats {
-        condition.lock()
-        defer { condition.unlock() }
-        var s = counters
-        s.depth = inbox.count
-        s.busyWorkers = workers - idleWorkers.count
-        return s
+        state.withLock { s in
+            var stats = s.counters
+            stats.depth = s.inbox.count
+            stats.busyWorkers = workers - s.idleWorkers.count
+            return stats
+        }
     }
 
-    private func enqueueLocked(_ item: Item) {
-        inbox.append(item)
-        counters.accepted += 1
-        counters.maxDepth = max(counters.maxDepth, inbox.count)
-        if let worker = idleWorkers.popLast() {
-            queues[worker].async { self.drain(worker) }
-        }
+    /// Queues `item`; returns the idle worker to start, if one was idle.
+    private static func enqueue(_ item: Item, into s: inout State) -> Int? {
+        s.inbox.append(item)
+        s.counters.accepted += 1
+        s.counters.maxDepth = max(s.counters.maxDepth, s.inbox.count)
+        return s.idleWorkers.popLast()
+    }
+
+    private func start(_ worker: Int) {
+        queues[worker].async { self.drain(worker) }
     }
 
     /// A worker's run: take items until the inbox is empty, then go idle.
     private func drain(_ worker: Int) {
-        while true {
-            condition.lock()
-            guard let item = inbox.popFirst() else {
-                idleWorkers.append(worker)
-                condition.broadcast()
-                condition.unlock()
-                return
+        while let item = state.withLock({ s -> Item? in
+            guard let item = s.inbox.popFirst() else {
+                s.idleWorkers.append(worker)
+                return nil
             }
-            condition.broadcast()  // space for a blocked producer
-            condition.unlock()
+            return item  // the lock's release wakes a producer blocked on the full inbox
+        }) {
             handler(worker, item)
-            condition.lock()
-            counters.processed += 1
-            condition.unlock()
+            state.withLock { $0.counters.processed += 1 }
         }
     }
 }

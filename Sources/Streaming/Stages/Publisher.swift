@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 
 /// The PUB side: one dedicated thread owns the PUB socket and sends every output message in
 /// the order it was handed over.
@@ -7,12 +8,16 @@ import Logging
 /// PUB never blocks (ZeroMQ drops at a subscriber's high-water mark), so the queue in front
 /// of it only ever holds what the stages have finished; its size is bounded by the stages'
 /// capacities.
-public final class Publisher: @unchecked Sendable {  // safe: outbox and flags under `condition`; the socket lives on its own thread
-    private let condition = NSCondition()
-    private var outbox: [[[UInt8]]] = []
-    private var stopping = false
-    private var sent = 0
-    private var finished = DispatchSemaphore(value: 1)
+public final class Publisher: @unchecked Sendable {  // safe: `endpoint` is written once, by the socket thread before init returns; the rest is under `state`
+    private struct State {
+        var outbox: [[[UInt8]]] = []
+        var stopping = false
+        var sent = 0
+        var linger: Int32 = 2000
+    }
+
+    private let state = LockedCondition(State())
+    private var finished = Completion()
     /// The endpoint actually bound (wildcard ports resolved).
     public private(set) var endpoint = ""
     private let logger: Logger
@@ -35,50 +40,36 @@ public final class Publisher: @unchecked Sendable {  // safe: outbox and flags u
 
     /// Queues one multipart message for sending.
     public func publish(_ parts: [[UInt8]]) {
-        condition.lock()
-        if !stopping {
-            outbox.append(parts)
-            condition.signal()
+        state.withLock { s in
+            if !s.stopping { s.outbox.append(parts) }
         }
-        condition.unlock()
     }
 
     /// Messages sent so far.
-    public var sentCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return sent
-    }
+    public var sentCount: Int { state.withLock { $0.sent } }
 
-    /// Sends what is queued, closes the socket (keeping unsent data up to `lingerMs`), and
-    /// waits for the thread to end.
-    public func stop(lingerMs: Int32 = 2000) {
-        condition.lock()
-        stopping = true
-        lingerSetting = lingerMs
-        condition.signal()
-        condition.unlock()
-        finished.wait()
-        finished.signal()  // later calls return at once
+    /// Sends what is queued, closes the socket (keeping unsent data up to `lingerMs`, which the
+    /// context's termination waits for), and waits up to `timeout` seconds for the thread to end.
+    /// - Returns: whether the thread ended in time.
+    @discardableResult
+    public func stop(lingerMs: Int32 = 2000, timeout: Double = 5) -> Bool {
+        state.withLock { s in
+            if !s.stopping { s.linger = lingerMs }
+            s.stopping = true
+        }
+        return finished.wait(timeout: timeout)
     }
-
-    private var lingerSetting: Int32 = 2000
 
     private func run(_ socket: ZMQSocket) {
         while true {
-            condition.lock()
-            while outbox.isEmpty && !stopping { condition.wait() }
-            let batch = outbox
-            outbox.removeAll(keepingCapacity: true)
-            let done = stopping
-            let linger = lingerSetting
-            condition.unlock()
+            let (batch, done, linger) = state.wait(until: { !$0.outbox.isEmpty || $0.stopping }) { s, _ in
+                defer { s.outbox.removeAll(keepingCapacity: true) }
+                return (s.outbox, s.stopping, s.linger)
+            }
             for parts in batch {
                 do { try socket.send(parts) } catch { logger.error("publisher: \(error)") }
             }
-            condition.lock()
-            sent += batch.count
-            condition.unlock()
+            state.withLock { $0.sent += batch.count }
             if done && batch.isEmpty {
                 socket.close(linger: linger)
                 return

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Runs a socket's whole life on one dedicated thread (ZeroMQ sockets are not thread-safe):
 /// `setup` creates and binds it there, the caller learns synchronously whether that worked,
@@ -8,11 +9,11 @@ public enum SocketThread {
         var error: Error?
     }
 
-    /// - Returns: a semaphore signalled once when the thread has finished.
+    /// - Returns: what finishes when the thread has ended (join it with a deadline).
     public static func start(name: String, setup: @escaping @Sendable () throws -> ZMQSocket,
-                      run: @escaping @Sendable (ZMQSocket) -> Void) throws -> DispatchSemaphore {
-        let ready = DispatchSemaphore(value: 0)
-        let finished = DispatchSemaphore(value: 0)
+                      run: @escaping @Sendable (ZMQSocket) -> Void) throws -> Completion {
+        let ready = DispatchSemaphore(value: 0)  // setup runs in microseconds to milliseconds: bind or fail
+        let finished = Completion()
         let result = StartResult()
         let thread = Thread {
             let socket: ZMQSocket
@@ -21,12 +22,12 @@ public enum SocketThread {
             } catch {
                 result.error = error
                 ready.signal()
-                finished.signal()
+                finished.finish()
                 return
             }
             ready.signal()
             run(socket)
-            finished.signal()
+            finished.finish()
         }
         thread.name = name
         thread.start()

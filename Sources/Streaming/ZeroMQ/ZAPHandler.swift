@@ -1,6 +1,7 @@
 import CZeroMQ
 import Foundation
 import Logging
+import Support
 
 /// The ZeroMQ authentication handler (ZAP, RFC 27) of one context: a REP socket on
 /// `inproc://zeromq.zap.01` that libzmq asks about every CURVE handshake. It allows a client
@@ -9,7 +10,7 @@ import Logging
 ///
 /// Start it before any CURVE socket of the context binds: libzmq lets every CURVE client in
 /// when no handler is bound. Keys are never logged, refusals are (with the peer's address).
-public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only touched under `lock`
+public final class ZAPHandler: @unchecked Sendable {  // safe: counters and the stop flag are in the `state` box; `finished` is set once in init
     public static let endpoint = "inproc://zeromq.zap.01"
 
     private struct State {
@@ -20,9 +21,8 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
 
     private let clients: CurveClientList
     private let logger: Logger
-    private let lock = NSLock()
-    private var state = State()
-    private var finished: DispatchSemaphore?
+    private let state = Locked(State())
+    private var finished = Completion()
 
     public init(context: ZMQContext, clients: CurveClientList, logger: Logger) throws {
         self.clients = clients
@@ -48,25 +48,18 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
 
     /// Handshakes allowed and refused so far.
     public var counts: (allowed: Int, refused: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (state.allowed, state.refused)
+        state.withLock { ($0.allowed, $0.refused) }
     }
 
     /// Stops answering; call after every CURVE socket of the context is closed.
-    public func stop() {
-        lock.lock()
-        state.stopping = true
-        lock.unlock()
-        finished?.wait()
-        finished = nil
+    /// - Returns: whether its thread ended within `timeout` seconds (it polls every 50 ms).
+    @discardableResult
+    public func stop(timeout: Double = 5) -> Bool {
+        state.withLock { $0.stopping = true }
+        return finished.wait(timeout: timeout)
     }
 
-    private var isStopping: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return state.stopping
-    }
+    private var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Request: version, request id, domain, address, routing id, mechanism, credentials…
     /// Reply: version, request id, status code, status text, user id, metadata.
@@ -82,10 +75,10 @@ public final class ZAPHandler: @unchecked Sendable {  // safe: `state` is only t
         let address = String(decoding: request[3], as: UTF8.self)
         let mechanism = String(decoding: request[5], as: UTF8.self)
         let allowed = mechanism == "CURVE" && request.count >= 7 && clients.allows(request[6])
-        lock.lock()
-        if allowed { state.allowed += 1 } else { state.refused += 1 }
-        let refused = state.refused
-        lock.unlock()
+        let refused = state.withLock { s in
+            if allowed { s.allowed += 1 } else { s.refused += 1 }
+            return s.refused
+        }
         if allowed { return reply("200", "OK") }
         // 1st, 10th, 100th … refusal: a peer retrying forever cannot flood the log.
         if String(refused).dropFirst().allSatisfy({ $0 == "0" }) && String(refused).first == "1" {

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Support
 
 /// An error from libzmq, with the call that failed and zmq_strerror's text.
 public struct ZMQError: Error, CustomStringConvertible, Sendable {
@@ -13,10 +14,9 @@ public struct ZMQError: Error, CustomStringConvertible, Sendable {
 }
 
 /// A ZeroMQ context. Thread-safe (libzmq guarantees it), so it may be shared.
-public final class ZMQContext: @unchecked Sendable {  // safe: libzmq contexts are thread-safe; `terminated` is under `lock`
+public final class ZMQContext: @unchecked Sendable {  // safe: libzmq contexts are thread-safe; `terminated` is a lock box
     let handle: UnsafeMutableRawPointer
-    private let lock = NSLock()
-    private var terminated = false
+    private let terminated = Locked(false)
 
     public init() {
         handle = zmq_ctx_new()
@@ -28,11 +28,13 @@ public final class ZMQContext: @unchecked Sendable {  // safe: libzmq contexts a
     }
 
     /// Terminates the context; call after every socket is closed. Idempotent.
+    /// Blocks while sockets' unsent messages linger (each socket's linger bounds it).
     public func terminate() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !terminated else { return }
-        terminated = true
+        let first = terminated.withLock { t in
+            defer { t = true }
+            return !t
+        }
+        guard first else { return }
         while zmq_ctx_term(handle) != 0 && zmq_errno() == EINTR {}
     }
 

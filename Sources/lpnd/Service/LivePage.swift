@@ -74,7 +74,7 @@ source.addEventListener("stats", ev => {
   const s = JSON.parse(ev.data);
   document.getElementById("queues").innerHTML = `generation ${s.generation} · ` + s.pipelines.map(p =>
     `<b>${p.pipeline}</b>: received ${p.received}, frames ${p.frames}, errors ${p.errors}, dropped ${p.dropped}, in flight ${p.in_flight}; ` +
-    p.stages.map(st => `${st.name.split(".").pop()} ${st.depth}/${st.capacity} (${st.busy} busy)`).join(", ")).join("<br>");
+    p.stages.map(st => `${st.name.split(".").pop()} ${st.depth}/${st.capacity} (${st.busy_workers} busy)`).join(", ")).join("<br>");
   for (const p of s.pipelines) for (const st of p.streams || []) {
     const el = cards[p.pipeline + "/" + st.stream]; if (!el) continue;
     el.dataset.rate = `${fmt(st.frames_per_second, 1)} frames/s · latency p50 ${fmt(st.latency_p50_ms, 0)} ms, p99 ${fmt(st.latency_p99_ms, 0)} ms`;

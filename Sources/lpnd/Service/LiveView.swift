@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -21,8 +22,7 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
         var stopped = false
     }
 
-    private let lock = NSLock()
-    private var state = State()
+    private let state = Locked(State())
     private let daemon: Daemon
     let maxPerSecond: Double
 
@@ -53,14 +53,14 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
         body += Array(",\"published_ms\":\(publishedMs),\"header\":".utf8) + frame.header
         body += Array(",\"png\":\"".utf8) + Array((png.map { Data($0).base64EncodedString() } ?? "").utf8)
         body += Array("\",\"diagnostics\":".utf8) + frame.result.diagnosticsJSON + [UInt8(ascii: "}")]
-        // One SSE data line: the (pretty-printed) diagnostics' line breaks are JSON whitespace.
-        return Array("event: frame\ndata: ".utf8) + body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 } + Array("\n\n".utf8)
+        // One SSE data line: every part is compact JSON (no line breaks).
+        return Array("event: frame\ndata: ".utf8) + body + Array("\n\n".utf8)
     }
 
     /// Sends every stream's pending latest frame whose rate limit allows it (nothing is made
     /// while no page is open).
     private func flush() {
-        let now = Date().timeIntervalSince1970
+        let now = MonotonicClock.seconds()
         let (due, clients) = update { s -> ([(frame: PublishedFrame, publishedMs: Int)], [AsyncStream<ByteBuffer>.Continuation]) in
             guard !s.clients.isEmpty else { return ([], []) }
             var due: [(frame: PublishedFrame, publishedMs: Int)] = []
@@ -118,30 +118,18 @@ final class LiveView: Service, @unchecked Sendable {  // safe: `state` is only t
         for client in open { client.finish() }
     }
 
+    /// The stats reply of the control socket (docs/PROTOCOL.md §6), as an SSE event.
     private func statsEvent() -> [UInt8] {
-        let stats = daemon.stats
-        let pipelines = stats.pipelines.map { p -> [String: Any] in
-            ["pipeline": p.pipeline, "received": p.received, "frames": p.frames, "errors": p.errors, "dropped": p.dropped,
-             "in_flight": p.inFlight,
-             "stages": p.stages.map { ["name": $0.name, "depth": $0.depth, "capacity": $0.capacity, "busy": $0.busyWorkers] },
-             "streams": p.streams.map { ["stream": $0.stream, "frames_per_second": $0.framesPerSecond,
-                                         "latency_p50_ms": $0.latencyP50Ms ?? NSNull(), "latency_p99_ms": $0.latencyP99Ms ?? NSNull()] as [String: Any] }]
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: ["pipelines": pipelines, "generation": stats.generation])) ?? Data("{}".utf8)
-        return Array("event: stats\ndata: ".utf8) + [UInt8](data) + Array("\n\n".utf8)
+        Array("event: stats\ndata: ".utf8) + JSONWriter.bytes(daemon.stats) + Array("\n\n".utf8)
     }
 
     private func broadcast(_ event: [UInt8]) {
         for client in update({ Array($0.clients.values) }) { client.yield(ByteBuffer(bytes: event)) }
     }
 
-    private func jsonString(_ text: String) -> [UInt8] {
-        [UInt8]((try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8))
-    }
+    private func jsonString(_ text: String) -> [UInt8] { JSONWriter.bytes(text) }
 
     private func update<R>(_ body: (inout State) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&state)
+        state.withLock(body)
     }
 }

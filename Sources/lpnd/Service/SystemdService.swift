@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Streaming
 import TensorIO
+import Support
 
 /// The systemd side of the service (sd_notify(3)): `READY=1` once everything serves,
 /// `STATUS=` with frames/s, and, when the unit sets `WatchdogSec=`, `WATCHDOG=1` every half
