@@ -6,6 +6,9 @@ DEMO_OUT ?= demo-out
 PREFIX ?= /usr/local
 DESTDIR ?=
 SHARE := $(PREFIX)/share/lpnd
+# The models the shipped pipelines name: what `make install` installs (models/ also keeps the
+# training runs and the experiments of docs/MODELS.md, which stay in the repository).
+SHIPPED_MODELS := $(sort $(patsubst ../%,%,$(shell grep -ho '\.\./models/[A-Za-z0-9_.-]*\.safetensors' pipelines/*.yaml)))
 
 .PHONY: deps build test demo install bench models results prior clean
 
@@ -24,7 +27,7 @@ test: deps
 	scripts/test-install.sh
 	scripts/test-browser.sh
 
-# Binary to $(PREFIX)/bin, pipelines and models to $(PREFIX)/share/lpnd, docs to
+# Binary to $(PREFIX)/bin, pipelines and the models they name to $(PREFIX)/share/lpnd, docs to
 # $(PREFIX)/share/doc/lpnd, units to /etc/systemd/system, and /etc/lpnd/lpnd.yaml (kept when it
 # exists) pointing at the installed pipelines (docs/DEPLOY.md). DESTDIR stages it elsewhere.
 install:
@@ -32,7 +35,7 @@ install:
 	install -Dm755 $(LPND) $(DESTDIR)$(PREFIX)/bin/lpnd
 	install -d $(DESTDIR)$(SHARE)/pipelines $(DESTDIR)$(SHARE)/models $(DESTDIR)$(PREFIX)/share/doc/lpnd $(DESTDIR)/etc/lpnd
 	install -m644 pipelines/*.yaml $(DESTDIR)$(SHARE)/pipelines/
-	cp -r models/. $(DESTDIR)$(SHARE)/models/
+	install -m644 $(SHIPPED_MODELS) $(DESTDIR)$(SHARE)/models/
 	install -m644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/lpnd/
 	install -Dm644 -t $(DESTDIR)/etc/systemd/system systemd/lpnd.service systemd/lpnd@.service
 	test -e $(DESTDIR)/etc/lpnd/lpnd.yaml || sed 's|file: pipelines/|file: $(SHARE)/pipelines/|' lpnd.yaml > $(DESTDIR)/etc/lpnd/lpnd.yaml
