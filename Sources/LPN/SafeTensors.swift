@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A parsed safetensors file: the metadata strings and the float32 tensors it holds.
 ///
@@ -98,15 +99,15 @@ public struct SafeTensorsFile: Sendable {
     /// The file's bytes: every tensor as little-endian F32, in key order, header padded with
     /// spaces to a multiple of 8 bytes.
     public func encoded() -> [UInt8] {
-        var entries: [String: Any] = ["__metadata__": metadata]
+        var entries: [String: JSONValue] = ["__metadata__": .object(metadata.mapValues(JSONValue.string))]
         var offset = 0
         let keys = tensors.keys.sorted()
         for key in keys {
             let t = tensors[key]!
-            entries[key] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + 4 * t.values.count]] as [String: Any]
+            entries[key] = ["dtype": "F32", "shape": JSONValue(t.shape), "data_offsets": JSONValue([offset, offset + 4 * t.values.count])]
             offset += 4 * t.values.count
         }
-        var header = [UInt8]((try? JSONSerialization.data(withJSONObject: entries, options: [.sortedKeys])) ?? Data("{}".utf8))
+        var header = JSONWriter.bytes(JSONValue.object(entries))
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
         var bytes = [UInt8]()
         bytes.reserveCapacity(8 + header.count + offset)

@@ -1,11 +1,10 @@
 import Foundation
 import TensorIO
+import Support
 
 /// Writes everything a client in another language needs to produce measurements itself:
 /// the operator's arrays as .npy and `operator.json` (formula, conventions, shapes, files).
 public enum OperatorExport {
-    private static func opt<T>(_ v: T?) -> Any { v.map { $0 as Any } ?? NSNull() }
-
     @discardableResult
     public static func export(_ pipeline: Pipeline, to directory: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -15,27 +14,27 @@ public enum OperatorExport {
             files.append(name)
         }
         let h = pipeline.imageShape[0], w = pipeline.imageShape[1]
-        var description: [String: Any] = [
-            "pipeline": pipeline.name,
-            "operator": pipeline.operatorSpec.typeName,
-            "image_shape": pipeline.imageShape,
+        var description: [String: JSONValue] = [
+            "pipeline": .string(pipeline.name),
+            "operator": .string(pipeline.operatorSpec.typeName),
+            "image_shape": JSONValue(pipeline.imageShape),
             "image_dtype": pipeline.imageType == .complex64 ? "complex64" : "float32",
             "image_layout": "row-major H×W; flatten with x.reshape(-1) (C order)",
-            "measurement_shape": pipeline.measurementShape,
-            "measurement_dtype": pipeline.measurementType.rawValue,
+            "measurement_shape": JSONValue(pipeline.measurementShape),
+            "measurement_dtype": .string(pipeline.measurementType.rawValue),
             "noise_model": "y = A x + s·n, n ~ N(0, I) on every stored real value (complex: re and im; mri: sampled locations only)",
         ]
         if let k = pipeline.kspace {
             description["kspace_layout"] = k.layout == .centered
                 ? "centered (BART fftc): y_wire = fftshift((-1)^(kx+ky) * y) per coil; mask.npy is unshifted"
                 : "unshifted"
-            description["readout_oversampling"] = k.readoutOversampling
+            description["readout_oversampling"] = .int(k.readoutOversampling)
         }
         switch pipeline.operatorSpec {
         case .denseCS(let m, let seed, let file):
             try write("matrix.npy", Tensor(shape: [m.rows, m.columns], data: m.values))
             description["formula"] = "y = matrix @ x.reshape(-1)"
-            description["parameters"] = ["rows": m.rows, "columns": m.columns, "seed": opt(seed.map { Int($0) }), "matrix_file": opt(file)]
+            description["parameters"] = ["rows": .int(m.rows), "columns": .int(m.columns), "seed": JSONValue(seed.map { Int($0) }), "matrix_file": JSONValue(file)]
         case .randomConvolution(let d, let rate, let seed):
             try write("signs.npy", Tensor(shape: [d.signs.count], data: d.signs))
             try write("filter.npy", Tensor(shape: [d.filter.count], data: d.filter))
@@ -43,12 +42,12 @@ public enum OperatorExport {
                                              path: (directory as NSString).appendingPathComponent("indices.npy"))
             files.append("indices.npy")
             description["formula"] = "u = signs * x.reshape(-1); y = np.real(np.fft.ifft(np.fft.fft(u, norm='ortho') * np.fft.fft(filter, norm='ortho'), norm='ortho'))[indices]"
-            description["parameters"] = ["rate": rate, "seed": Int(seed), "measurements": d.indices.count]
+            description["parameters"] = ["rate": .double(rate), "seed": .int(Int(seed)), "measurements": .int(d.indices.count)]
         case .mri(let mask, let r, let c, let seed, let file):
             try write("mask.npy", Tensor(shape: [h, w], data: mask.values))
             description["formula"] = "y = mask * np.fft.fft2(x, norm='ortho')  (unshifted k-space: index [0,0] is DC; phase-encode lines are rows)"
-            description["parameters"] = ["acceleration": opt(r), "center_fraction": opt(c), "seed": opt(seed.map { Int($0) }),
-                                         "mask_file": opt(file), "sampled_lines": mask.lines, "sampling_rate": mask.samplingRate]
+            description["parameters"] = ["acceleration": JSONValue(r), "center_fraction": JSONValue(c), "seed": JSONValue(seed.map { Int($0) }),
+                                         "mask_file": JSONValue(file), "sampled_lines": JSONValue(mask.lines), "sampling_rate": .double(mask.samplingRate)]
         case .multiCoilMRI(let spec):
             try write("mask.npy", Tensor(shape: [h, w], data: spec.mask.values))
             let maps = spec.maps ?? pipeline.coilSimulation.maps(coils: spec.coils, height: h, width: w)
@@ -56,19 +55,20 @@ public enum OperatorExport {
                                  path: (directory as NSString).appendingPathComponent("coil_maps.npy"))
             files.append("coil_maps.npy")
             description["formula"] = "y[c] = mask * np.fft.fft2(coil_maps[c] * x, norm='ortho')  (unshifted k-space; coil_maps: the given maps, or the simulation's true maps when estimated per frame)"
-            description["parameters"] = ["coils": spec.coils, "acceleration": opt(spec.acceleration), "center_fraction": opt(spec.centerFraction),
-                                         "seed": opt(spec.seed.map { Int($0) }), "mask_file": opt(spec.maskFile),
-                                         "coil_maps": spec.mapsFile ?? "estimate", "normalize": spec.normalize,
-                                         "sampled_lines": spec.mask.lines, "sampling_rate": spec.mask.samplingRate]
+            description["parameters"] = ["coils": .int(spec.coils), "acceleration": JSONValue(spec.acceleration),
+                                         "center_fraction": JSONValue(spec.centerFraction), "seed": JSONValue(spec.seed.map { Int($0) }),
+                                         "mask_file": JSONValue(spec.maskFile), "coil_maps": .string(spec.mapsFile ?? "estimate"),
+                                         "normalize": .bool(spec.normalize), "sampled_lines": JSONValue(spec.mask.lines),
+                                         "sampling_rate": .double(spec.mask.samplingRate)]
         case .blur(let k):
             try write("kernel.npy", Tensor(shape: [k.size, k.size], data: k.values))
             description["formula"] = "y = scipy.signal.convolve2d(x, kernel, mode='full')"
-            description["parameters"] = ["sigma": k.sigma.isFinite ? k.sigma as Any : NSNull(), "kernel_size": k.size]
+            description["parameters"] = ["sigma": k.sigma.isFinite ? .double(k.sigma) : .null, "kernel_size": .int(k.size)]
         case .identity:
             description["formula"] = "y = x"
         }
-        description["files"] = files
-        let json = try JSONSerialization.data(withJSONObject: description, options: [.prettyPrinted, .sortedKeys])
+        description["files"] = JSONValue(files)
+        let json = Data(try JSONWriter.encode(JSONValue.object(description), pretty: true))
         let path = (directory as NSString).appendingPathComponent("operator.json")
         guard FileManager.default.createFile(atPath: path, contents: json) else {
             throw ReconstructionError.invalidFile(path: path, reason: "cannot write file")
