@@ -51,12 +51,6 @@ def summary_of(f):
                 lpn_seconds=float(np.mean(f["lpn_seconds_each"])))
 
 
-def cell(f) -> str:
-    """The main and out-of-domain tables' entry: mean PSNR of the choice (frames LPN / TV)."""
-    s = summary_of(f)
-    return f"{s['choice']:.2f} ({s['n_lpn']}/{s['n'] - s['n_lpn']})"
-
-
 def load(doc):
     path = os.path.join(os.path.dirname(doc), "figures", "choice.json")
     return path, (json.load(open(path)) if os.path.exists(path) else {"main": {}, "ood": {}})

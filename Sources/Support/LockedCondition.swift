@@ -50,8 +50,6 @@ public final class Completion: Sendable {
 
     public func finish() { done.withLock { $0 = true } }
 
-    public var isFinished: Bool { done.withLock { $0 } }
-
     /// - Returns: whether it finished before `timeout` seconds (nil: waits as long as it takes).
     @discardableResult
     public func wait(timeout: Double?) -> Bool {

@@ -48,14 +48,13 @@ public final class BoundedStage<Item: Sendable>: Sendable {
     ///   was then not taken.
     public func submit(_ item: Item, timeout: Double? = nil) -> Bool {
         let capacity = capacity
-        let worker: Int?? = state.wait(until: { $0.inbox.count < capacity || $0.closed },
-                                       deadline: timeout.map { MonotonicClock.seconds() + $0 }) { s, ready in
-            guard ready, !s.closed else { return .none }
-            return .some(Self.enqueue(item, into: &s))
+        let (taken, worker) = state.wait(until: { $0.inbox.count < capacity || $0.closed },
+                                         deadline: timeout.map { MonotonicClock.seconds() + $0 }) { s, ready -> (Bool, Int?) in
+            guard ready, !s.closed else { return (false, nil) }
+            return (true, Self.enqueue(item, into: &s))
         }
-        guard let worker else { return false }
         if let worker { start(worker) }
-        return true
+        return taken
     }
 
     /// Enqueues `item` without waiting. When the inbox is full, one item is dropped by policy
@@ -120,9 +119,12 @@ public final class BoundedStage<Item: Sendable>: Sendable {
         queues[worker].async { self.drain(worker) }
     }
 
-    /// A worker's run: take items until the inbox is empty, then go idle.
+    /// A worker's run: take items until the inbox is empty, then go idle. Each item is counted
+    /// processed in the same lock as the next take (or the going idle).
     private func drain(_ worker: Int) {
+        var handled = false
         while let item = state.withLock({ s -> Item? in
+            if handled { s.counters.processed += 1 }
             guard let item = s.inbox.popFirst() else {
                 s.idleWorkers.append(worker)
                 return nil
@@ -130,7 +132,7 @@ public final class BoundedStage<Item: Sendable>: Sendable {
             return item  // the lock's release wakes a producer blocked on the full inbox
         }) {
             handler(worker, item)
-            state.withLock { $0.counters.processed += 1 }
+            handled = true
         }
     }
 }
