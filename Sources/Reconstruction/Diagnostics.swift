@@ -122,6 +122,9 @@ public enum FrameFlag: String, Codable, Sendable, CaseIterable {
     /// TV reference by more than its margin: on this kind of image TV would likely do better
     /// (``CrossValidationCheck``).
     case worseThanReference = "worse_than_reference"
+    /// MRD input: the frame lacks phase-encode lines its header's acceleration factor promises
+    /// (a line lost or out of place); it is reconstructed from the lines it has.
+    case missingLines = "missing_lines"
 
     /// The imaginary energy fraction above which ``phaseDiscarded`` is raised.
     public static let phaseLimit = 0.02

@@ -23,6 +23,7 @@ extension Reconstructor {
         if let (i, v) = measurement.values.withUnsafeBufferPointer({ firstNonFinite($0) }) {
             throw ReconstructionError.nonFinite(what: "the measurement", index: i, value: v)
         }
+        if measurement.missingLines > 0 { diagnostics.flags.append(.missingLines) }
         if let converter {
             measurement.values.withUnsafeBufferPointer { converter.toOperator($0.baseAddress!, y.pointer) }
         } else {

@@ -33,11 +33,14 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
         public var metrics: MetricsFactory
         /// Called with every published frame (the live view); must return quickly.
         public var frameObserver: (@Sendable (PublishedFrame) -> Void)?
+        /// The MRD TCP endpoint (docs/PROTOCOL.md §9), when set.
+        public var mrd: MRDServer.Settings?
 
         public init(publishEndpoint: String, controlEndpoint: String? = nil, drainTimeout: Double = 30, lingerMs: Int32 = 2000,
                     curve: Curve? = nil, logger: Logger = Logger(label: "lpnd"), metrics: MetricsFactory = MetricsSystem.factory,
-                    frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil) {
+                    frameObserver: (@Sendable (PublishedFrame) -> Void)? = nil, mrd: MRDServer.Settings? = nil) {
             self.frameObserver = frameObserver
+            self.mrd = mrd
             self.logger = logger
             self.metrics = metrics
             self.publishEndpoint = publishEndpoint
@@ -64,6 +67,8 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
     private let context = ZMQContext()
     public let publisher: Publisher
     public private(set) var pipelines: [PipelineRuntime] = []
+    /// The MRD TCP endpoint (`settings.mrd`).
+    public private(set) var mrdServer: MRDServer?
     private var controlFinished: Completion?
     /// Whether a shutdown has begun, and whether a reload is building (reloads run one at a time;
     /// a second waits for the first without holding the lock).
@@ -115,12 +120,20 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
                                            reason: "\(error)")
                 }
             }
+            if let mrd = settings.mrd {
+                do {
+                    mrdServer = try MRDServer(settings: mrd, pipelines: pipelines, drainTimeout: settings.drainTimeout, logger: logger)
+                } catch {
+                    throw SocketSetupError(key: "mrd", endpoint: "\(mrd.host):\(mrd.port)", reason: "\(error)")
+                }
+            }
             if let endpoint = settings.controlEndpoint {
                 do { try startControl(endpoint, security: security) } catch {
                     throw SocketSetupError(key: "control", endpoint: endpoint, reason: "\(error)")
                 }
             }
         } catch {
+            mrdServer?.stop(timeout: Self.joinTimeout)
             for pipeline in pipelines { pipeline.stopAccepting() }
             publisher.stop(lingerMs: 0)
             controlFinished?.wait(timeout: Self.joinTimeout)
@@ -212,6 +225,7 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
         for pipeline in pipelines where !pipeline.drain(until: deadline) {
             logger.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")
         }
+        mrdServer?.stop(timeout: Self.joinTimeout)
         let final = stats
         if !publisher.stop(lingerMs: settings.lingerMs, timeout: Self.joinTimeout) {
             logger.error("the publisher thread did not end within \(Self.joinTimeout) s")

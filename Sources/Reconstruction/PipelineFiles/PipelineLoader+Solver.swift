@@ -27,13 +27,19 @@ extension PipelineLoader {
             s.box = try section.bool("box") ?? s.box
         case .pgd:
             s.step = try section.double("step", min: 0, exclusiveMin: true) ?? s.step
-            s.clip = try section.bool("clip") ?? s.clip
+            s.clip = try section.bool("clip") ?? (s.clip && !frame.scaleIsEstimated)
         case .leastSquares, .adjoint:
             break
         }
         try section.finish()
         if s.box, frame.imageType == .complex64 {
             throw section.fail("box", "the box 0 ≤ x ≤ 1 needs a real image (image.type float32)")
+        }
+        if s.box, frame.scaleIsEstimated {
+            throw section.fail("box", "the box 0 ≤ x ≤ 1 with operator.normalize: true would cut every pixel brighter than the estimated scale (set box: false)")
+        }
+        if s.kind == .pgd, s.clip, frame.scaleIsEstimated {
+            throw section.fail("clip", "clipping to [0, 1] with operator.normalize: true would cut every pixel brighter than the estimated scale (set clip: false)")
         }
         if s.kind == .admm, s.xStep == .closedForm {
             let shift = PnPADMM.xStepShift(rho: Float(s.rho), box: s.box)

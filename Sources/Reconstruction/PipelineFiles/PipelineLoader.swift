@@ -17,6 +17,13 @@ enum PipelineLoader {
         let resolve: (String) -> String
 
         func makeOperator() -> any LinearOperator { operatorSpec.makeOperator(imageShape: shape, imageType: imageType) }
+
+        /// `operator.normalize`: each frame is divided by an estimate of its scale, so the
+        /// image's true range is unknown and no [0, 1] bound holds (no box, no clip).
+        var scaleIsEstimated: Bool {
+            if case .multiCoilMRI(let spec) = operatorSpec { return spec.normalize }
+            return false
+        }
     }
 
     static func load(path: String) throws -> Pipeline {
@@ -97,7 +104,7 @@ enum PipelineLoader {
 
     /// `output` (optional): clipping and φ.
     static func output(_ root: YAMLSection, _ frame: Frame, prior: PriorSpec) throws -> (clip: Bool, phi: Bool, phiIterations: Int) {
-        var clip = frame.imageType == .float32, phi = false, phiIterations = 200
+        var clip = frame.imageType == .float32 && !frame.scaleIsEstimated, phi = false, phiIterations = 200
         guard let out = try root.section("output") else { return (clip, phi, phiIterations) }
         clip = try out.bool("clip") ?? clip
         phi = try out.bool("phi") ?? false
@@ -105,6 +112,9 @@ enum PipelineLoader {
         try out.finish()
         if phi, prior.typeName != "lpn" { throw out.fail("phi", "φ needs prior type lpn") }
         if clip, frame.imageType == .complex64 { throw out.fail("clip", "clipping to [0, 1] needs a real image") }
+        if clip, frame.scaleIsEstimated {
+            throw out.fail("clip", "clipping to [0, 1] with operator.normalize: true would cut every pixel brighter than the estimated scale (set clip: false)")
+        }
         return (clip, phi, phiIterations)
     }
 }

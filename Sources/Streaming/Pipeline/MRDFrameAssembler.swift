@@ -25,41 +25,44 @@ public struct MRDExpectation: Sendable, Equatable {
     }
 }
 
-/// Turns each stream's MRD messages into frames (docs/PROTOCOL.md §8). Confined to the decode
-/// stage's single worker, like the decoder, so it needs no lock:
+/// Turns each stream's MRD messages into frames (docs/PROTOCOL.md §8). Confined to one thread
+/// (the decode stage's worker, or an MRD TCP session's reader), so it needs no lock:
 ///
+///     config, text, waveform, image, ndarray   accepted, not used (``Output/ignored(kind:)``)
 ///     header       checked: recon matrix = the image, encoded matrix = H × readout, channels
 ///     acquisition  non-imaging lines (noise, navigator, …) skipped; checked (samples, channels,
-///                  line in range, 2-D); its line goes into the stream's open frame, keyed by
-///                  (slice, contrast, phase, repetition, set, average)
-///     end of slice the frame is complete → frame [C, H, os·W] (centred k-space) + sampled rows
-///     close        an open frame is reported incomplete; the stream's header is forgotten
+///                  line in range, 2-D); its line goes into the stream's open frame with its
+///                  counters (slice, contrast, phase, repetition, set, average): interleaved
+///                  slices assemble side by side, at most ``maxOpenFrames`` per stream
+///     end of slice that frame is complete → frame [C, H, os·W] (centred k-space), its sampled
+///                  rows and ``MRDFrameInfo`` (lines the header's acceleration promises and the
+///                  frame lacks are counted: the frame is flagged `missing_lines`)
+///     close        open frames are reported incomplete; the stream's header is forgotten
 ///
 /// Each acquisition ends in a frame, in an error event, or skipped (non-imaging); at most
-/// ``maxStreams`` streams have state, and each at most one open frame, so memory is bounded.
-/// After a rejected (or missing) header, a stream's acquisitions are counted, not reported one
-/// by one: one error event says how many were dropped, at the next header or close.
+/// ``maxStreams`` streams have state, each at most ``maxOpenFrames`` open frames, so memory is
+/// bounded. Only published frames take a seq. After a rejected (or missing) header, a stream's
+/// acquisitions are counted, not reported one by one: one error event says how many were
+/// dropped, at the next header or close.
 public final class MRDFrameAssembler {
     public let pipeline: String
     public let expectation: MRDExpectation
     public static let maxStreams = 64
+    /// Frames one stream may have open at once (interleaved slices, contrasts, …).
+    public static let maxOpenFrames = 8
 
     /// What one message produced.
     public enum Output: Sendable {
         case frame(InboundFrame)
         case error(ErrorEvent)
-    }
-
-    private struct Partial {
-        var key: [Int]
-        var seq: UInt64
-        var values: [Float]
-        var rows: Set<Int> = []
+        /// A message accepted and not used (config, text, waveform, image, ndarray).
+        case ignored(kind: String)
     }
 
     private struct Stream {
         var header: MRDXMLHeader?
-        var open: Partial?
+        /// In the order they opened.
+        var open: [MRDOpenFrame] = []
         var nextSeq: UInt64 = 0
         /// Acquisitions dropped since the stream's header was rejected (or missing): reported
         /// once, at the next header or close, instead of one event per line.
@@ -78,100 +81,102 @@ public final class MRDFrameAssembler {
 
     public func accept(stream id: String, message: MRDMessage, receivedAt: Double) -> [Output] {
         if streams[id] == nil, streams.count >= Self.maxStreams {
-            return [error(id, nil, .mrdHeader, "too many MRD streams with state (\(Self.maxStreams)); close one first (message id 4)")]
+            return [error(id, .mrdHeader, "too many MRD streams with state (\(Self.maxStreams)); close one first (message id 4)")]
         }
         var stream = streams[id] ?? Stream()
-        defer { streams[id] = stream.header == nil && stream.open == nil && stream.dropped == nil ? nil : stream }
+        defer { streams[id] = stream.header == nil && stream.open.isEmpty && stream.dropped == nil ? nil : stream }
         var out: [Output] = []
         if let dropped = stream.dropped, message.endsRejection {
             stream.dropped = nil
             if dropped > 0 {
-                out.append(error(id, nil, .mrdHeader, "\(dropped) more acquisition(s) dropped: the stream had no valid MRD XML header"))
+                out.append(error(id, .mrdHeader, "\(dropped) more acquisition(s) dropped: the stream had no valid MRD XML header"))
             }
         }
         switch message {
+        case .configFile: return out + [.ignored(kind: "config_file")]
+        case .configText: return out + [.ignored(kind: "config_text")]
+        case .text: return out + [.ignored(kind: "text")]
+        case .ignored(let kind, _): return out + [.ignored(kind: kind)]
         case .header(let xml):
-            return out + header(xml, id, &stream)
+            return out + abandonAll(id, &stream, because: "a new MRD header arrived before its end-of-slice line") + header(xml, id, &stream)
         case .close:
             defer { stream.header = nil }
-            guard let open = stream.open else { return out }
-            stream.open = nil
-            stream.nextSeq += 1
-            return out + [error(id, open.seq, .mrdIncomplete, "the stream closed before the frame's end-of-slice line; \(open.rows.count) line(s) dropped")]
+            return out + abandonAll(id, &stream, because: "the stream closed before its end-of-slice line")
         case .acquisition(let line):
-            guard stream.header != nil else {
-                if let dropped = stream.dropped {
-                    stream.dropped = dropped + 1
-                    return out
-                }
-                stream.dropped = 0
-                return [error(id, nil, .mrdHeader, "an acquisition arrived before a valid MRD XML header (message id 3) on this stream; later ones are counted until the next header or close")]
-            }
-            guard line.isImaging else { return out }
-            if let problem = problem(with: line) {
-                return [error(id, stream.open?.seq ?? stream.nextSeq, .mrdAcquisition, problem)]
-            }
-            let key = [line.slice, line.contrast, line.phase, line.repetition, line.set, line.average]
-            if let open = stream.open, open.key != key {
-                out.append(error(id, open.seq, .mrdIncomplete, "counters changed from \(describe(open.key)) to \(describe(key)) before the end-of-slice line; \(open.rows.count) line(s) dropped"))
-                stream.open = nil
-                stream.nextSeq += 1
-            }
-            if stream.open == nil {
-                stream.open = Partial(key: key, seq: stream.nextSeq,
-                                      values: [Float](repeating: 0, count: 2 * expectation.coils * expectation.height * expectation.readoutLength))
-            }
-            insert(line, into: &stream.open!)
-            guard line.has(.lastInSlice) else { return out }
-            let frame = stream.open!
-            stream.open = nil
-            stream.nextSeq += 1
-            let central = centralRows(frame.rows)
-            guard central >= expectation.minimumCentralRows else {
-                out.append(error(id, frame.seq, .mrdIncomplete, "the frame ended with \(frame.rows.count) line(s) of which \(central) fully sampled around the k-space centre; coil calibration needs \(expectation.minimumCentralRows)"))
-                return out
-            }
-            let shape = [expectation.coils, expectation.height, expectation.readoutLength]
-            let header = MeasurementHeader(stream: id, seq: frame.seq, timestamp: Date().timeIntervalSince1970, pipeline: pipeline,
-                                           shape: shape, dtype: .complex64)
-            out.append(.frame(InboundFrame(header: header, measurement: frame.values, reference: nil, receivedAt: receivedAt,
-                                           sampledRows: frame.rows.sorted())))
-            return out
+            return out + acquisition(line, id, &stream, receivedAt: receivedAt)
         }
     }
 
-    /// A header message: closes an open frame as incomplete, then checks the header against the
-    /// pipeline (a bad one makes the stream drop, and count, acquisitions until the next header).
-    private func header(_ xml: String, _ id: String, _ stream: inout Stream) -> [Output] {
-        var out: [Output] = []
-        if let open = stream.open {
-            out.append(error(id, open.seq, .mrdIncomplete, "a new MRD header arrived before the frame's end-of-slice line; \(open.rows.count) line(s) dropped"))
-            stream.open = nil
-            stream.nextSeq += 1
+    private func acquisition(_ line: MRDAcquisition, _ id: String, _ stream: inout Stream, receivedAt: Double) -> [Output] {
+        guard let header = stream.header else {
+            if let dropped = stream.dropped {
+                stream.dropped = dropped + 1
+                return []
+            }
+            stream.dropped = 0
+            return [error(id, .mrdHeader, "an acquisition arrived before a valid MRD XML header (message id 3) on this stream; later ones are counted until the next header or close")]
         }
+        guard line.isImaging else { return [] }
+        if let problem = problem(with: line) { return [error(id, .mrdAcquisition, problem)] }
+        var out: [Output] = []
+        let key = MRDOpenFrame.key(of: line)
+        var index = stream.open.firstIndex { $0.key == key }
+        if index == nil {
+            if stream.open.count >= Self.maxOpenFrames {
+                let oldest = stream.open.removeFirst()
+                out.append(error(id, .mrdIncomplete, "\(Self.maxOpenFrames) frames were open when \(MRDOpenFrame.describe(key)) began; the oldest (\(MRDOpenFrame.describe(oldest.key))) is dropped with its \(oldest.rows.count) line(s)"))
+            }
+            stream.open.append(MRDOpenFrame(first: line, expectation: expectation, fieldOfView: header.fieldOfView))
+            index = stream.open.count - 1
+        }
+        stream.open[index!].insert(line, expectation: expectation)
+        guard line.has(.lastInSlice) else { return out }
+        var frame = stream.open.remove(at: index!)
+        let central = frame.centralRows(height: expectation.height)
+        guard central >= expectation.minimumCentralRows else {
+            return out + [error(id, .mrdIncomplete, "the frame (\(MRDOpenFrame.describe(frame.key))) ended with \(frame.rows.count) line(s) of which \(central) fully sampled around the k-space centre; coil calibration needs \(expectation.minimumCentralRows)")]
+        }
+        if let r = header.acceleration {
+            frame.info.missingLines = frame.missingLines(limits: header.step1Limits ?? 0...(expectation.height - 1), acceleration: r)
+        }
+        let seq = stream.nextSeq
+        stream.nextSeq += 1
+        let shape = [expectation.coils, expectation.height, expectation.readoutLength]
+        let measurement = MeasurementHeader(stream: id, seq: seq, timestamp: Date().timeIntervalSince1970, pipeline: pipeline,
+                                            shape: shape, dtype: .complex64)
+        return out + [.frame(InboundFrame(header: measurement, measurement: frame.values, reference: nil, receivedAt: receivedAt,
+                                          sampledRows: frame.rows.sorted(), mrd: frame.info))]
+    }
+
+    /// Reports every open frame as incomplete (a header or a close came first).
+    private func abandonAll(_ id: String, _ stream: inout Stream, because reason: String) -> [Output] {
+        defer { stream.open = [] }
+        return stream.open.map { frame in
+            error(id, .mrdIncomplete, "frame \(MRDOpenFrame.describe(frame.key)): \(reason); \(frame.rows.count) line(s) dropped")
+        }
+    }
+
+    /// A header message: checks the header against the pipeline (a bad one makes the stream
+    /// drop, and count, acquisitions until the next header).
+    private func header(_ xml: String, _ id: String, _ stream: inout Stream) -> [Output] {
         switch MRDXMLHeader.parse(xml) {
         case .failure(let problem):
             stream.header = nil
             stream.dropped = 0
-            out.append(error(id, nil, .mrdHeader, problem.description))
+            return [error(id, .mrdHeader, problem.description)]
         case .success(let header):
             if let problem = mismatch(header) {
                 stream.header = nil
                 stream.dropped = 0
-                out.append(error(id, nil, .mrdHeader, problem))
-            } else {
-                stream.header = header
+                return [error(id, .mrdHeader, problem)]
             }
+            stream.header = header
+            return []
         }
-        return out
     }
 
-    private func error(_ stream: String, _ seq: UInt64?, _ code: ErrorCode, _ message: String) -> Output {
-        .error(ErrorEvent(stream: stream, seq: seq, pipeline: pipeline, code: code, message: message))
-    }
-
-    private func describe(_ key: [Int]) -> String {
-        "slice \(key[0]) contrast \(key[1]) phase \(key[2]) repetition \(key[3]) set \(key[4]) average \(key[5])"
+    private func error(_ stream: String, _ code: ErrorCode, _ message: String) -> Output {
+        .error(ErrorEvent(stream: stream, seq: nil, pipeline: pipeline, code: code, message: message))
     }
 
     /// Why the header does not fit the pipeline, or nil.
@@ -205,28 +210,5 @@ public final class MRDFrameAssembler {
             return "kspace_encode_step_2 \(line.step2): lpnd reconstructs 2-D frames (step 2 must be 0)"
         }
         return nil
-    }
-
-    private func insert(_ line: MRDAcquisition, into frame: inout Partial) {
-        let e = expectation, n = e.readoutLength, reverse = line.has(.reverse)
-        for c in 0..<e.coils {
-            let dst = 2 * ((c * e.height + line.step1) * n)
-            let src = 2 * (c * line.samples + line.discardPre)
-            for s in 0..<n {
-                let from = src + 2 * (reverse ? n - 1 - s : s)
-                frame.values[dst + 2 * s] = line.data[from]; frame.values[dst + 2 * s + 1] = line.data[from + 1]
-            }
-        }
-        frame.rows.insert(line.step1)
-    }
-
-    /// Rows around the centre (H/2 in MRD's centred k-space) sampled without a gap.
-    private func centralRows(_ rows: Set<Int>) -> Int {
-        let c = expectation.height / 2
-        guard rows.contains(c) else { return 0 }
-        var low = c, high = c
-        while rows.contains(low - 1) { low -= 1 }
-        while rows.contains(high + 1) { high += 1 }
-        return high - low + 1
     }
 }

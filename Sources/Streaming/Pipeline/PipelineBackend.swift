@@ -48,9 +48,13 @@ public struct InboundFrame: Sendable {
     public var receivedAt: Double
     /// MRD frames: the phase-encode rows acquired (centred k-space indices).
     public var sampledRows: [Int]?
+    /// MRD frames: what an image made from it repeats, and the lines it lacks.
+    public var mrd: MRDFrameInfo?
 
-    public init(header: MeasurementHeader, measurement: [Float], reference: [Float]?, receivedAt: Double, sampledRows: [Int]? = nil) {
+    public init(header: MeasurementHeader, measurement: [Float], reference: [Float]?, receivedAt: Double, sampledRows: [Int]? = nil,
+                mrd: MRDFrameInfo? = nil) {
         self.sampledRows = sampledRows
+        self.mrd = mrd
         self.header = header
         self.measurement = measurement
         self.reference = reference
@@ -75,10 +79,14 @@ public struct ProcessedFrame: Sendable {
     public var choice: ChoiceSummary?
     /// Seconds spent in the prior's prox over all iterations (nil without a learned or TV prior).
     public var proxSeconds: Double?
+    /// `operator.normalize`: the factor the frame's k-space was divided by (the image times it
+    /// is in the measurement's units).
+    public var intensityScale: Double?
 
     public init(image: [Float], imageShape: [Int], convergence: ConvergenceSummary, diagnosticsJSON: [UInt8],
                 psnr: Double? = nil, ssim: Double? = nil, flags: [String] = [], prior: PriorSummary? = nil,
-                check: CheckSummary? = nil, choice: ChoiceSummary? = nil, proxSeconds: Double? = nil) {
+                check: CheckSummary? = nil, choice: ChoiceSummary? = nil, proxSeconds: Double? = nil, intensityScale: Double? = nil) {
+        self.intensityScale = intensityScale
         self.proxSeconds = proxSeconds
         self.choice = choice
         self.check = check

@@ -35,6 +35,9 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is a lock b
     /// `check.choose`: frames per prior ("lpn", "tv") and switches.
     private let choiceCounters: [String: Counter]
     private let switchesCounter: Counter
+    /// MRD input: messages accepted and not used, per kind (config, text, waveform, …).
+    private let ignoredCounters: [String: Counter]
+    static let ignoredKinds = ["config_file", "config_text", "text", "image", "waveform", "ndarray"]
     private let latency, queueWait, reconstruction, proxTime: Metrics.Timer
     private let iterations: Recorder
     private let inFlight: Gauge
@@ -48,6 +51,9 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is a lock b
             ($0, Counter(label: "lpnd_prior_choices_total", dimensions: p + [("prior", $0)], factory: factory))
         })
         switchesCounter = Counter(label: "lpnd_prior_switches_total", dimensions: p, factory: factory)
+        ignoredCounters = Dictionary(uniqueKeysWithValues: Self.ignoredKinds.map {
+            ($0, Counter(label: "lpnd_mrd_ignored_messages_total", dimensions: p + [("kind", $0)], factory: factory))
+        })
         streams = StreamRates(pipeline: pipeline, factory: factory)
         receivedCounter = Counter(label: "lpnd_messages_received_total", dimensions: p, factory: factory)
         framesCounter = Counter(label: "lpnd_frames_total", dimensions: p, factory: factory)
@@ -74,6 +80,9 @@ final class PipelineMetrics: @unchecked Sendable {  // safe: `state` is a lock b
         receivedCounter.increment()
         update { $0.counts.received += 1 }
     }
+
+    /// An MRD message accepted and not used.
+    func ignored(kind: String) { ignoredCounters[kind]?.increment() }
 
     func ping() {
         pingsCounter.increment()

@@ -67,6 +67,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
     var encodeStage: BoundedStage<Outcome>!
     private let state = Locked(State())
     var ingestFinished = Completion()
+    /// Streams whose outcomes also go to a session (MRD TCP), by stream id.
+    let replySinks = Locked<[String: any StreamReplySink]>([:])
 
     /// Builds the stages (one processor per worker) and starts the ingest thread.
     public init(backend: any PipelineBackend, configuration: PipelineRuntimeConfiguration,
@@ -191,6 +193,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             for output in mrdAssembler.accept(stream: stream, message: message, receivedAt: raw.receivedAt) {
                 switch output {
                 case .frame(let frame): entries.append(ledger.enter(frame, generation: currentGeneration))
+                case .ignored(let kind): metrics.ignored(kind: kind)
                 case .error(var event):
                     event.generation = currentGeneration
                     publishError(event)
@@ -232,6 +235,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
         switch outcome {
         case .failure(_, let event):
             count(event)
+            replySink(for: event.stream)?.error(event)
             return [encoder.error(event)]
         case .frame(let entry, let result, let started, let finished):
             let frame = entry.frame
@@ -251,6 +255,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             let messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
             frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
                                           png: png, result: result))
+            replySink(for: frame.header.stream)?.frame(frame, result)
             return messages
         }
     }
@@ -269,7 +274,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
                                 generation: currentGeneration))
     }
 
-    private func publishError(_ event: ErrorEvent) {
+    func publishError(_ event: ErrorEvent) {
         count(event)
         publisher.publish(encoder.error(event))
     }

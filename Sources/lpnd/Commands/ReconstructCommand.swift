@@ -63,6 +63,8 @@ struct ReconstructCommand: ParsableCommand {
                 let c = d.check!
                 return String(format: "worse_than_reference: over %d folds the prior predicts held-out measurements %.2f dB worse than the TV reference (margin %.2f dB): TV would likely reconstruct this image better",
                               c.folds, c.differenceDB, c.marginDB)
+            case .missingLines:
+                return "missing_lines: the frame lacks phase-encode lines its MRD header's acceleration factor promises"
             }
         }
     }

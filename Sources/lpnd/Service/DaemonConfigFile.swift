@@ -25,6 +25,8 @@ struct DaemonConfigFile {
     var http: (host: String, port: Int)?
     var stallTimeout: Double
     var logLevel: Logger.Level
+    /// The MRD TCP endpoint (`mrd`); an empty pipeline name: the first with `input: mrd`.
+    var mrd: MRDServer.Settings?
     var pipelines: [PipelineEntry]
 
     static func load(path: String) throws -> DaemonConfigFile {
@@ -45,6 +47,7 @@ struct DaemonConfigFile {
         let http = try parseHTTP(root.string("http") ?? "127.0.0.1:9464", root)
         let stallTimeout = try root.double("stall_timeout", min: 1, max: 86_400) ?? 120
         let logLevel = try root.choice("log_level", Logger.Level.self) ?? .info
+        let mrd = try root.section("mrd").map(loadMRD)
         let list = try root.required("pipelines", root.sections)
         guard !list.isEmpty else { throw root.fail("pipelines", "needs at least one pipeline") }
         var entries: [PipelineEntry] = []
@@ -76,7 +79,8 @@ struct DaemonConfigFile {
         try root.finish()
         return DaemonConfigFile(path: path, publish: publish, control: control, drainTimeout: drainTimeout,
                                 lingerMs: lingerMs, frameThreads: frameThreads, statsInterval: statsInterval,
-                                curve: curve, http: http, stallTimeout: stallTimeout, logLevel: logLevel, pipelines: entries)
+                                curve: curve, http: http, stallTimeout: stallTimeout, logLevel: logLevel, mrd: mrd,
+                                pipelines: entries)
     }
 
     /// The first daemon-level key whose change needs a restart (new sockets, keys or
@@ -92,6 +96,7 @@ struct DaemonConfigFile {
         if stallTimeout != new.stallTimeout { return "stall_timeout" }
         if logLevel != new.logLevel { return "log_level" }
         if lingerMs != new.lingerMs { return "linger_ms" }
+        if mrd != new.mrd { return "mrd" }
         return nil
     }
 
@@ -143,6 +148,19 @@ struct DaemonConfigFile {
         guard let colon = text.lastIndex(of: ":"), colon > text.startIndex,
               let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         return (String(text[..<colon]), port)
+    }
+
+    /// `mrd: {listen: HOST:PORT, pipeline: NAME, max_connections: N, idle_timeout: SECONDS}`.
+    static func loadMRD(_ section: YAMLSection) throws -> MRDServer.Settings {
+        let listen = try section.required("listen", section.string)
+        guard let (host, port) = hostPort(listen) else {
+            throw section.fail("listen", "'\(listen)' is not host:port (e.g. 127.0.0.1:9002)")
+        }
+        let settings = MRDServer.Settings(host: host, port: port, pipeline: try section.string("pipeline") ?? "",
+                                          maxConnections: try section.int("max_connections", range: 1...1024) ?? 4,
+                                          idleTimeout: try section.double("idle_timeout", min: 0.1, max: 86_400) ?? 60)
+        try section.finish()
+        return settings
     }
 
     /// `curve: {secret_key: FILE, clients: DIRECTORY | [FILE or Z85 key, …]}`.

@@ -23,11 +23,28 @@ enum DaemonLauncher {
         if threads * file.totalWorkers > cores {
             logger.warning("\(file.path): frame_threads × workers over all pipelines = \(threads * file.totalWorkers) exceeds the \(cores) cores; expect contention")
         }
+        let specs = try pipelineSpecs(file, threads: threads)
         return try Daemon(settings: Daemon.Settings(publishEndpoint: file.publish, controlEndpoint: file.control,
                                                     drainTimeout: file.drainTimeout, lingerMs: file.lingerMs,
                                                     curve: file.curve, logger: logger, metrics: metrics,
-                                                    frameObserver: frameObserver),
-                          pipelines: try pipelineSpecs(file, threads: threads))
+                                                    frameObserver: frameObserver, mrd: try mrdSettings(file, specs)),
+                          pipelines: specs)
+    }
+
+    /// `mrd`: its pipeline named, or the first pipeline with `input: mrd`.
+    static func mrdSettings(_ file: DaemonConfigFile, _ specs: [Daemon.PipelineSpec]) throws -> MRDServer.Settings? {
+        guard var mrd = file.mrd else { return nil }
+        let names = specs.filter { $0.backend.interface.mrd != nil }.map(\.backend.interface.name)
+        if mrd.pipeline.isEmpty {
+            guard let first = names.first else {
+                throw ValidationErrorText("\(file.path): key 'mrd': no pipeline has input: mrd; the MRD endpoint needs one")
+            }
+            mrd.pipeline = first
+        }
+        guard names.contains(mrd.pipeline) else {
+            throw ValidationErrorText("\(file.path): key 'mrd.pipeline': '\(mrd.pipeline)' is not a served pipeline with input: mrd (those: \(names))")
+        }
+        return mrd
     }
 
     /// Every pipeline file loaded (models included), or an error naming the file and key.

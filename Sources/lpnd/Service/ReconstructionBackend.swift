@@ -47,7 +47,8 @@ final class ReconstructionProcessor: FrameProcessor {
     func process(_ frame: InboundFrame) throws -> ProcessedFrame {
         let measurement = Reconstruction.Measurement(shape: frame.header.shape,
                                       type: frame.header.dtype == .complex64 ? .complex64 : .float32,
-                                      values: frame.measurement, sampledRows: frame.sampledRows)
+                                      values: frame.measurement, sampledRows: frame.sampledRows,
+                                      missingLines: frame.mrd?.missingLines ?? 0)
         let reference = frame.reference.map { Tensor(shape: pipeline.imageShape, data: $0) }
         let result: ReconstructionResult
         do {
@@ -74,6 +75,7 @@ final class ReconstructionProcessor: FrameProcessor {
                               check: d.check.map { CheckSummary(folds: $0.folds, differenceDB: $0.differenceDB, marginDB: $0.marginDB,
                                                                 priorError: $0.priorError, referenceError: $0.referenceError) },
                               choice: d.choice.map { ChoiceSummary(prior: $0.chosen.rawValue, switched: $0.switched, checked: $0.checked) },
-                              proxSeconds: d.records.isEmpty ? nil : d.records.reduce(0) { $0 + ($1.proxSeconds ?? 0) })
+                              proxSeconds: d.records.isEmpty ? nil : d.records.reduce(0) { $0 + ($1.proxSeconds ?? 0) },
+                              intensityScale: d.intensityScale)
     }
 }

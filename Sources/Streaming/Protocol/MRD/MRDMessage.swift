@@ -1,30 +1,47 @@
 import Foundation
 
-/// One MRD (ISMRMRD) stream message, byte for byte as the MRD streaming format frames it: a
-/// little-endian uint16 message id, then its body (docs/PROTOCOL.md §8). lpnd carries one per
-/// ZeroMQ message, after an lpnd envelope part that names the stream and the pipeline.
+/// One MRD (ISMRMRD) stream message, byte for byte as the MRD streaming protocol frames it: a
+/// little-endian uint16 message id, then its body (docs/PROTOCOL.md §8). On ZeroMQ lpnd carries
+/// one per message, after an envelope part; on the MRD TCP endpoint (§9) they follow each other.
 ///
-///     id 3     header       uint32 length, then the XML header (UTF-8; a trailing NUL is allowed)
-///     id 1008  acquisition  the 340-byte acquisition header, trajectory (float32 ×
-///                           trajectory_dimensions × samples), data (complex64 × channels × samples)
-///     id 4     close        nothing: the stream ends
+///     id 1     config file   1024 bytes: a configuration's name, NUL-padded
+///     id 2     config text   uint32 length, then the configuration's text
+///     id 3     header        uint32 length, then the XML header (UTF-8; trailing NULs allowed)
+///     id 4     close         nothing: the stream ends
+///     id 5     text          uint32 length, then UTF-8 text (a log line or an error)
+///     id 1008  acquisition   340-byte acquisition header, trajectory (float32 × trajectory
+///                            dimensions × samples), data (complex64 × channels × samples)
+///     id 1022  image         198-byte image header, uint64 attribute length, attribute XML,
+///                            data (channels × z × y × x samples of the header's data type)
+///     id 1026  waveform      40-byte waveform header, data (uint32 × channels × samples)
+///     id 1030  ndarray       uint16 type, version, dimensions; uint64 × dimensions; the values
 ///
-/// This file is the reader and the writer of these bodies.
+/// This file is the reader of every body and the writer of the ones lpnd sends
+/// (``MRDImageMessage`` writes images).
 public enum MRDMessage: Sendable {
+    case configFile(name: String)
+    case configText(String)
     case header(xml: String)
-    case acquisition(MRDAcquisition)
     case close
+    case text(String)
+    case acquisition(MRDAcquisition)
+    /// An image, waveform or array a client may send: read whole, not used.
+    case ignored(kind: String, bytes: Int)
 
     /// Whether the message ends a run of acquisitions (a header or a close).
     var endsRejection: Bool {
-        if case .acquisition = self { return false }
-        return true
+        switch self {
+        case .header, .close: return true
+        default: return false
+        }
     }
 
-    public static let headerID: UInt16 = 3
-    public static let closeID: UInt16 = 4
-    public static let acquisitionID: UInt16 = 1008
-    /// The longest XML header accepted (bytes).
+    public static let configFileID: UInt16 = 1, configTextID: UInt16 = 2, headerID: UInt16 = 3, closeID: UInt16 = 4
+    public static let textID: UInt16 = 5, acquisitionID: UInt16 = 1008, imageID: UInt16 = 1022
+    public static let waveformID: UInt16 = 1026, ndarrayID: UInt16 = 1030
+    /// The config file message's fixed body size.
+    public static let configFileBytes = 1024
+    /// The longest XML header, config text or text accepted (bytes).
     public static let maxHeaderBytes = 1 << 20
 
     public struct Problem: Error, Sendable, CustomStringConvertible {
@@ -37,33 +54,54 @@ public enum MRDMessage: Sendable {
         let id = UInt16(bytes[0]) | UInt16(bytes[1]) << 8
         let body = bytes[2...]  // a view: no copy of the line's samples
         switch id {
-        case headerID:
-            guard body.count >= 4 else { return .failure(Problem(description: "MRD header message: missing its uint32 length")) }
-            let length = Int(body.loadLE(UInt32.self, at: 0))
-            guard length <= maxHeaderBytes else { return .failure(Problem(description: "MRD header of \(length) bytes exceeds the \(maxHeaderBytes)-byte limit")) }
-            guard body.count == 4 + length else {
-                return .failure(Problem(description: "MRD header message: length field says \(length) bytes, \(body.count - 4) follow"))
+        case configFileID:
+            guard body.count == configFileBytes else {
+                return .failure(Problem(description: "MRD config file message: \(body.count) bytes; it has \(configFileBytes)"))
             }
-            var text = Array(body.dropFirst(4))
-            while text.last == 0 { text.removeLast() }
-            guard let xml = String(validating: text, as: UTF8.self) else {
-                return .failure(Problem(description: "MRD header is not valid UTF-8"))
-            }
-            return .success(.header(xml: xml))
+            return string(body, what: "config file name").map { .configFile(name: $0) }
+        case configTextID: return lengthPrefixed(body, what: "config text").map { .configText($0) }
+        case headerID: return lengthPrefixed(body, what: "header").map { .header(xml: $0) }
         case closeID:
             guard body.isEmpty else { return .failure(Problem(description: "MRD close message has a \(body.count)-byte body; it has none")) }
             return .success(.close)
-        case acquisitionID:
-            return MRDAcquisition.decode(body).map { .acquisition($0) }
+        case textID: return lengthPrefixed(body, what: "text").map { .text($0) }
+        case acquisitionID: return MRDAcquisition.decode(body).map { .acquisition($0) }
+        case imageID, waveformID, ndarrayID:
+            let kind = id == imageID ? "image" : id == waveformID ? "waveform" : "ndarray"
+            return .success(.ignored(kind: kind, bytes: body.count))
         default:
-            return .failure(Problem(description: "MRD message id \(id) is not supported (3 header, 1008 acquisition, 4 close)"))
+            return .failure(Problem(description: "MRD message id \(id) does not exist (1, 2 config, 3 header, 4 close, 5 text, 1008 acquisition, 1022 image, 1026 waveform, 1030 ndarray)"))
         }
     }
 
+    /// A uint32 length, then that many bytes of UTF-8 (trailing NULs dropped).
+    private static func lengthPrefixed(_ body: ArraySlice<UInt8>, what: String) -> Result<String, Problem> {
+        guard body.count >= 4 else { return .failure(Problem(description: "MRD \(what) message: missing its uint32 length")) }
+        let length = Int(body.loadLE(UInt32.self, at: 0))
+        guard length <= maxHeaderBytes else { return .failure(Problem(description: "MRD \(what) of \(length) bytes exceeds the \(maxHeaderBytes)-byte limit")) }
+        guard body.count == 4 + length else {
+            return .failure(Problem(description: "MRD \(what) message: length field says \(length) bytes, \(body.count - 4) follow"))
+        }
+        return string(body.dropFirst(4), what: what)
+    }
+
+    private static func string(_ bytes: ArraySlice<UInt8>, what: String) -> Result<String, Problem> {
+        var text = Array(bytes)
+        while text.last == 0 { text.removeLast() }
+        guard let string = String(validating: text, as: UTF8.self) else { return .failure(Problem(description: "MRD \(what) is not valid UTF-8")) }
+        return .success(string)
+    }
+
     /// Writer: a header message for `xml`.
-    public static func encodeHeader(xml: String) -> [UInt8] {
-        let text = Array(xml.utf8)
-        return littleEndian(headerID) + littleEndian(UInt32(text.count)) + text
+    public static func encodeHeader(xml: String) -> [UInt8] { encodeLengthPrefixed(headerID, xml) }
+
+    /// Writer: a text message (lpnd sends its errors to MRD clients this way).
+    public static func encodeText(_ text: String) -> [UInt8] { encodeLengthPrefixed(textID, text) }
+
+    /// Writer: a config file message naming `name`.
+    public static func encodeConfigFile(_ name: String) -> [UInt8] {
+        let bytes = Array(name.utf8.prefix(configFileBytes - 1))
+        return littleEndian(configFileID) + bytes + [UInt8](repeating: 0, count: configFileBytes - bytes.count)
     }
 
     /// Writer: an acquisition message from the raw 340-byte header, trajectory and data floats.
@@ -74,62 +112,13 @@ public enum MRDMessage: Sendable {
 
     public static func encodeClose() -> [UInt8] { littleEndian(closeID) }
 
+    private static func encodeLengthPrefixed(_ id: UInt16, _ text: String) -> [UInt8] {
+        let bytes = Array(text.utf8)
+        return littleEndian(id) + littleEndian(UInt32(bytes.count)) + bytes
+    }
+
     static func littleEndian<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
         withUnsafeBytes(of: value.littleEndian) { Array($0) }
-    }
-}
-
-/// One MRD acquisition (a readout line of every active channel): the header fields lpnd uses,
-/// at their offsets in the packed 340-byte ISMRMRD_AcquisitionHeader, and the samples.
-public struct MRDAcquisition: Sendable {
-    public static let headerBytes = 340
-
-    /// ISMRMRD_AcquisitionFlags: flag n is bit n − 1 of `flags`.
-    public enum Flag: Int, Sendable {
-        case firstInSlice = 7, lastInSlice = 8
-        case noise = 19, parallelCalibration = 20, parallelCalibrationAndImaging = 21, reverse = 22
-        case navigation = 23, phaseCorrection = 24, lastInMeasurement = 25, hpFeedback = 26, dummyScan = 27
-        case rtFeedback = 28, surfaceCoilCorrection = 29, phaseStabilizationReference = 30, phaseStabilization = 31
-    }
-
-    /// Flags of lines that carry no imaging k-space (skipped by frame assembly).
-    public static let nonImaging: [Flag] = [.noise, .navigation, .phaseCorrection, .hpFeedback, .dummyScan, .rtFeedback,
-                                            .surfaceCoilCorrection, .phaseStabilizationReference, .phaseStabilization]
-
-    public var flags: UInt64
-    public var samples: Int
-    public var activeChannels: Int
-    public var discardPre: Int, discardPost: Int
-    public var centerSample: Int
-    public var trajectoryDimensions: Int
-    /// Encoding counters.
-    public var step1: Int, step2: Int, average: Int, slice: Int, contrast: Int, phase: Int, repetition: Int, set: Int
-    /// [channels][samples] complex64, interleaved (re, im).
-    public var data: [Float]
-
-    public func has(_ flag: Flag) -> Bool { flags & (1 << UInt64(flag.rawValue - 1)) != 0 }
-    public var isImaging: Bool { !Self.nonImaging.contains { has($0) } }
-
-    static func decode(_ body: ArraySlice<UInt8>) -> Result<MRDAcquisition, MRDMessage.Problem> {
-        guard body.count >= headerBytes else {
-            return .failure(.init(description: "MRD acquisition: \(body.count) bytes, the header alone has \(headerBytes)"))
-        }
-        func u16(_ offset: Int) -> Int { Int(body.loadLE(UInt16.self, at: offset)) }
-        let samples = u16(34), channels = u16(38), trajectory = u16(176)
-        let expected = headerBytes + 4 * trajectory * samples + 8 * channels * samples
-        guard body.count == expected else {
-            return .failure(.init(description: "MRD acquisition: \(body.count) bytes; \(samples) samples × \(channels) channels with trajectory dimension \(trajectory) need \(expected)"))
-        }
-        let dataStart = headerBytes + 4 * trajectory * samples
-        var data = [Float](repeating: 0, count: 2 * channels * samples)
-        data.withUnsafeMutableBytes { out in
-            body.withUnsafeBytes { raw in out.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[dataStart...])) }
-        }
-        return .success(MRDAcquisition(
-            flags: body.loadLE(UInt64.self, at: 2), samples: samples, activeChannels: channels,
-            discardPre: u16(168), discardPost: u16(170), centerSample: u16(172), trajectoryDimensions: trajectory,
-            step1: u16(242), step2: u16(244), average: u16(246), slice: u16(248), contrast: u16(250), phase: u16(252),
-            repetition: u16(254), set: u16(256), data: data))
     }
 }
 
@@ -138,4 +127,7 @@ extension ArraySlice where Element == UInt8 {
     func loadLE<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
     }
+
+    /// A little-endian float32 at a byte offset from the slice's start (unaligned).
+    func loadFloat(at offset: Int) -> Float { Float(bitPattern: loadLE(UInt32.self, at: offset)) }
 }

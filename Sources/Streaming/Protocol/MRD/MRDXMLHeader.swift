@@ -3,8 +3,10 @@ import Foundation
 import FoundationXML
 #endif
 
-/// The parts of an MRD XML header (ismrmrdHeader) that frame assembly checks: the first
-/// encoding's encoded and reconstructed matrix sizes and the receiver channel count.
+/// The parts of an MRD XML header (ismrmrdHeader) lpnd reads: the first encoding's encoded and
+/// reconstructed matrix sizes and the receiver channel count (checked against the pipeline),
+/// the phase-encode limits and acceleration factor (a frame's expected lines) and the
+/// reconstructed field of view (the images' header).
 public struct MRDXMLHeader: Sendable, Equatable {
     /// encoding/encodedSpace/matrixSize x, y (readout samples, phase-encode lines).
     public var encodedX: Int, encodedY: Int
@@ -12,6 +14,12 @@ public struct MRDXMLHeader: Sendable, Equatable {
     public var reconX: Int, reconY: Int
     /// acquisitionSystemInformation/receiverChannels, when given.
     public var receiverChannels: Int?
+    /// encoding/reconSpace/fieldOfView_mm x, y, z (zeros when absent).
+    public var fieldOfView: [Float] = [0, 0, 0]
+    /// encoding/encodingLimits/kspace_encoding_step_1 minimum and maximum, when given.
+    public var step1Limits: ClosedRange<Int>?
+    /// encoding/parallelImaging/accelerationFactor/kspace_encoding_step_1, when given.
+    public var acceleration: Int?
 
     public init(encodedX: Int, encodedY: Int, reconX: Int, reconY: Int, receiverChannels: Int?) {
         self.encodedX = encodedX
@@ -38,8 +46,17 @@ public struct MRDXMLHeader: Sendable, Equatable {
             }
             sizes.append(v)
         }
-        return .success(MRDXMLHeader(encodedX: sizes[0], encodedY: sizes[1], reconX: sizes[2], reconY: sizes[3],
-                                     receiverChannels: value("ismrmrdHeader/acquisitionSystemInformation/receiverChannels")))
+        var header = MRDXMLHeader(encodedX: sizes[0], encodedY: sizes[1], reconX: sizes[2], reconY: sizes[3],
+                                  receiverChannels: value("ismrmrdHeader/acquisitionSystemInformation/receiverChannels"))
+        header.fieldOfView = ["x", "y", "z"].map { axis in
+            collector.values[base + "reconSpace/fieldOfView_mm/" + axis].flatMap { Float($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+        }
+        if let low = value(base + "encodingLimits/kspace_encoding_step_1/minimum"),
+           let high = value(base + "encodingLimits/kspace_encoding_step_1/maximum"), low <= high {
+            header.step1Limits = low...high
+        }
+        header.acceleration = value(base + "parallelImaging/accelerationFactor/kspace_encoding_step_1").flatMap { $0 >= 1 ? $0 : nil }
+        return .success(header)
     }
 
     /// Collects the text of the first element at each path (the first encoding wins).
