@@ -1,7 +1,7 @@
 """The shipped MRD pipeline against BART and ISMRMRD's own reconstruction, on the files
 Debian's ismrmrd-tools generate (docs/RESULTS.md "MRD scanner data").
 
-    python3 benchmarks/mrd_quality.py [--pipeline pipelines/mrd-shepp-logan.yaml] [--via zmq|tcp]
+    python3 benchmarks/mrd_quality.py [--pipeline pipelines/mrd-shepp-logan.yaml] [--via tcp|zmq]
 
 1. `ismrmrd_generate_cartesian_shepp_logan -a 4 -w 32` (256×256, 8 coils, readout oversampled
    2×, 4 repetitions, each every 4th line from its own offset plus 32 central lines) and the same
@@ -9,12 +9,13 @@ Debian's ismrmrd-tools generate (docs/RESULTS.md "MRD scanner data").
 2. the reference: `ismrmrd_recon_cartesian_2d` of the fully sampled file (its root-sum-of-squares
    image);
 3. lpnd: every acquisition of the undersampled file, serialised by the official `ismrmrd`
-   package, into a running `lpnd run` (ZeroMQ PUSH, or the MRD TCP endpoint);
+   package, into a running `lpnd run` (its MRD TCP endpoint, or ZeroMQ PUSH);
 4. BART: each repetition's lines as a centred k-space, `ecalib -m1` + `pics -l1 -r R`
    (R from a small grid, the best PSNR: BART's best case), the readout oversampling cropped;
 5. zero-filled root-sum-of-squares of the same lines.
 Every image is compared by magnitude inside the object (the generator's phantom > 0) after
-the least-squares scale onto the reference, PSNR at the reference's peak there. Prints one JSON object.
+the least-squares scale onto the reference, PSNR at the reference's peak there; the lpnd
+image of the fully sampled file too (`lpnd_full`). Prints one JSON object.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ import numpy as np
 from common import LPND, ROOT, daemon_config, load_pipeline
 
 import ismrmrd  # noqa: E402  (pip install ismrmrd)
-from ismrmrd.serialization import ProtocolDeserializer, ProtocolSerializer  # noqa: E402
+from ismrmrd.serialization import ProtocolSerializer  # noqa: E402
 
 
 def generate(work: str, acceleration: int, calibration: int) -> str:
@@ -154,16 +155,55 @@ def lpnd_zmq(pipeline: str, header: str, lines, work: str) -> dict:
             daemon.kill()
 
 
+def lpnd_tcp(pipeline: str, path: str, work: str) -> dict:
+    """repetition -> lpnd's image, through `lpnd run`'s MRD endpoint and clients/mrd's client
+    (the official package's serializer)."""
+    sys.path.insert(0, os.path.join(ROOT, "clients", "mrd"))
+    from mrd_client import stream
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = os.path.join(work, "lpnd-tcp.yaml")
+    with open(config, "w") as f:
+        f.write(f"publish: ipc://{work}/out\nstats_interval: 0\nhttp: off\nmrd: {{listen: 127.0.0.1:{port}}}\n"
+                f"pipelines:\n  - file: {os.path.abspath(pipeline)}\n    ingest: {{endpoint: ipc://{work}/in}}\n")
+    log = open(os.path.join(work, "lpnd-tcp.log"), "w")
+    daemon = subprocess.Popen([LPND, "run", "--config", config], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        images, texts, _ = stream(path, "127.0.0.1", port)
+        import ismrmrd
+        return {"images": {i.image_index - 1: (np.abs(i.data).squeeze(),
+                                               {"convergence": {"iterations": int(ismrmrd.Meta.deserialize(i.attribute_string)["lpnd.iterations"])},
+                                                "flags": ismrmrd.Meta.deserialize(i.attribute_string).get("lpnd.flags")})
+                           for i in images},
+                "errors": [{"code": t} for t in texts]}
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--pipeline", default=os.path.join(ROOT, "pipelines", "mrd-shepp-logan.yaml"))
     parser.add_argument("--work", default=None)
     parser.add_argument("--skip-bart", action="store_true")
+    parser.add_argument("--via", choices=["zmq", "tcp"], default="tcp")
     args = parser.parse_args()
     work = args.work or tempfile.mkdtemp(prefix="lpnd-mrd-")
     os.makedirs(work, exist_ok=True)
-    ref, support = reference(generate(work, 1, 0))
-    header, lines = acquisitions(generate(work, 4, 32))
+    full = generate(work, 1, 0)
+    ref, support = reference(full)
+    undersampled = generate(work, 4, 32)
+    header, lines = acquisitions(undersampled)
     frames = kspace_frames(lines)
     result = {"reference": "ismrmrd_recon_cartesian_2d, fully sampled", "frames": len(frames)}
     result["zero_filled"] = [round(scaled_psnr(zero_filled(k), ref, support), 2) for k, _ in frames.values()]
@@ -174,12 +214,19 @@ def main():
             if best is None or np.mean(psnrs) > np.mean(best[1]):
                 best = (r, psnrs)
         result["bart_pics"] = {"r": best[0], "psnr": best[1]}
-    out = lpnd_zmq(args.pipeline, header.encode() if isinstance(header, str) else header, lines, work)
+    if args.via == "tcp":
+        out = lpnd_tcp(args.pipeline, undersampled, work)
+    else:
+        out = lpnd_zmq(args.pipeline, header.encode() if isinstance(header, str) else header, lines, work)
+    result["via"] = args.via
     result["lpnd"] = {"psnr": [round(scaled_psnr(img, ref, support), 2) for _, (img, _) in sorted(out["images"].items())],
                       "iterations": [h["convergence"]["iterations"] for _, (_, h) in sorted(out["images"].items())],
                       "flags": [h.get("flags") for _, (_, h) in sorted(out["images"].items())],
                       "errors": [e.get("code") for e in out["errors"]]}
-    print(json.dumps(result, indent=1))
+    if args.via == "tcp":
+        image = lpnd_tcp(args.pipeline, full, work)["images"][0][0]
+        result["lpnd_full"] = round(scaled_psnr(image, ref, support), 2)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

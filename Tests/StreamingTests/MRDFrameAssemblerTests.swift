@@ -49,7 +49,7 @@ import Testing
 
     @Test func readerRejectsBadMessages() {
         #expect(throws: Never.self) { _ = try MRDMessage.decode(MRDMessage.encodeHeader(xml: Self.xml)).get() }
-        for (bytes, text) in [([UInt8]([9]), "2-byte id"), ([7, 0], "id 7 is not supported"),
+        for (bytes, text) in [([UInt8]([9]), "2-byte id"), ([7, 0], "id 7 does not exist"),
                               (Array(Self.acquisition(line: 0).dropLast(4)), "need"),
                               (MRDMessage.encodeClose() + [0], "has a 1-byte body")] {
             guard case .failure(let problem) = MRDMessage.decode(bytes) else { Issue.record("accepted \(bytes.prefix(4))"); continue }
@@ -99,16 +99,63 @@ import Testing
         #expect(errors(feed(a, Self.acquisition(line: 8, channels: 3))).first?.code == .mrdAcquisition)
         #expect(errors(feed(a, Self.acquisition(line: 16))).first?.message.contains("outside the 16") == true)
         #expect(errors(feed(a, Self.acquisition(line: 8, step2: 1))).first?.code == .mrdAcquisition)
-        // Counters change mid-frame: the open frame is reported, the new one starts.
+        // Other counters open a frame beside the first: no error.
         _ = feed(a, Self.acquisition(line: 8))
-        let changed = errors(feed(a, Self.acquisition(line: 8, repetition: 1)))
-        #expect(changed.first?.code == .mrdIncomplete && changed.first?.seq == 0)
-        // Too few central rows at the end of slice.
+        #expect(feed(a, Self.acquisition(line: 8, repetition: 1)).isEmpty)
+        // Too few central rows at the end of slice: an error, and no seq taken.
         let short = errors(feed(a, Self.acquisition(line: 9, repetition: 1, flags: [.lastInSlice])))
-        #expect(short.first?.code == .mrdIncomplete && short.first?.seq == 1 && short.first?.message.contains("calibration needs 4") == true)
-        // Close with an open frame.
+        #expect(short.first?.code == .mrdIncomplete && short.first?.seq == nil && short.first?.message.contains("calibration needs 4") == true)
+        // Close with two open frames (repetitions 0 and 2): both reported.
         _ = feed(a, Self.acquisition(line: 8, repetition: 2))
-        #expect(errors(feed(a, MRDMessage.encodeClose())).first?.seq == 2)
+        #expect(errors(feed(a, MRDMessage.encodeClose())).map(\.code) == [.mrdIncomplete, .mrdIncomplete])
+    }
+
+    /// Lines of two repetitions alternating (as interleaved slices come) make two frames, seq 0
+    /// and 1, each with its own counters; a ninth open frame drops the oldest.
+    @Test func interleavedFramesAssembleSideBySide() {
+        let a = MRDFrameAssembler(pipeline: "p", expectation: Self.expectation)
+        _ = feed(a, MRDMessage.encodeHeader(xml: Self.xml))
+        var done: [InboundFrame] = []
+        for r in 6...10 {
+            for rep in 0..<2 { done += frames(feed(a, Self.acquisition(line: r, repetition: rep, flags: r == 10 ? [.lastInSlice] : []))) }
+        }
+        #expect(done.map(\.header.seq) == [0, 1] && done.map { $0.mrd?.repetition } == [0, 1])
+        #expect(done.allSatisfy { $0.sampledRows == [6, 7, 8, 9, 10] && $0.mrd?.missingLines == 0 })
+        for rep in 0..<MRDFrameAssembler.maxOpenFrames { #expect(feed(a, Self.acquisition(line: 7, repetition: rep)).isEmpty) }
+        let evicted = errors(feed(a, Self.acquisition(line: 7, repetition: 99)))
+        #expect(evicted.count == 1 && evicted[0].message.contains("the oldest (slice 0 contrast 0 phase 0 repetition 0") == true)
+    }
+
+    /// With the header's acceleration factor, a frame with a gap of a whole period lacks lines.
+    @Test func framesLackingLinesAreCounted() {
+        let a = MRDFrameAssembler(pipeline: "p", expectation: Self.expectation)
+        let xml = Self.xml.replacingOccurrences(of: "</encoding>", with: """
+            <encodingLimits><kspace_encoding_step_1><minimum>0</minimum><maximum>15</maximum><center>8</center></kspace_encoding_step_1></encodingLimits>
+            <parallelImaging><accelerationFactor><kspace_encoding_step_1>2</kspace_encoding_step_1><kspace_encoding_step_2>1</kspace_encoding_step_2></accelerationFactor></parallelImaging>
+            </encoding>
+            """)
+        _ = feed(a, MRDMessage.encodeHeader(xml: xml))
+        func frame(_ rows: [Int]) -> InboundFrame? {
+            var out: [InboundFrame] = []
+            for (i, r) in rows.enumerated() { out += frames(feed(a, Self.acquisition(line: r, flags: i == rows.count - 1 ? [.lastInSlice] : []))) }
+            return out.first
+        }
+        #expect(frame([0, 2, 4, 6, 7, 8, 9, 10, 12, 14])?.mrd?.missingLines == 0)
+        #expect(frame([0, 2, 6, 7, 8, 9, 10, 12])?.mrd?.missingLines == 2)  // 4 and 14 lost
+    }
+
+    /// Config, text, waveform and image messages are read and accepted, not errors.
+    @Test func otherMessagesAreAccepted() {
+        let a = MRDFrameAssembler(pipeline: "p", expectation: Self.expectation)
+        let waveform = [UInt8]([0x02, 0x04]) + [UInt8](repeating: 0, count: 40)
+        for bytes in [MRDMessage.encodeConfigFile("default.xml"), MRDMessage.encodeText("hello"), waveform] {
+            let out = feed(a, bytes)
+            #expect(out.count == 1 && { if case .ignored = out[0] { true } else { false } }())
+        }
+        guard case .success(.configFile(let name)) = MRDMessage.decode(MRDMessage.encodeConfigFile("default.xml")) else {
+            Issue.record("config file not read back"); return
+        }
+        #expect(name == "default.xml")
     }
 
     @Test func streamStateIsBounded() {

@@ -79,13 +79,15 @@ class Session:
 
 
 def stream(path: str, host: str, port: int, config: Optional[str] = None,
-           edit: Optional[Callable[[list], list]] = None, timeout: float = 300):
-    """Streams an HDF5 file as one session -> (images, texts, whether the server closed)."""
+           edit: Optional[Callable[[list], list]] = None, extra: Iterable = (), timeout: float = 300):
+    """Streams an HDF5 file as one session -> (images, texts, whether the server closed).
+    `edit` may change the acquisitions; `extra` objects go right after the config."""
     header, acquisitions = read_file(path)
     session = Session(host, port, timeout)
     try:
         if config:
             session.send([ConfigFile(config)])
+        session.send(list(extra))
         session.send([header] + (edit(acquisitions) if edit else acquisitions))
         session.close()
         images, texts = session.answers(timeout)

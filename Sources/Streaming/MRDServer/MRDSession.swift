@@ -204,9 +204,10 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
             if !socket.write(next) {
                 logger.warning("MRD session \(stream): the client stopped reading; the session ends")
                 state.withLock { $0.broken = true; $0.outbox = [] }
-                break
+                socket.shutdown()  // wakes the reader
+                return
             }
         }
-        socket.shutdown()
+        socket.finishWriting(drainingFor: 2)
     }
 }

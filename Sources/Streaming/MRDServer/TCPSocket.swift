@@ -107,5 +107,19 @@ final class TCPSocket: @unchecked Sendable {  // safe: `fd` is set once; shutdow
     /// Wakes a blocked read or write (both directions end).
     func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
 
+    /// Ends the writing direction (the peer reads to the end of what was sent), then reads and
+    /// discards what the peer still sends for up to `seconds` or until it closes: closing a
+    /// socket with unread input would reset the connection and could lose the last replies.
+    func finishWriting(drainingFor seconds: Double) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        setTimeouts(read: 0.1, write: 0.1)
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while Date() < deadline {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { break }
+        }
+    }
+
     deinit { close(fd) }
 }

@@ -1,0 +1,149 @@
+"""lpnd's MRD endpoint (docs/PROTOCOL.md §9) driven by code nobody on the team wrote: the
+official `ismrmrd` package's serializer and types (clients/mrd/mrd_client.py uses nothing
+else), files written by Debian's `ismrmrd_generate_cartesian_shepp_logan`, and the reference
+image of `ismrmrd_recon_cartesian_2d`.
+
+Needs the lpnd binary (LPND env var, default .build/release/lpnd), ismrmrd-tools, and the
+`ismrmrd`, `h5py`, `numpy` and `pytest` packages. Run: python3 -m pytest clients/mrd
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ismrmrd  # noqa: E402
+from ismrmrd.serialization import ConfigText  # noqa: E402
+from mrd_client import Session, read_file, stream  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
+PIPELINE = os.path.join(ROOT, "pipelines", "mrd-shepp-logan.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def generate(directory: str, name: str, *args) -> str:
+    path = os.path.join(directory, name)
+    subprocess.run(["ismrmrd_generate_cartesian_shepp_logan", "-o", path, *args], check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def files():
+    directory = tempfile.mkdtemp(prefix="lpnd-mrd-")
+    full = generate(directory, "full.h5")
+    subprocess.run(["ismrmrd_recon_cartesian_2d", full], check=True, capture_output=True)
+    import h5py
+    with h5py.File(full, "r") as f:
+        reference = np.abs(np.asarray(f["dataset/cpp/data"])).reshape(-1, 256, 256)[-1].astype(np.float64)
+        phantom = np.asarray(f["dataset/phantom"])
+    support = np.abs(phantom["real"] + 1j * phantom["imag"]).reshape(-1, 256, 256)[0] > 0
+    return {"dir": directory, "full": full, "reference": reference, "support": support}
+
+
+@pytest.fixture(scope="module")
+def daemon(files):
+    port = free_port()
+    config = os.path.join(files["dir"], "lpnd.yaml")
+    with open(config, "w") as f:
+        f.write(f"publish: ipc://{files['dir']}/out\nstats_interval: 0\nhttp: off\n"
+                f"mrd: {{listen: 127.0.0.1:{port}, max_connections: 2, idle_timeout: 5}}\n"
+                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/in}}\n")
+    log = open(os.path.join(files["dir"], "lpnd.log"), "w")
+    process = subprocess.Popen([LPND, "run", "--config", config], stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()  # an empty session: EOF, no harm
+            break
+        except OSError:
+            assert time.time() < deadline and process.poll() is None, "the MRD endpoint did not come up"
+            time.sleep(0.1)
+    yield port
+    process.terminate()
+    assert process.wait(60) == 0
+
+
+def psnr_in_object(image, files) -> float:
+    x, ref = np.abs(image).astype(np.float64)[files["support"]], files["reference"][files["support"]]
+    a = (x * ref).sum() / (x * x).sum()
+    return float(20 * np.log10(ref.max() / np.sqrt(((a * x - ref) ** 2).mean())))
+
+
+def test_a_fully_sampled_scan_comes_back_as_an_image_that_matches_ismrmrds_recon(daemon, files):
+    waveform = ismrmrd.Waveform.from_array(np.arange(20, dtype=np.uint32).reshape(2, 10))
+    extra = [ConfigText("<gadgetronStreamConfiguration/>"), "a text message from the client", waveform]
+    images, texts, closed = stream(files["full"], "127.0.0.1", daemon, config="mrd-shepp-logan", extra=extra)
+    assert closed and texts == [] and len(images) == 1
+    image = images[0]
+    assert list(image.matrix_size) == [256, 256, 1] and image.data_type == ismrmrd.DATATYPE_FLOAT
+    assert image.image_type == ismrmrd.IMTYPE_MAGNITUDE and image.slice == 0 and image.image_index == 1
+    assert abs(image.field_of_view[0] - 300) < 1e-3
+    meta = ismrmrd.Meta.deserialize(image.attribute_string)
+    assert meta["lpnd.pipeline"] == "mrd-shepp-logan" and int(meta["lpnd.sampled_lines"]) == 256
+    assert psnr_in_object(image.data.squeeze(), files) >= 30
+
+
+def interleave_two_slices(acquisitions):
+    """Every line twice, as slice 0 then slice 1 (the usual order of a 2-D multi-slice scan)."""
+    out = []
+    for a in acquisitions:
+        for s in (0, 1):
+            b = ismrmrd.Acquisition.from_bytes(a.to_bytes())
+            b.idx.slice = s
+            out.append(b)
+    return out
+
+
+def test_interleaved_slices_give_one_image_each(daemon, files):
+    images, texts, closed = stream(files["full"], "127.0.0.1", daemon, edit=interleave_two_slices)
+    assert closed and texts == []
+    assert sorted(i.slice for i in images) == [0, 1]
+    for image in images:
+        assert psnr_in_object(image.data.squeeze(), files) >= 30
+
+
+def test_a_hostile_client_beside_a_good_one_loses_the_good_one_nothing(daemon, files):
+    hostile = Session("127.0.0.1", daemon, timeout=60)
+    _, acquisitions = read_file(files["full"])
+    try:
+        hostile.send(acquisitions[:3])  # acquisitions before any header
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # lpnd may have answered and closed after the first
+    result = {}
+    good = threading.Thread(target=lambda: result.update(zip(("images", "texts", "closed"),
+                                                              stream(files["full"], "127.0.0.1", daemon))))
+    good.start()
+    images, texts = hostile.answers(60)
+    assert hostile.closed and images == [] and any("mrd_header" in t for t in texts), texts
+    garbage = Session("127.0.0.1", daemon, timeout=60)
+    try:
+        garbage.send_raw(b"\x07\x00 not an MRD message")
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    _, texts = garbage.answers(60)
+    assert garbage.closed and any("malformed_message" in t and "id 7" in t for t in texts), texts
+    good.join(300)
+    assert result["closed"] and result["texts"] == [] and len(result["images"]) == 1
+    assert psnr_in_object(result["images"][0].data.squeeze(), files) >= 30
+
+
+def test_a_client_that_never_closes_is_closed_after_the_idle_timeout(daemon, files):
+    session = Session("127.0.0.1", daemon, timeout=60)
+    header, _ = read_file(files["full"])
+    session.send([header])
+    started = time.time()
+    images, texts = session.answers(60)
+    assert session.closed and images == [] and any("idle_timeout" in t for t in texts), texts
+    assert time.time() - started < 30
