@@ -26,7 +26,7 @@ public enum OperatorExport {
         ]
         if let k = pipeline.kspace {
             description["kspace_layout"] = k.layout == .centered
-                ? "centered (BART fftc): y_wire = fftshift((-1)^(kx+ky) * y) per coil; mask.npy is unshifted"
+                ? "centered (BART fftc): y_wire = fftshift((-1)^(kx+ky) * y) per coil; mask.npy and sampled_lines are centred too (as operator.mask reads them)"
                 : "unshifted"
             description["readout_oversampling"] = .int(k.readoutOversampling)
         }
@@ -44,12 +44,12 @@ public enum OperatorExport {
             description["formula"] = "u = signs * x.reshape(-1); y = np.real(np.fft.ifft(np.fft.fft(u, norm='ortho') * np.fft.fft(filter, norm='ortho'), norm='ortho'))[indices]"
             description["parameters"] = ["rate": .double(rate), "seed": .int(Int(seed)), "measurements": .int(d.indices.count)]
         case .mri(let mask, let r, let c, let seed, let file):
-            try write("mask.npy", Tensor(shape: [h, w], data: mask.values))
+            try write("mask.npy", Tensor(shape: [h, w], data: pipelineLayout(mask.values, pipeline, h, w)))
             description["formula"] = "y = mask * np.fft.fft2(x, norm='ortho')  (unshifted k-space: index [0,0] is DC; phase-encode lines are rows)"
             description["parameters"] = ["acceleration": JSONValue(r), "center_fraction": JSONValue(c), "seed": JSONValue(seed.map { Int($0) }),
-                                         "mask_file": JSONValue(file), "sampled_lines": JSONValue(mask.lines), "sampling_rate": .double(mask.samplingRate)]
+                                         "mask_file": JSONValue(file), "sampled_lines": JSONValue(pipelineRows(mask.lines, pipeline)), "sampling_rate": .double(mask.samplingRate)]
         case .multiCoilMRI(let spec):
-            try write("mask.npy", Tensor(shape: [h, w], data: spec.mask.values))
+            try write("mask.npy", Tensor(shape: [h, w], data: pipelineLayout(spec.mask.values, pipeline, h, w)))
             let maps = spec.maps ?? pipeline.coilSimulation.maps(coils: spec.coils, height: h, width: w)
             try NPY.writeComplex(shape: [spec.coils, h, w], values: maps.values,
                                  path: (directory as NSString).appendingPathComponent("coil_maps.npy"))
@@ -58,7 +58,7 @@ public enum OperatorExport {
             description["parameters"] = ["coils": .int(spec.coils), "acceleration": JSONValue(spec.acceleration),
                                          "center_fraction": JSONValue(spec.centerFraction), "seed": JSONValue(spec.seed.map { Int($0) }),
                                          "mask_file": JSONValue(spec.maskFile), "coil_maps": .string(spec.mapsFile ?? "estimate"),
-                                         "normalize": .bool(spec.normalize), "sampled_lines": JSONValue(spec.mask.lines),
+                                         "normalize": .bool(spec.normalize), "sampled_lines": JSONValue(pipelineRows(spec.mask.lines, pipeline)),
                                          "sampling_rate": .double(spec.mask.samplingRate)]
         case .blur(let k):
             try write("kernel.npy", Tensor(shape: [k.size, k.size], data: k.values))
@@ -74,5 +74,23 @@ public enum OperatorExport {
             throw ReconstructionError.invalidFile(path: path, reason: "cannot write file")
         }
         return files + ["operator.json"]
+    }
+
+    /// A mask [H, W] in the operator's (unshifted) layout, as the pipeline's `operator.mask`
+    /// reads it: centred for `kspace: centered` (so an exported mask loads back unchanged).
+    static func pipelineLayout(_ values: [Float], _ pipeline: Pipeline, _ h: Int, _ w: Int) -> [Float] {
+        guard let format = pipeline.kspace, format.layout == .centered else { return values }
+        var out = [Float](repeating: 0, count: h * w)
+        for r in 0..<h {
+            for c in 0..<w { out[r * w + c] = values[format.operatorRow(r) * w + (c + w - w / 2) % w] }
+        }
+        return out
+    }
+
+    /// Sampled rows in the pipeline's layout (the inverse of the loader's operatorRow: a shift
+    /// by H/2, its own inverse for even H).
+    static func pipelineRows(_ rows: [Int], _ pipeline: Pipeline) -> [Int] {
+        guard let format = pipeline.kspace, format.layout == .centered else { return rows }
+        return rows.map(format.operatorRow).sorted()
     }
 }
