@@ -4,6 +4,7 @@
 #include <string.h>
 
 _Static_assert(sizeof(ISMRMRD_AcquisitionHeader) == 340, "ISMRMRD acquisition header must be the packed 340 bytes");
+_Static_assert(sizeof(ISMRMRD_ImageHeader) == 198, "ISMRMRD image header must be the packed 198 bytes");
 
 struct lpnd_mrd_file {
     ISMRMRD_Dataset dataset;
@@ -11,17 +12,37 @@ struct lpnd_mrd_file {
     ISMRMRD_Acquisition acquisition;
 };
 
-lpnd_mrd_file *lpnd_mrd_open(const char *path, const char *group) {
+static lpnd_mrd_file *open_file(const char *path, const char *group, bool create) {
     lpnd_mrd_file *file = calloc(1, sizeof *file);
     if (!file) return NULL;
     if (ismrmrd_init_dataset(&file->dataset, path, group) != ISMRMRD_NOERROR ||
-        ismrmrd_open_dataset(&file->dataset, false) != ISMRMRD_NOERROR) {
+        ismrmrd_open_dataset(&file->dataset, create) != ISMRMRD_NOERROR) {
         free(file);
         return NULL;
     }
-    file->header = ismrmrd_read_header(&file->dataset);
+    file->header = create ? NULL : ismrmrd_read_header(&file->dataset);
     ismrmrd_init_acquisition(&file->acquisition);
     return file;
+}
+
+lpnd_mrd_file *lpnd_mrd_open(const char *path, const char *group) { return open_file(path, group, false); }
+
+lpnd_mrd_file *lpnd_mrd_create(const char *path, const char *group) { return open_file(path, group, true); }
+
+int lpnd_mrd_append_image(lpnd_mrd_file *file, const char *varname, const uint8_t header[198],
+                          const char *attributes, size_t attributes_length, const void *data, size_t data_bytes) {
+    ISMRMRD_Image image;
+    if (ismrmrd_init_image(&image) != ISMRMRD_NOERROR) return -1;
+    memcpy(&image.head, header, 198);
+    image.head.attribute_string_len = (uint32_t)attributes_length;
+    int status = -1;
+    if (ismrmrd_make_consistent_image(&image) == ISMRMRD_NOERROR && ismrmrd_size_of_image_data(&image) == data_bytes) {
+        if (attributes_length > 0) memcpy(image.attribute_string, attributes, attributes_length);
+        memcpy(image.data, data, data_bytes);
+        status = ismrmrd_append_image(&file->dataset, varname, &image) == ISMRMRD_NOERROR ? 0 : -1;
+    }
+    ismrmrd_cleanup_image(&image);
+    return status;
 }
 
 void lpnd_mrd_close(lpnd_mrd_file *file) {

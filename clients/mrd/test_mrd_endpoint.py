@@ -59,7 +59,7 @@ def daemon(files):
     with open(config, "w") as f:
         f.write(f"publish: ipc://{files['dir']}/out\nstats_interval: 0\nhttp: off\n"
                 f"mrd: {{listen: 127.0.0.1:{port}, max_connections: 2, idle_timeout: 5}}\n"
-                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/in}}\n")
+                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/in}}\n    mrd_images: true\n")
     log = open(os.path.join(files["dir"], "lpnd.log"), "w")
     process = subprocess.Popen([LPND, "run", "--config", config], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
@@ -147,3 +147,21 @@ def test_a_client_that_never_closes_is_closed_after_the_idle_timeout(daemon, fil
     images, texts = session.answers(60)
     assert session.closed and images == [] and any("idle_timeout" in t for t in texts), texts
     assert time.time() - started < 30
+
+
+def test_lpnd_listen_writes_the_published_images_to_a_file_the_package_reads(daemon, files):
+    out = os.path.join(files["dir"], "listened.h5")
+    # The listener subscribes in milliseconds; the frame it waits for takes seconds to reconstruct.
+    listen = subprocess.Popen([LPND, "listen", "--endpoint", f"ipc://{files['dir']}/out", "--mrd", out, "--count", "1",
+                               "--timeout", "120"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    images, texts, closed = stream(files["full"], "127.0.0.1", daemon)
+    output, _ = listen.communicate(timeout=180)
+    assert listen.returncode == 0 and "wrote 1 MRD image(s)" in output, output
+    assert closed and len(images) == 1
+    dataset = ismrmrd.Dataset(out, "dataset", False)
+    written = dataset.read_image("images", 0)
+    assert list(written.matrix_size) == [256, 256, 1] and written.slice == 0
+    assert np.array_equal(written.data, images[0].data)
+    assert ismrmrd.Meta.deserialize(written.attribute_string)["lpnd.stream"] == \
+        ismrmrd.Meta.deserialize(images[0].attribute_string)["lpnd.stream"]
+    dataset.close()

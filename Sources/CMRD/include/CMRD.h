@@ -19,3 +19,11 @@ uint32_t lpnd_mrd_count(lpnd_mrd_file *file);
 int lpnd_mrd_read(lpnd_mrd_file *file, uint32_t index, uint8_t header[340],
                   const float **trajectory, size_t *trajectory_floats,
                   const float **data, size_t *data_floats);
+
+/// Opens FILE's GROUP for writing, creating the file when needed; NULL when it cannot.
+lpnd_mrd_file *lpnd_mrd_create(const char *path, const char *group);
+/// Appends one image to VARNAME (MRD's "images" group convention: header, attributes, data):
+/// HEADER is the packed 198-byte ISMRMRD_ImageHeader, then the attribute text and the data
+/// (the size its header's matrix, channels and data type give). Returns 0 on success.
+int lpnd_mrd_append_image(lpnd_mrd_file *file, const char *varname, const uint8_t header[198],
+                          const char *attributes, size_t attributes_length, const void *data, size_t data_bytes);

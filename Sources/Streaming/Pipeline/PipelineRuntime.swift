@@ -252,7 +252,8 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             metrics.frame(timings, iterations: result.convergence.iterations, proxSeconds: result.proxSeconds,
                           stream: frame.header.stream, at: now)
             if let choice = result.choice { metrics.choice(choice) }
-            let messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
+            var messages = encoder.frame(frame, result, timings: timings, png: png, generation: entry.generation)
+            if configuration.publishMRD { messages.append(encoder.mrdImage(frame, result)) }
             frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
                                           png: png, result: result))
             replySink(for: frame.header.stream)?.frame(frame, result)

@@ -24,11 +24,14 @@ public struct PipelineRuntimeConfiguration: Sendable, Equatable {
     public var publishPNG: Bool
     /// Also write `<stream>-<seq>.png` files here, when set.
     public var pngDirectory: String?
+    /// Also publish each frame as an MRD image message (topic `mrd/<stream>/`).
+    public var publishMRD: Bool
 
     public init(endpoint: String, bind: Bool = true, socket: SocketKind = .pull,
                 dropPolicy: BoundedStage<RawMessage>.DropPolicy = .dropOldest, receiveHighWaterMark: Int32 = 2,
                 inbox: Int = 4, reconstructInbox: Int = 4, workers: Int = 1, reorder: Bool = true,
-                publishPNG: Bool = true, pngDirectory: String? = nil) {
+                publishPNG: Bool = true, pngDirectory: String? = nil, publishMRD: Bool = false) {
+        self.publishMRD = publishMRD
         self.endpoint = endpoint
         self.bind = bind
         self.socket = socket

@@ -27,6 +27,8 @@ public enum WireProtocol {
 
 public enum OutputKind: String, Sendable {
     case frame, diagnostics, error, pong
+    /// A frame as an MRD image message (`mrd_images: true`, docs/PROTOCOL.md §3).
+    case mrd
 }
 
 /// Sample types of payload parts. Complex values are interleaved (re, im) float32 pairs.

@@ -17,6 +17,8 @@ struct FrameListener {
     var probeStream: String?
     var probeSeen: Locked<Bool>?
     var curve: CurveClient?
+    /// Append each MRD image message (pipelines with `mrd_images: true`) to this file.
+    var mrdFile: MRDImageFile?
 
     struct FrameRecord {
         var seq: UInt64
@@ -33,6 +35,7 @@ struct FrameListener {
         var frames: [FrameRecord] = []
         var errors: [String] = []
         var diagnostics = 0
+        var mrdImages = 0
 
         /// Frames per second between the first frame received and the last (nil below 2 frames).
         var framesPerSecond: Double? {
@@ -47,7 +50,7 @@ struct FrameListener {
         defer { socket.close(linger: 0) }
         try socket.setOption(ZMQ_RCVHWM_, 100_000)
         if let stream {
-            for kind in ["frame", "diagnostics", "error"] { try socket.subscribe("\(kind)/\(stream)/") }
+            for kind in ["frame", "diagnostics", "error", "mrd"] { try socket.subscribe("\(kind)/\(stream)/") }
         } else {
             try socket.subscribe("")
         }
@@ -60,10 +63,11 @@ struct FrameListener {
         var report = Report()
         var lastMessage = MonotonicClock.seconds()
         // Done when `count` frames + errors arrived and every frame's diagnostics (which
-        // directly follows it) too.
+        // directly follows it) too, and with --mrd its MRD image (which follows those).
         func done() -> Bool {
             guard let count else { return false }
             return report.frames.count + report.errors.count >= count && report.diagnostics >= report.frames.count
+                && (mrdFile == nil || report.mrdImages >= report.frames.count)
         }
         while !done() {
             guard try socket.poll(timeoutMs: 100), let parts = try socket.receive(dontWait: true) else {
@@ -110,6 +114,9 @@ struct FrameListener {
             let text = "\(event.code.rawValue) stream=\(stream) seq=\(seq): \(event.message)"
             report.errors.append(text)
             if printEach { print("error \(text)") }
+        case .mrdImage(_, let message):
+            report.mrdImages += 1
+            try mrdFile?.append(message: message)
         case .pong:
             break
         }

@@ -16,14 +16,17 @@ struct ListenCommand: ParsableCommand {
     @Option(help: "Only this stream.") var stream: String?
     @Option(help: "Write <stream>-<seq>.png and .json here.") var output: String?
     @Option(help: "Stop after this many frames + errors.") var count: Int?
+    @Option(help: "Append the MRD image messages (pipelines with mrd_images: true) to this ISMRMRD HDF5 file (group dataset, images).") var mrd: String?
     @Option(help: "Stop after this many seconds without a message.") var timeout: Double = 30
     @OptionGroup var curve: CurveOptions
 
     func run() throws {
-        let listener = FrameListener(endpoint: endpoint, stream: stream, outputDirectory: output, count: count, idleTimeout: timeout,
+        var listener = FrameListener(endpoint: endpoint, stream: stream, outputDirectory: output, count: count, idleTimeout: timeout,
                                      curve: try curve.load())
+        listener.mrdFile = try mrd.map { try MRDImageFile(path: $0) }
         let report = try listener.run()
         printSummary(report)
+        if let file = listener.mrdFile { print("wrote \(file.count) MRD image(s) to \(file.path)") }
     }
 }
 

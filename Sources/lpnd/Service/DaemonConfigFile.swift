@@ -71,7 +71,8 @@ struct DaemonConfigFile {
                 workers: try parseWorkers(p.string("workers") ?? "auto", automatic: autoWorkers, p),
                 reorder: try p.bool("reorder") ?? true,
                 publishPNG: try p.bool("png") ?? true,
-                pngDirectory: try p.string("png_dir").map { resolve($0, against: directory) })
+                pngDirectory: try p.string("png_dir").map { resolve($0, against: directory) },
+                publishMRD: try p.bool("mrd_images") ?? false)
             try ingest.finish()
             try p.finish()
             entries.append(PipelineEntry(file: resolve(file, against: directory), runtime: runtime))

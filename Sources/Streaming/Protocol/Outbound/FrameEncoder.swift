@@ -39,6 +39,14 @@ public struct FrameEncoder: Sendable {
         return [parts, [Self.topic(.diagnostics, stream), body]]
     }
 
+    /// A frame as an MRD image message (§3, `mrd_images`): the identification as JSON, then the
+    /// message (id 1022 and its body, ``MRDReply``).
+    public func mrdImage(_ frame: InboundFrame, _ result: ProcessedFrame) -> Message {
+        let stream = frame.header.stream
+        return [Self.topic(.mrd, stream), JSONWriter.bytes(MRDImageHeader(stream: stream, seq: frame.header.seq, pipeline: pipeline)),
+                MRDReply.image(frame, result, pipeline: pipeline)]
+    }
+
     /// An error event (§5); its topic names the stream when the event has a valid one, else `_`.
     public func error(_ event: ErrorEvent) -> Message {
         let stream = event.stream.flatMap { WireProtocol.isValidStreamID($0) ? $0 : nil } ?? WireProtocol.unknownStream

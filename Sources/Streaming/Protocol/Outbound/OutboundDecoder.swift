@@ -11,6 +11,8 @@ public enum OutboundMessage: Sendable {
     case diagnostics(DiagnosticsHeader, body: [UInt8])
     case error(ErrorEvent)
     case pong(Pong)
+    /// A frame as an MRD image message (id 1022 and its body).
+    case mrdImage(MRDImageHeader, message: [UInt8])
 
     public var stream: String? {
         switch self {
@@ -18,6 +20,7 @@ public enum OutboundMessage: Sendable {
         case .diagnostics(let h, _): h.stream
         case .error(let e): e.stream
         case .pong(let p): p.stream
+        case .mrdImage(let h, _): h.stream
         }
     }
 
@@ -27,6 +30,7 @@ public enum OutboundMessage: Sendable {
         case .diagnostics(let h, _): h.seq
         case .error(let e): e.seq
         case .pong(let p): p.seq
+        case .mrdImage(let h, _): h.seq
         }
     }
 
@@ -36,6 +40,7 @@ public enum OutboundMessage: Sendable {
         case .diagnostics: .diagnostics
         case .error: .error
         case .pong: .pong
+        case .mrdImage: .mrd
         }
     }
 }
@@ -46,6 +51,21 @@ public struct DiagnosticsHeader: Codable, Sendable, Equatable {
     public var stream: String
     public var seq: UInt64
     public var pipeline: String
+}
+
+/// The identification of an MRD image message (`mrd/<stream>/`).
+public struct MRDImageHeader: Codable, Sendable, Equatable {
+    public var lpnd = WireProtocol.version
+    public var type = "mrd_image"
+    public var stream: String
+    public var seq: UInt64
+    public var pipeline: String
+
+    public init(stream: String, seq: UInt64, pipeline: String) {
+        self.stream = stream
+        self.seq = seq
+        self.pipeline = pipeline
+    }
 }
 
 public enum OutboundDecoder {
@@ -79,6 +99,9 @@ public enum OutboundDecoder {
                 return .error(try decoder.decode(ErrorEvent.self, from: body))
             case .pong:
                 return .pong(try decoder.decode(Pong.self, from: body))
+            case .mrd:
+                guard parts.count == 3 else { throw Failure(description: "mrd message without its MRD image part") }
+                return .mrdImage(try decoder.decode(MRDImageHeader.self, from: body), message: parts[2])
             }
         } catch let failure as Failure {
             throw failure
