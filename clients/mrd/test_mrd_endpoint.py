@@ -19,6 +19,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ismrmrd  # noqa: E402
+import ismrmrd.xsd  # noqa: E402
 from ismrmrd.serialization import ConfigText  # noqa: E402
 from mrd_client import Session, read_file, stream  # noqa: E402
 
@@ -165,3 +166,28 @@ def test_lpnd_listen_writes_the_published_images_to_a_file_the_package_reads(dae
     assert ismrmrd.Meta.deserialize(written.attribute_string)["lpnd.stream"] == \
         ismrmrd.Meta.deserialize(images[0].attribute_string)["lpnd.stream"]
     dataset.close()
+
+
+def test_bad_sessions_get_a_text_and_close_and_the_endpoint_goes_on(daemon, files):
+    header, acquisitions = read_file(files["full"])
+    # A header whose channel count is not the pipeline's.
+    wrong = ismrmrd.xsd.CreateFromDocument(header.toXML())
+    wrong.acquisitionSystemInformation.receiverChannels = 4
+    session = Session("127.0.0.1", daemon, timeout=60)
+    session.send([wrong])
+    _, texts = session.answers(60)
+    assert session.closed and any("mrd_header" in t and "receiverChannels 4" in t for t in texts), texts
+    # A client that stops in the middle of an acquisition and disconnects.
+    session = Session("127.0.0.1", daemon, timeout=60)
+    session.send([header])
+    session.send_raw(acquisitions[0].to_bytes()[:200])
+    session.shutdown()
+    # Connections over mrd.max_connections (2): told so and closed; the first two stay open.
+    idle = [Session("127.0.0.1", daemon, timeout=60) for _ in range(2)]
+    extra = Session("127.0.0.1", daemon, timeout=60)
+    _, texts = extra.answers(60)
+    assert extra.closed and any("max_connections" in t for t in texts), texts
+    for s in idle:
+        s.answers(60)  # closed by the idle timeout
+    images, texts, closed = stream(files["full"], "127.0.0.1", daemon)
+    assert closed and texts == [] and len(images) == 1
