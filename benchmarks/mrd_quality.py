@@ -13,6 +13,11 @@ Debian's ismrmrd-tools generate (docs/RESULTS.md "MRD scanner data").
 4. BART: each repetition's lines as a centred k-space, `ecalib -m1` + `pics -l1 -r R`
    (R from a small grid, the best PSNR: BART's best case), the readout oversampling cropped;
 5. zero-filled root-sum-of-squares of the same lines.
+Speed: lpnd's frames/s over the whole TCP session (connect to close, lines sent as fast as
+the endpoint takes them, the pipeline's workers as `lpnd run` picks them) and BART's over its
+`ecalib` + `pics` runs of the same frames at the chosen r (BART's own OpenMP threads), on the
+same machine in the same run, and their ratio.
+
 Every image is compared by magnitude inside the object (the generator's phantom > 0) after
 the least-squares scale onto the reference, PSNR at the reference's peak there; the lpnd
 image of the fully sampled file too (`lpnd_full`). Prints one JSON object.
@@ -99,16 +104,19 @@ def scaled_psnr(x: np.ndarray, ref: np.ndarray, support: np.ndarray) -> float:
     return float(20 * np.log10(ref.max() / np.sqrt(((a * x - ref) ** 2).mean())))
 
 
-def bart(k: np.ndarray, work: str, r: float) -> np.ndarray:
+def bart(k: np.ndarray, work: str, r: float) -> tuple[np.ndarray, float]:
+    """BART's image of one frame and the seconds `ecalib` + `pics` took (their own threads)."""
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     from bart import write_cfl, read_cfl
     base = os.path.join(work, "bart")
     write_cfl(base + "-k", np.transpose(k, (2, 1, 0))[:, :, None, :])  # (X, Y, 1, C)
+    started = time.perf_counter()
     subprocess.run(["bart", "ecalib", "-m1", base + "-k", base + "-maps"], check=True, capture_output=True)
     subprocess.run(["bart", "pics", "-S", "-l1", "-r", str(r), base + "-k", base + "-maps", base + "-x"], check=True,
                    capture_output=True)
+    seconds = time.perf_counter() - started
     x = read_cfl(base + "-x").reshape(k.shape[2], k.shape[1], order="F").T  # (X, Y) -> [H, os·W]
-    return crop_readout(np.abs(x))
+    return crop_readout(np.abs(x)), seconds
 
 
 def serialized(obj) -> bytes:
@@ -179,13 +187,15 @@ def lpnd_tcp(pipeline: str, path: str, work: str) -> dict:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.1)
+        started = time.perf_counter()
         images, texts, _ = stream(path, "127.0.0.1", port)
+        seconds = time.perf_counter() - started
         import ismrmrd
         return {"images": {i.image_index - 1: (np.abs(i.data).squeeze(),
                                                {"convergence": {"iterations": int(ismrmrd.Meta.deserialize(i.attribute_string)["lpnd.iterations"])},
                                                 "flags": ismrmrd.Meta.deserialize(i.attribute_string).get("lpnd.flags")})
                            for i in images},
-                "errors": [{"code": t} for t in texts]}
+                "errors": [{"code": t} for t in texts], "seconds": seconds}
     finally:
         daemon.terminate()
         daemon.wait(timeout=60)
@@ -210,10 +220,11 @@ def main():
     if not args.skip_bart and shutil.which("bart"):
         best = None
         for r in (0.003, 0.01, 0.03):
-            psnrs = [round(scaled_psnr(bart(k, work, r), ref, support), 2) for k, _ in frames.values()]
+            runs = [bart(k, work, r) for k, _ in frames.values()]
+            psnrs = [round(scaled_psnr(x, ref, support), 2) for x, _ in runs]
             if best is None or np.mean(psnrs) > np.mean(best[1]):
-                best = (r, psnrs)
-        result["bart_pics"] = {"r": best[0], "psnr": best[1]}
+                best = (r, psnrs, sum(t for _, t in runs))
+        result["bart_pics"] = {"r": best[0], "psnr": best[1], "frames_per_second": round(len(frames) / best[2], 3)}
     if args.via == "tcp":
         out = lpnd_tcp(args.pipeline, undersampled, work)
     else:
@@ -223,6 +234,11 @@ def main():
                       "iterations": [h["convergence"]["iterations"] for _, (_, h) in sorted(out["images"].items())],
                       "flags": [h.get("flags") for _, (_, h) in sorted(out["images"].items())],
                       "errors": [e.get("code") for e in out["errors"]]}
+    if "seconds" in out:
+        # The whole session: connect, header, every line, close, every image back.
+        result["lpnd"]["frames_per_second"] = round(len(out["images"]) / out["seconds"], 3)
+        if "bart_pics" in result:
+            result["lpnd_over_bart_rate"] = round(result["lpnd"]["frames_per_second"] / result["bart_pics"]["frames_per_second"], 2)
     if args.via == "tcp":
         image = lpnd_tcp(args.pipeline, full, work)["images"][0][0]
         result["lpnd_full"] = round(scaled_psnr(image, ref, support), 2)

@@ -18,7 +18,7 @@ import Support
 /// then lpnd sends close and closes the connection. A message that cannot be read, a header or
 /// line that does not fit the pipeline, silence longer than the idle timeout, or the daemon
 /// stopping end it at once: a text message says why, then close.
-final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable state is in `state`; the assembler and `runtime` belong to the reader thread
+final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable state shared with the writer and the encode stage is in `state`; `runtime` and the assembler are touched only by the reader thread
     struct Settings: Sendable {
         var idleTimeout: Double
         var maxInFlight = 4
@@ -178,7 +178,7 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
     // MARK: Replies (the encode stage's worker)
 
     func frame(_ frame: InboundFrame, _ result: ProcessedFrame) {
-        let message = MRDReply.image(frame, result, pipeline: runtime?.interface.name ?? "")
+        let message = MRDReply.image(frame, result, pipeline: frame.header.pipeline)
         state.withLock {
             $0.answered += 1
             if !$0.broken { $0.outbox.append(message) }
