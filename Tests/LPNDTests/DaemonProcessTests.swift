@@ -225,6 +225,8 @@ import Testing
             ("publish: ipc:///tmp/x\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y, socket: push}\n", "pipelines[0].ingest.socket"),
             ("pipelines: []\npublish: ipc:///tmp/x\n", "pipelines"),
             ("publish: ipc:///tmp/x\ndrain_timeout: soon\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y}\n", "drain_timeout"),
+            ("publish: ipc:///tmp/x\nmrd: {listen: nowhere}\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y}\n", "mrd.listen"),
+            ("publish: ipc:///tmp/x\nmrd: {listen: 127.0.0.1:0, max_connections: 0}\npipelines:\n  - file: p.yaml\n    ingest: {endpoint: ipc:///tmp/y}\n", "mrd.max_connections"),
         ]
         for (text, key) in cases {
             let path = dir + "/bad.yaml"
