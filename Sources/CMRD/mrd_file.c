@@ -15,8 +15,12 @@ struct lpnd_mrd_file {
 static lpnd_mrd_file *open_file(const char *path, const char *group, bool create) {
     lpnd_mrd_file *file = calloc(1, sizeof *file);
     if (!file) return NULL;
-    if (ismrmrd_init_dataset(&file->dataset, path, group) != ISMRMRD_NOERROR ||
-        ismrmrd_open_dataset(&file->dataset, create) != ISMRMRD_NOERROR) {
+    if (ismrmrd_init_dataset(&file->dataset, path, group) != ISMRMRD_NOERROR) {
+        free(file);
+        return NULL;
+    }
+    if (ismrmrd_open_dataset(&file->dataset, create) != ISMRMRD_NOERROR) {
+        ismrmrd_close_dataset(&file->dataset);  // frees the names init_dataset copied
         free(file);
         return NULL;
     }
@@ -31,6 +35,7 @@ lpnd_mrd_file *lpnd_mrd_create(const char *path, const char *group) { return ope
 
 int lpnd_mrd_append_image(lpnd_mrd_file *file, const char *varname, const uint8_t header[198],
                           const char *attributes, size_t attributes_length, const void *data, size_t data_bytes) {
+    if (attributes_length > UINT32_MAX) return -1;
     ISMRMRD_Image image;
     if (ismrmrd_init_image(&image) != ISMRMRD_NOERROR) return -1;
     memcpy(&image.head, header, 198);

@@ -133,7 +133,7 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
                 }
             }
         } catch {
-            mrdServer?.stop(timeout: Self.joinTimeout)
+            mrdServer?.beginStop(timeout: Self.joinTimeout)
             for pipeline in pipelines { pipeline.stopAccepting() }
             publisher.stop(lingerMs: 0)
             controlFinished?.wait(timeout: Self.joinTimeout)
@@ -220,12 +220,13 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
         }
         guard first else { return stats }
         logger.info("shutting down: draining (timeout \(settings.drainTimeout) s)")
+        mrdServer?.beginStop(timeout: Self.joinTimeout)
         for pipeline in pipelines { pipeline.requestStop() }
         let deadline = MonotonicClock.seconds() + settings.drainTimeout
         for pipeline in pipelines where !pipeline.drain(until: deadline) {
             logger.warning("pipeline \(pipeline.interface.name): drain timeout; unfinished frames reported as errors")
         }
-        mrdServer?.stop(timeout: Self.joinTimeout)
+        mrdServer?.finishStop(timeout: Self.joinTimeout)
         let final = stats
         if !publisher.stop(lingerMs: settings.lingerMs, timeout: Self.joinTimeout) {
             logger.error("the publisher thread did not end within \(Self.joinTimeout) s")

@@ -53,24 +53,31 @@ def files():
     return {"dir": directory, "full": full, "reference": reference, "support": support}
 
 
-@pytest.fixture(scope="module")
-def daemon(files):
+def start_daemon(files, name: str):
+    """`lpnd run` with the shipped MRD pipeline (MRD images on PUB too) and its MRD endpoint on
+    a free loopback port -> (process, port), once the port answers."""
     port = free_port()
-    config = os.path.join(files["dir"], "lpnd.yaml")
+    config = os.path.join(files["dir"], f"{name}.yaml")
     with open(config, "w") as f:
-        f.write(f"publish: ipc://{files['dir']}/out\nstats_interval: 0\nhttp: off\n"
+        f.write(f"publish: ipc://{files['dir']}/{name}-out\nstats_interval: 0\nhttp: off\n"
                 f"mrd: {{listen: 127.0.0.1:{port}, max_connections: 2, idle_timeout: 5}}\n"
-                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/in}}\n    mrd_images: true\n")
-    log = open(os.path.join(files["dir"], "lpnd.log"), "w")
+                f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/{name}-in}}\n"
+                f"    mrd_images: true\n")
+    log = open(os.path.join(files["dir"], f"{name}.log"), "w")
     process = subprocess.Popen([LPND, "run", "--config", config], stdout=log, stderr=subprocess.STDOUT)
     deadline = time.time() + 60
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()  # an empty session: EOF, no harm
-            break
+            return process, port
         except OSError:
             assert time.time() < deadline and process.poll() is None, "the MRD endpoint did not come up"
             time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def daemon(files):
+    process, port = start_daemon(files, "lpnd")
     yield port
     process.terminate()
     assert process.wait(60) == 0
@@ -153,7 +160,7 @@ def test_a_client_that_never_closes_is_closed_after_the_idle_timeout(daemon, fil
 def test_lpnd_listen_writes_the_published_images_to_a_file_the_package_reads(daemon, files):
     out = os.path.join(files["dir"], "listened.h5")
     # The listener subscribes in milliseconds; the frame it waits for takes seconds to reconstruct.
-    listen = subprocess.Popen([LPND, "listen", "--endpoint", f"ipc://{files['dir']}/out", "--mrd", out, "--count", "1",
+    listen = subprocess.Popen([LPND, "listen", "--endpoint", f"ipc://{files['dir']}/lpnd-out", "--mrd", out, "--count", "1",
                                "--timeout", "120"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     images, texts, closed = stream(files["full"], "127.0.0.1", daemon)
     output, _ = listen.communicate(timeout=180)
@@ -191,3 +198,30 @@ def test_bad_sessions_get_a_text_and_close_and_the_endpoint_goes_on(daemon, file
         s.answers(60)  # closed by the idle timeout
     images, texts, closed = stream(files["full"], "127.0.0.1", daemon)
     assert closed and texts == [] and len(images) == 1
+
+
+def test_an_image_header_announcing_exabytes_is_refused_and_the_daemon_lives(daemon, files):
+    header = bytearray(198)
+    header[2:4] = (5).to_bytes(2, "little")  # float32
+    for offset in (16, 18, 20, 34):  # matrix x, y, z and channels: 65535 each
+        header[offset:offset + 2] = (65535).to_bytes(2, "little")
+    session = Session("127.0.0.1", daemon, timeout=60)
+    try:
+        session.send_raw((1022).to_bytes(2, "little") + bytes(header) + (0).to_bytes(8, "little"))
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    _, texts = session.answers(60)
+    assert session.closed and any("malformed_message" in t and "limit" in t for t in texts), texts
+    images, texts, closed = stream(files["full"], "127.0.0.1", daemon)
+    assert closed and len(images) == 1
+
+
+def test_sigterm_during_a_session_tells_the_client_and_exits_cleanly(files):
+    process, port = start_daemon(files, "stopping")
+    header, acquisitions = read_file(files["full"])
+    session = Session("127.0.0.1", port, timeout=60)
+    session.send([header] + acquisitions[:100])  # no end of slice yet: the session waits for more
+    process.terminate()
+    assert process.wait(60) == 0
+    _, texts = session.answers(60)
+    assert session.closed and any("daemon is stopping" in t for t in texts), texts

@@ -102,16 +102,23 @@ public final class MRDServer: @unchecked Sendable {  // safe: mutable state is i
         }
     }
 
-    /// Stops accepting and ends every session (their frames in flight still drain through the
-    /// pipelines and are published on PUB).
-    func stop(timeout: Double) {
+    /// Shutdown, before the pipelines drain: stops accepting, and every session stops reading
+    /// (its frames in flight drain and are answered; a session waiting for room ends with a
+    /// text saying the daemon stops).
+    func beginStop(timeout: Double) {
         let sessions = state.withLock { s in
             s.stopping = true
             return Array(s.sessions.values)
         }
         if !acceptFinished.wait(timeout: timeout) { logger.warning("MRD endpoint: the accept thread did not end in \(timeout) s") }
         for session in sessions { session.stop() }
-        for session in sessions where !session.ended.wait(timeout: timeout) {
+    }
+
+    /// Shutdown, after the drain: waits (one shared deadline) for every session's last replies.
+    func finishStop(timeout: Double) {
+        let sessions = state.withLock { Array($0.sessions.values) }
+        let deadline = MonotonicClock.seconds() + timeout
+        for session in sessions where !session.ended.wait(timeout: max(0, deadline - MonotonicClock.seconds())) {
             logger.warning("MRD session \(session.stream) did not end in \(timeout) s")
         }
     }

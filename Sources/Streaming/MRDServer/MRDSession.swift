@@ -33,6 +33,10 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
         /// No more messages will be queued: the writer ends once the outbox is empty.
         var finished = false
         var broken = false
+        /// The close is queued: later replies are dropped (the client has been told it ended).
+        var closeQueued = false
+        /// The daemon is stopping: waits for room end, the reader's input is shut.
+        var stopping = false
     }
 
     let stream: String
@@ -69,8 +73,12 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
         reader.start()
     }
 
-    /// Wakes a blocked read (the daemon is stopping).
-    func stop() { socket.shutdown() }
+    /// The daemon is stopping: wakes a wait for room and a blocked read (the input side only:
+    /// queued replies and the close still go out, within the write timeout).
+    func stop() {
+        state.withLock { $0.stopping = true }
+        socket.shutdownReading()
+    }
 
     // MARK: Reader
 
@@ -123,14 +131,19 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
                     return false
                 }
                 enqueue(MRDMessage.encodeText("lpnd \(event.code.rawValue): \(event.message)"))
-            case .frame(let frame):
-                let max = settings.maxInFlight
-                let room = state.wait(until: { ($0.submitted - $0.answered < max && $0.outbox.count < max) || $0.broken }) { s, _ in
+            case .frame(var frame):
+                // Room: fewer than maxInFlight frames unanswered and replies unsent. A reconstruction
+                // that never ends must not hold the session (and its connection slot) forever.
+                let max = settings.maxInFlight, deadline = MonotonicClock.seconds() + settings.idleTimeout + settings.drainTimeout
+                let room = state.wait(until: { ($0.submitted - $0.answered < max && $0.outbox.count < max) || $0.broken || $0.stopping },
+                                      deadline: deadline) { s, ready in
+                    guard ready, !s.broken, !s.stopping else { return false }
                     s.submitted += 1
-                    return !s.broken
+                    return true
                 }
+                frame.replyTo = stream
                 guard room, runtime.submitAssembled(frame) else {
-                    finish(with: "lpnd drain_timeout: the daemon is stopping")
+                    finish(with: "lpnd drain_timeout: the daemon is stopping, or earlier frames were not answered in time")
                     return false
                 }
             }
@@ -148,6 +161,7 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
     private func end(reading error: TCPSocket.ReadEnd) {
         switch error {
         case .closed(let got):
+            if state.withLock({ $0.stopping }) { return finish(with: "lpnd drain_timeout: the daemon is stopping") }
             logger.warning("MRD session \(stream): the client closed the connection \(got > 0 ? "in the middle of a message" : "without a close message")")
             finish(with: nil, sendClose: false)
         case .timedOut:
@@ -168,11 +182,14 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
     /// Queues the last text (if any) and the close; the writer sends them and closes.
     private func finish(with text: String?, sendClose: Bool = true) {
         if let text { enqueue(MRDMessage.encodeText(text)) }
-        if sendClose { enqueue(MRDMessage.encodeClose()) }
+        if sendClose {
+            enqueue(MRDMessage.encodeClose())
+            state.withLock { $0.closeQueued = true }
+        }
     }
 
     private func enqueue(_ message: [UInt8]) {
-        state.withLock { if !$0.broken { $0.outbox.append(message) } }
+        state.withLock { if !$0.broken && !$0.closeQueued { $0.outbox.append(message) } }
     }
 
     // MARK: Replies (the encode stage's worker)
@@ -181,14 +198,14 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
         let message = MRDReply.image(frame, result, pipeline: frame.header.pipeline)
         state.withLock {
             $0.answered += 1
-            if !$0.broken { $0.outbox.append(message) }
+            if !$0.broken && !$0.closeQueued { $0.outbox.append(message) }
         }
     }
 
     func error(_ event: ErrorEvent) {
         state.withLock {
             $0.answered += 1
-            if !$0.broken { $0.outbox.append(MRDMessage.encodeText("lpnd \(event.code.rawValue) seq \(event.seq.map(String.init) ?? "-"): \(event.message)")) }
+            if !$0.broken && !$0.closeQueued { $0.outbox.append(MRDMessage.encodeText("lpnd \(event.code.rawValue) seq \(event.seq.map(String.init) ?? "-"): \(event.message)")) }
         }
     }
 

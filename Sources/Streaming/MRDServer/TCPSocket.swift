@@ -63,7 +63,10 @@ final class TCPSocket: @unchecked Sendable {  // safe: `fd` is set once; shutdow
         var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         guard poll(&poller, 1, timeoutMs) > 0 else { return nil }
         let client = Glibc.accept(fd, nil, nil)
-        guard client >= 0 else { return nil }
+        guard client >= 0 else {
+            usleep(10_000)  // out of descriptors (EMFILE) keeps the listener readable: do not spin
+            return nil
+        }
         var one: Int32 = 1
         setsockopt(client, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         return TCPSocket(fd: client)
@@ -106,6 +109,9 @@ final class TCPSocket: @unchecked Sendable {  // safe: `fd` is set once; shutdow
 
     /// Wakes a blocked read or write (both directions end).
     func shutdown() { _ = Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
+
+    /// Wakes a blocked read (it sees the end of the input); writing goes on.
+    func shutdownReading() { _ = Glibc.shutdown(fd, Int32(SHUT_RD)) }
 
     /// Ends the writing direction (the peer reads to the end of what was sent), then reads and
     /// discards what the peer still sends for up to `seconds` or until it closes: closing a

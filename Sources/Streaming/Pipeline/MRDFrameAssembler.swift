@@ -137,7 +137,8 @@ public final class MRDFrameAssembler {
             return out + [error(id, .mrdIncomplete, "the frame (\(MRDOpenFrame.describe(frame.key))) ended with \(frame.rows.count) line(s) of which \(central) fully sampled around the k-space centre; coil calibration needs \(expectation.minimumCentralRows)")]
         }
         if let r = header.acceleration {
-            frame.info.missingLines = frame.missingLines(limits: header.step1Limits ?? 0...(expectation.height - 1), acceleration: r)
+            let rows = 0...(expectation.height - 1)
+            frame.info.missingLines = frame.missingLines(limits: header.step1Limits?.clamped(to: rows) ?? rows, acceleration: r)
         }
         let seq = stream.nextSeq
         stream.nextSeq += 1

@@ -50,6 +50,9 @@ public struct InboundFrame: Sendable {
     public var sampledRows: [Int]?
     /// MRD frames: what an image made from it repeats, and the lines it lacks.
     public var mrd: MRDFrameInfo?
+    /// The session its outcome also goes to (an MRD TCP session's stream), by
+    /// ``PipelineRuntime/attach(stream:sink:)``; nil for ZeroMQ input.
+    public var replyTo: String?
 
     public init(header: MeasurementHeader, measurement: [Float], reference: [Float]?, receivedAt: Double, sampledRows: [Int]? = nil,
                 mrd: MRDFrameInfo? = nil) {

@@ -1,8 +1,9 @@
 import Foundation
 import Support
 
-/// Receives the outcomes of one stream as the encode stage publishes them (an MRD TCP session
-/// answering its client). Called on the encode stage's worker: must return quickly.
+/// Receives the outcomes of the frames a session submitted (``InboundFrame/replyTo``) as the
+/// encode stage publishes them (an MRD TCP session answering its client). Called on the encode
+/// stage's worker: must return quickly.
 public protocol StreamReplySink: AnyObject, Sendable {
     func frame(_ frame: InboundFrame, _ result: ProcessedFrame)
     func error(_ event: ErrorEvent)
@@ -12,7 +13,9 @@ public protocol StreamReplySink: AnyObject, Sendable {
 /// frames enter at the reconstruct stage (the session assembles them itself), its outcomes come
 /// back through a ``StreamReplySink`` and are published on PUB like every other stream's.
 extension PipelineRuntime {
-    /// Sends `stream`'s outcomes to `sink` too, until ``detach(stream:)``.
+    /// Sends the outcomes of frames with `replyTo == stream` to `sink` too, until
+    /// ``detach(stream:)``. (A ZeroMQ stream of the same name is not routed: its frames have no
+    /// `replyTo`.)
     public func attach(stream: String, sink: any StreamReplySink) {
         replySinks.withLock { $0[stream] = sink }
     }

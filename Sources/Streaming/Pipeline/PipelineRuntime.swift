@@ -233,9 +233,9 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
 
     private func encode(_ outcome: Outcome) -> [FrameEncoder.Message] {
         switch outcome {
-        case .failure(_, let event):
+        case .failure(let entry, let event):
             count(event)
-            replySink(for: event.stream)?.error(event)
+            replySink(for: entry.frame.replyTo)?.error(event)
             return [encoder.error(event)]
         case .frame(let entry, let result, let started, let finished):
             let frame = entry.frame
@@ -256,7 +256,7 @@ public final class PipelineRuntime: @unchecked Sendable {  // safe: mutable stat
             if configuration.publishMRD { messages.append(encoder.mrdImage(frame, result)) }
             frameObserver?(PublishedFrame(pipeline: interface.name, stream: frame.header.stream, header: messages[0][1],
                                           png: png, result: result))
-            replySink(for: frame.header.stream)?.frame(frame, result)
+            replySink(for: frame.replyTo)?.frame(frame, result)
             return messages
         }
     }

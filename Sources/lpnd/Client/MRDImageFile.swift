@@ -27,10 +27,11 @@ final class MRDImageFile: @unchecked Sendable {  // safe: written only by the th
         guard message.count >= dataAt, message[0] == 0xFE, message[1] == 0x03 else {
             throw ValidationErrorText("\(path): not an MRD image message (\(message.count) bytes)")
         }
-        let attributeLength = (0..<8).reduce(0) { $0 | Int(message[attributesAt + $1]) << (8 * $1) }
-        guard dataAt + attributeLength <= message.count else {
+        let announced = (0..<8).reduce(UInt64(0)) { $0 | UInt64(message[attributesAt + $1]) << (8 * UInt64($1)) }
+        guard announced <= UInt64(message.count - dataAt) else {
             throw ValidationErrorText("\(path): an MRD image message's attributes run past its end")
         }
+        let attributeLength = Int(announced)
         let status = message.withUnsafeBufferPointer { bytes in
             let base = bytes.baseAddress!
             return base.advanced(by: dataAt).withMemoryRebound(to: CChar.self, capacity: attributeLength) { attributes in

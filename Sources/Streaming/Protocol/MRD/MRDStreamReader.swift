@@ -49,8 +49,17 @@ struct MRDStreamReader<Failure: Error> {
             guard attributes <= UInt64(maxMessageBytes) else { return .problem("MRD image attributes of \(attributes) bytes exceed the limit") }
             let size = [0, 2, 2, 4, 4, 4, 8, 8, 16][min(u16(at: 4), 8)]
             guard size > 0 else { return .problem("MRD image data_type \(u16(at: 4)) does not exist (1…8)") }
-            let samples = u16(at: 2 + 16) * u16(at: 2 + 18) * u16(at: 2 + 20) * u16(at: 2 + 34)
-            if let problem = try take(Int(attributes) + size * samples) { return problem }
+            // Up to 65535⁴ samples: multiplied in UInt64 with overflow checks, then limited.
+            var bytes = attributes
+            var data = UInt64(size)
+            for offset in [16, 18, 20, 34] {
+                let (product, overflow) = data.multipliedReportingOverflow(by: UInt64(u16(at: 2 + offset)))
+                guard !overflow, product <= UInt64(maxMessageBytes) else { return .problem("MRD image data announces more than the \(maxMessageBytes)-byte limit") }
+                data = product
+            }
+            bytes += data
+            guard bytes <= UInt64(maxMessageBytes) else { return .problem("MRD image announces more than the \(maxMessageBytes)-byte limit") }
+            if let problem = try take(Int(bytes)) { return problem }
         case MRDMessage.waveformID:
             if let problem = try take(40) { return problem }
             if let problem = try take(4 * u16(at: 2 + 28) * u16(at: 2 + 30)) { return problem }

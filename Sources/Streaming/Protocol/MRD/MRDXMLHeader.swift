@@ -52,7 +52,7 @@ public struct MRDXMLHeader: Sendable, Equatable {
             collector.values[base + "reconSpace/fieldOfView_mm/" + axis].flatMap { Float($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         }
         if let low = value(base + "encodingLimits/kspace_encoding_step_1/minimum"),
-           let high = value(base + "encodingLimits/kspace_encoding_step_1/maximum"), low <= high {
+           let high = value(base + "encodingLimits/kspace_encoding_step_1/maximum"), 0 <= low, low <= high, high <= 65535 {
             header.step1Limits = low...high
         }
         header.acceleration = value(base + "parallelImaging/accelerationFactor/kspace_encoding_step_1").flatMap { $0 >= 1 ? $0 : nil }
