@@ -122,7 +122,8 @@ public final class Daemon: @unchecked Sendable {  // safe: sockets and pipelines
             }
             if let mrd = settings.mrd {
                 do {
-                    mrdServer = try MRDServer(settings: mrd, pipelines: pipelines, drainTimeout: settings.drainTimeout, logger: logger)
+                    mrdServer = try MRDServer(settings: mrd, pipelines: pipelines, drainTimeout: settings.drainTimeout, logger: logger,
+                                              metrics: settings.metrics)
                 } catch {
                     throw SocketSetupError(key: "mrd", endpoint: "\(mrd.host):\(mrd.port)", reason: "\(error)")
                 }

@@ -56,10 +56,11 @@ def files():
 def start_daemon(files, name: str):
     """`lpnd run` with the shipped MRD pipeline (MRD images on PUB too) and its MRD endpoint on
     a free loopback port -> (process, port), once the port answers."""
-    port = free_port()
+    port, http = free_port(), free_port()
+    files[f"{name}-http"] = http
     config = os.path.join(files["dir"], f"{name}.yaml")
     with open(config, "w") as f:
-        f.write(f"publish: ipc://{files['dir']}/{name}-out\nstats_interval: 0\nhttp: off\n"
+        f.write(f"publish: ipc://{files['dir']}/{name}-out\nstats_interval: 0\nhttp: 127.0.0.1:{http}\n"
                 f"mrd: {{listen: 127.0.0.1:{port}, max_connections: 2, idle_timeout: 5}}\n"
                 f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/{name}-in}}\n"
                 f"    mrd_images: true\n")
@@ -198,6 +199,12 @@ def test_bad_sessions_get_a_text_and_close_and_the_endpoint_goes_on(daemon, file
         s.answers(60)  # closed by the idle timeout
     images, texts, closed = stream(files["full"], "127.0.0.1", daemon)
     assert closed and texts == [] and len(images) == 1
+    import urllib.request
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{files['lpnd-http']}/metrics", timeout=10).read().decode()
+    import re
+    refused = re.search(r'lpnd_mrd_connections_total\{outcome="refused"\} (\d+)', metrics)
+    assert refused and int(refused.group(1)) >= 1, metrics[-2000:]
+    assert "lpnd_mrd_sessions " in metrics
 
 
 def test_an_image_header_announcing_exabytes_is_refused_and_the_daemon_lives(daemon, files):

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Support
 
 /// The MRD endpoint (docs/PROTOCOL.md §9, lpnd.yaml `mrd`): a TCP listener that speaks the
@@ -41,10 +42,13 @@ public final class MRDServer: @unchecked Sendable {  // safe: mutable state is i
     private let logger: Logger
     private let state = Locked(State())
     private let acceptFinished = Completion()
+    private let sessionsGauge: Gauge
+    private let admittedCounter, refusedCounter: Counter
 
     /// Binds and starts accepting. Throws when the address cannot be bound or the default
     /// pipeline does not take MRD input.
-    init(settings: Settings, pipelines: [PipelineRuntime], drainTimeout: Double, logger: Logger) throws {
+    init(settings: Settings, pipelines: [PipelineRuntime], drainTimeout: Double, logger: Logger,
+         metrics factory: MetricsFactory = MetricsSystem.factory) throws {
         let mrd = pipelines.filter { $0.interface.mrd != nil }
         guard mrd.contains(where: { $0.interface.name == settings.pipeline }) else {
             throw TCPSocket.Failure(description: "pipeline '\(settings.pipeline)' is not served with input: mrd (MRD pipelines: \(mrd.map(\.interface.name)))")
@@ -53,6 +57,9 @@ public final class MRDServer: @unchecked Sendable {  // safe: mutable state is i
         self.pipelines = Dictionary(uniqueKeysWithValues: mrd.map { ($0.interface.name, $0) })
         self.drainTimeout = drainTimeout
         self.logger = logger
+        sessionsGauge = Gauge(label: "lpnd_mrd_sessions", factory: factory)
+        admittedCounter = Counter(label: "lpnd_mrd_connections_total", dimensions: [("outcome", "admitted")], factory: factory)
+        refusedCounter = Counter(label: "lpnd_mrd_connections_total", dimensions: [("outcome", "refused")], factory: factory)
         listener = try TCPSocket.listen(host: settings.host, port: settings.port)
         port = listener.port
         let thread = Thread { [self] in acceptLoop() }
@@ -76,14 +83,22 @@ public final class MRDServer: @unchecked Sendable {  // safe: mutable state is i
                 return session
             }
             guard let admitted else {
+                refusedCounter.increment()
                 connection.setTimeouts(read: 1, write: 1)
                 _ = connection.write(MRDMessage.encodeText("lpnd: \(settings.maxConnections) MRD session(s) are open, the most this endpoint takes (mrd.max_connections); try again later") + MRDMessage.encodeClose())
                 logger.warning("MRD endpoint: connection refused, \(settings.maxConnections) session(s) open")
                 continue
             }
             logger.info("MRD session \(admitted.stream) opened")
+            admittedCounter.increment()
+            sessionsGauge.record(sessionCount)
             admitted.start { [weak self] in
-                _ = self?.state.withLock { $0.sessions.removeValue(forKey: admitted.stream) }
+                guard let self else { return }
+                let open = state.withLock { s in
+                    s.sessions.removeValue(forKey: admitted.stream)
+                    return s.sessions.count
+                }
+                sessionsGauge.record(open)
             }
         }
     }
