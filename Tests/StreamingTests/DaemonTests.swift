@@ -93,7 +93,12 @@ import Support
         #expect(backend.started.wait(for: 1))  // the worker holds seq 0
         // Fill the reconstruction inbox (2) and the frame the decoder holds (1) in order.
         for seq in 1...3 { #expect(try peer.sendFrame(seq: UInt64(seq))) }
-        #expect(eventually { runtime.stats.stages[1].depth == 2 && runtime.stats.stages[0].depth == 0 })
+        // All four read from the socket (else seq 3 may still be on its way and land in the decode
+        // inbox with the next burst), two in the reconstruction inbox, none in the decode inbox.
+        #expect(eventually {
+            let stats = runtime.stats
+            return stats.received - probes(stats) == 4 && stats.stages[1].depth == 2 && stats.stages[0].depth == 0
+        })
         // Now only the decode inbox (3) is left: 10 more messages → 7 drops.
         for seq in 4..<14 { #expect(try peer.sendFrame(seq: UInt64(seq))) }
         let drops = try peer.collect(7).filter { $0.code == "dropped" }
