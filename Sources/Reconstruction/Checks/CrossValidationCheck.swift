@@ -44,11 +44,15 @@ public struct CrossValidationReport: Codable, Sendable, Equatable {
     public var differenceDB: Double
     public var marginDB: Double
     public var seconds: Double
+    /// Each fold's 10·log₁₀(prior's held-out error / reference's), in fold order (how much the
+    /// folds agree; the verdict is `differenceDB`, over all folds pooled).
+    public var foldDifferencesDB: [Double]
 
     public init(folds: Int, units: Int, priorError: Double, referenceError: Double, differenceDB: Double, marginDB: Double,
-                seconds: Double) {
+                seconds: Double, foldDifferencesDB: [Double] = []) {
         (self.folds, self.units, self.priorError, self.referenceError) = (folds, units, priorError, referenceError)
         (self.differenceDB, self.marginDB, self.seconds) = (differenceDB, marginDB, seconds)
+        self.foldDifferencesDB = foldDifferencesDB
     }
 }
 
@@ -174,18 +178,21 @@ final class CrossValidationCheck {
         let t0 = MonotonicClock.seconds()
         let current = op.measurementUnits
         if current.unitOfFloat != units?.unitOfFloat || current.weights != units?.weights { try deal(current) }
-        var priorSum = 0.0, referenceSum = 0.0
+        var priorSum = 0.0, referenceSum = 0.0, perFold: [Double] = []
         for fold in folds {
             // Cancelled (the daemon's drain deadline): no further fold starts.
             guard shouldContinue() else { throw ReconstructionError.cancelled(iteration: 0) }
             fold.keep.withUnsafeBufferPointer { k in for i in 0..<k.count { yKept.pointer[i] = k[i] * y[i] } }
-            priorSum += heldOutError(fold.prior, fold.priorStart, solverSettings, fold, y, shouldContinue)
-            referenceSum += heldOutError(fold.reference, fold.referenceStart, referenceSettings, fold, y, shouldContinue)
+            let p = heldOutError(fold.prior, fold.priorStart, solverSettings, fold, y, shouldContinue)
+            let r = heldOutError(fold.reference, fold.referenceStart, referenceSettings, fold, y, shouldContinue)
+            priorSum += p
+            referenceSum += r
+            perFold.append(10 * log10(p / r))
         }
         let n = max(totalWeight, .leastNormalMagnitude)
         return CrossValidationReport(folds: folds.count, units: current.count, priorError: priorSum / n, referenceError: referenceSum / n,
                                      differenceDB: 10 * log10(priorSum / referenceSum), marginDB: settings.marginDB,
-                                     seconds: MonotonicClock.seconds() - t0)
+                                     seconds: MonotonicClock.seconds() - t0, foldDifferencesDB: perFold)
     }
 
     /// Σ w·((A x − y)ᵢ)² over the fold's held-out floats i (w: their unit's weight), for x the

@@ -29,6 +29,12 @@ import Testing
                 #expect(c.folds == 2 && c.units == 2048)
                 #expect(c.priorError > 0 && c.referenceError > 0 && c.seconds > 0)
                 #expect(abs(c.differenceDB - 10 * log10(c.priorError / c.referenceError)) < 1e-9)
+                // One difference per fold, and the pooled one between the folds' (a ratio of sums lies
+                // between the smallest and the largest of the ratios).
+                #expect(c.foldDifferencesDB.count == c.folds)
+                if let low = c.foldDifferencesDB.min(), let high = c.foldDifferencesDB.max() {
+                    #expect(low - 1e-9 <= c.differenceDB && c.differenceDB <= high + 1e-9)
+                }
                 #expect(d.flags.contains(.worseThanReference) == (c.differenceDB > c.marginDB))
                 #expect(d.stageSeconds["check"] == c.seconds)
             } else {
