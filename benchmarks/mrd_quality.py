@@ -29,7 +29,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -128,7 +127,6 @@ def serialized(obj) -> bytes:
 
 def lpnd_zmq(pipeline: str, header: str, lines, work: str) -> dict:
     """repetition -> lpnd's image, through `lpnd run` (PULL in, PUB out)."""
-    import zmq
     from lpnd_client import Frame, MeasurementSender, OutputReceiver, handshake
     name = load_pipeline(pipeline)["name"]
     config = daemon_config(os.path.join(work, "lpnd.yaml"), "tcp://127.0.0.1:5796", pipeline,
@@ -167,26 +165,14 @@ def lpnd_tcp(pipeline: str, path: str, work: str) -> dict:
     """repetition -> lpnd's image, through `lpnd run`'s MRD endpoint and clients/mrd's client
     (the official package's serializer)."""
     sys.path.insert(0, os.path.join(ROOT, "clients", "mrd"))
-    from mrd_client import stream
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from mrd_client import free_port, start_lpnd, stream
+    port = free_port()
     config = os.path.join(work, "lpnd-tcp.yaml")
     with open(config, "w") as f:
         f.write(f"publish: ipc://{work}/out\nstats_interval: 0\nhttp: off\nmrd: {{listen: 127.0.0.1:{port}}}\n"
                 f"pipelines:\n  - file: {os.path.abspath(pipeline)}\n    ingest: {{endpoint: ipc://{work}/in}}\n")
-    log = open(os.path.join(work, "lpnd-tcp.log"), "w")
-    daemon = subprocess.Popen([LPND, "run", "--config", config], stdout=log, stderr=subprocess.STDOUT)
+    daemon = start_lpnd(LPND, config, port, os.path.join(work, "lpnd-tcp.log"))
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
         started = time.perf_counter()
         images, texts, _ = stream(path, "127.0.0.1", port)
         seconds = time.perf_counter() - started

@@ -82,7 +82,7 @@ public enum OperatorExport {
         guard let format = pipeline.kspace, format.layout == .centered else { return values }
         var out = [Float](repeating: 0, count: h * w)
         for r in 0..<h {
-            for c in 0..<w { out[r * w + c] = values[format.operatorRow(r) * w + (c + w - w / 2) % w] }
+            for c in 0..<w { out[r * w + c] = values[format.operatorMaskIndex(row: r, column: c)] }
         }
         return out
     }

@@ -43,7 +43,7 @@ import Testing
         guard case .mrdImage(let id, let message) = try OutboundDecoder.decode(encoder.mrdImage(frame, result)) else {
             Issue.record("not an MRD image message"); return
         }
-        #expect(id == MRDImageHeader(stream: "s", seq: 7, pipeline: "p"))
+        #expect(id == OutputIdentification(type: "mrd_image", stream: "s", seq: 7, pipeline: "p"))
         // Magnitudes in the measurement's units: |image| × intensity scale.
         let values: [Float] = (0..<4).map { f32(message, message.count - 16 + 4 * $0) }
         #expect(values == [1, 2, 4, 0] && u16(message, 2 + 126) == 8)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import socket
+import subprocess
 import threading
+import time
 from typing import Callable, Iterable, Optional
 
 import ismrmrd
@@ -94,6 +96,31 @@ def stream(path: str, host: str, port: int, config: Optional[str] = None,
         return images, texts, session.closed
     finally:
         session.shutdown()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on `host` now (for an endpoint a test or benchmark starts)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def start_lpnd(lpnd: str, config: str, port: int, log: str, timeout: float = 60) -> subprocess.Popen:
+    """`lpnd run --config CONFIG` (its output to LOG), returned once its MRD endpoint on `port`
+    accepts a connection (an empty session: lpnd sees EOF, no harm); raises if it exits first
+    or `timeout` passes."""
+    with open(log, "w") as out:
+        process = subprocess.Popen([lpnd, "run", "--config", config], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.time() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            if process.poll() is not None or time.time() > deadline:
+                process.kill()
+                raise RuntimeError(f"the MRD endpoint on port {port} did not come up (log: {log})")
+            time.sleep(0.1)
 
 
 def main():

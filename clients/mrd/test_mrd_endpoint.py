@@ -7,7 +7,6 @@ Needs the lpnd binary (LPND env var, default .build/release/lpnd), ismrmrd-tools
 `ismrmrd`, `h5py`, `numpy` and `pytest` packages. Run: python3 -m pytest clients/mrd
 """
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ismrmrd  # noqa: E402
 import ismrmrd.xsd  # noqa: E402
 from ismrmrd.serialization import ConfigText  # noqa: E402
-from mrd_client import Session, read_file, stream  # noqa: E402
+from mrd_client import Session, free_port, read_file, start_lpnd, stream  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LPND = os.environ.get("LPND", os.path.join(ROOT, ".build", "release", "lpnd"))
 PIPELINE = os.path.join(ROOT, "pipelines", "mrd-shepp-logan.yaml")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def generate(directory: str, name: str, *args) -> str:
@@ -64,16 +57,7 @@ def start_daemon(files, name: str):
                 f"mrd: {{listen: 127.0.0.1:{port}, max_connections: 2, idle_timeout: 5}}\n"
                 f"pipelines:\n  - file: {PIPELINE}\n    ingest: {{endpoint: ipc://{files['dir']}/{name}-in}}\n"
                 f"    mrd_images: true\n")
-    log = open(os.path.join(files["dir"], f"{name}.log"), "w")
-    process = subprocess.Popen([LPND, "run", "--config", config], stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()  # an empty session: EOF, no harm
-            return process, port
-        except OSError:
-            assert time.time() < deadline and process.poll() is None, "the MRD endpoint did not come up"
-            time.sleep(0.1)
+    return start_lpnd(LPND, config, port, os.path.join(files["dir"], f"{name}.log")), port
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,13 @@ public struct KSpaceFormat: Sendable, Equatable {
         layout == .centered ? (wireRow + height - height / 2) % height : wireRow
     }
 
+    /// Index in the operator's [H, W] mask of a mask file's [row, column] (the file is in this
+    /// layout). For even sides the shift is its own inverse, so the same index maps the
+    /// operator's mask back to the file's layout.
+    public func operatorMaskIndex(row: Int, column: Int) -> Int {
+        operatorRow(row) * width + (layout == .centered ? (column + width - width / 2) % width : column)
+    }
+
     /// A converter (own FFT plans; one per thread).
     public func makeConverter() -> KSpaceConverter { KSpaceConverter(format: self) }
 }

@@ -33,7 +33,7 @@ extension PipelineLoader {
             if t.shape == shape {
                 for r in 0..<h {
                     for c in 0..<w {
-                        values[format.operatorRow(r) * w + (layout == .centered ? (c + w - w / 2) % w : c)] = t.data[r * w + c]
+                        values[format.operatorMaskIndex(row: r, column: c)] = t.data[r * w + c]
                     }
                 }
             } else if t.shape == [h] {

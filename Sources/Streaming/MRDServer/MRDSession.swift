@@ -127,10 +127,10 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
             case .error(let event):
                 runtime.report(event)
                 if event.code == .mrdHeader || event.code == .mrdAcquisition {
-                    finish(with: "lpnd \(event.code.rawValue): \(event.message)")
+                    finish(with: Self.text(event.code, event.message))
                     return false
                 }
-                enqueue(MRDMessage.encodeText("lpnd \(event.code.rawValue): \(event.message)"))
+                enqueue(MRDMessage.encodeText(Self.text(event.code, event.message)))
             case .frame(var frame):
                 // Room: fewer than maxInFlight frames unanswered and replies unsent. A reconstruction
                 // that never ends must not hold the session (and its connection slot) forever.
@@ -143,7 +143,7 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
                 }
                 frame.replyTo = stream
                 guard room, runtime.submitAssembled(frame) else {
-                    finish(with: "lpnd drain_timeout: the daemon is stopping, or earlier frames were not answered in time")
+                    finish(with: Self.text(.drainTimeout, "the daemon is stopping, or earlier frames were not answered in time"))
                     return false
                 }
             }
@@ -155,13 +155,13 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
     private func finishGracefully() {
         let deadline = MonotonicClock.seconds() + settings.drainTimeout
         let all = state.wait(until: { $0.answered >= $0.submitted || $0.broken }, deadline: deadline) { s, ready in ready && !s.broken }
-        finish(with: all ? nil : "lpnd drain_timeout: not every frame was answered within \(settings.drainTimeout) s")
+        finish(with: all ? nil : Self.text(.drainTimeout, "not every frame was answered within \(settings.drainTimeout) s"))
     }
 
     private func end(reading error: TCPSocket.ReadEnd) {
         switch error {
         case .closed(let got):
-            if state.withLock({ $0.stopping }) { return finish(with: "lpnd drain_timeout: the daemon is stopping") }
+            if state.withLock({ $0.stopping }) { return finish(with: Self.text(.drainTimeout, "the daemon is stopping")) }
             logger.warning("MRD session \(stream): the client closed the connection \(got > 0 ? "in the middle of a message" : "without a close message")")
             finish(with: nil, sendClose: false)
         case .timedOut:
@@ -176,8 +176,11 @@ final class MRDSession: StreamReplySink, @unchecked Sendable {  // safe: mutable
         let event = ErrorEvent(stream: stream, seq: nil, pipeline: runtime?.interface.name, code: code, message: message)
         runtime?.report(event)
         if runtime == nil { logger.warning("MRD session \(stream): \(code.rawValue): \(message)") }
-        finish(with: "lpnd \(code.rawValue): \(message)")
+        finish(with: Self.text(code, message))
     }
+
+    /// What a text message to the client says: `lpnd <code>: <what>`.
+    static func text(_ code: ErrorCode, _ message: String) -> String { "lpnd \(code.rawValue): \(message)" }
 
     /// Queues the last text (if any) and the close; the writer sends them and closes.
     private func finish(with text: String?, sendClose: Bool = true) {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -119,9 +120,9 @@ final class TCPSocket: @unchecked Sendable {  // safe: `fd` is set once; shutdow
     func finishWriting(drainingFor seconds: Double) {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
         setTimeouts(read: 0.1, write: 0.1)
-        let deadline = Date().addingTimeInterval(seconds)
+        let deadline = MonotonicClock.seconds() + seconds
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while Date() < deadline {
+        while MonotonicClock.seconds() < deadline {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) { break }
         }

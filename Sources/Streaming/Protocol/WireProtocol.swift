@@ -206,6 +206,21 @@ public struct Ping: Sendable, Equatable {
     }
 }
 
+/// What identifies an output whose body is not its own header: the diagnostics envelope
+/// (`{"lpnd":1,"type":"diagnostics",…}`, the record follows) and an MRD image message's part 1
+/// (`"type":"mrd_image"`).
+public struct OutputIdentification: Codable, Sendable, Equatable {
+    public var lpnd = WireProtocol.version
+    public var type: String
+    public var stream: String
+    public var seq: UInt64
+    public var pipeline: String
+
+    public init(type: String, stream: String, seq: UInt64, pipeline: String) {
+        (self.type, self.stream, self.seq, self.pipeline) = (type, stream, seq, pipeline)
+    }
+}
+
 /// Body of a pong (part 1, after the topic).
 public struct Pong: Codable, Sendable, Equatable {
     public var lpnd = WireProtocol.version

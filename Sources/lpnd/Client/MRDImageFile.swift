@@ -23,20 +23,15 @@ final class MRDImageFile: @unchecked Sendable {  // safe: written only by the th
 
     /// Appends one image message (id 1022 and its body).
     func append(message: [UInt8]) throws {
-        let header = 2, attributesAt = header + MRDImageMessage.headerBytes, dataAt = attributesAt + 8
-        guard message.count >= dataAt, message[0] == 0xFE, message[1] == 0x03 else {
+        guard let (header, attributes, data) = MRDImageMessage.split(message) else {
             throw ValidationErrorText("\(path): not an MRD image message (\(message.count) bytes)")
         }
-        let announced = (0..<8).reduce(UInt64(0)) { $0 | UInt64(message[attributesAt + $1]) << (8 * UInt64($1)) }
-        guard announced <= UInt64(message.count - dataAt) else {
-            throw ValidationErrorText("\(path): an MRD image message's attributes run past its end")
-        }
-        let attributeLength = Int(announced)
-        let status = message.withUnsafeBufferPointer { bytes in
-            let base = bytes.baseAddress!
-            return base.advanced(by: dataAt).withMemoryRebound(to: CChar.self, capacity: attributeLength) { attributes in
-                lpnd_mrd_append_image(file, Self.variable, base.advanced(by: header), attributes, attributeLength,
-                                      base.advanced(by: dataAt + attributeLength), message.count - dataAt - attributeLength)
+        let status = header.withUnsafeBufferPointer { h in
+            attributes.withUnsafeBytes { a in
+                data.withUnsafeBytes { d in
+                    lpnd_mrd_append_image(file, Self.variable, h.baseAddress!, a.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                          a.count, d.baseAddress, d.count)
+                }
             }
         }
         guard status == 0 else { throw ValidationErrorText("\(path): libismrmrd could not append image \(count + 1)") }

@@ -18,6 +18,24 @@ public enum MRDImageMessage {
     public static let headerBytes = 198
     static let floatType: UInt16 = 5, magnitude: UInt16 = 1
 
+    /// Bytes per sample of an ISMRMRD data type (1 uint16, 2 int16, 3 uint32, 4 int32,
+    /// 5 float32, 6 float64, 7 complex float32, 8 complex float64), nil for another value.
+    public static func sampleBytes(dataType: Int) -> Int? {
+        (1...8).contains(dataType) ? [2, 2, 4, 4, 4, 8, 8, 16][dataType - 1] : nil
+    }
+
+    /// The reader side: an image message (id and body) split into its packed header, its
+    /// attribute text and its data; nil when it is not one or its attribute length runs past
+    /// its end.
+    public static func split(_ message: [UInt8]) -> (header: ArraySlice<UInt8>, attributes: ArraySlice<UInt8>, data: ArraySlice<UInt8>)? {
+        let attributesAt = 2 + headerBytes + 8
+        guard message.count >= attributesAt, message[...].loadLE(UInt16.self, at: 0) == MRDMessage.imageID else { return nil }
+        let length = message[...].loadLE(UInt64.self, at: 2 + headerBytes)
+        guard length <= UInt64(message.count - attributesAt) else { return nil }
+        let dataAt = attributesAt + Int(length)
+        return (message[2..<(2 + headerBytes)], message[attributesAt..<dataAt], message[dataAt...])
+    }
+
     /// One image message for `image` ([H, W] row-major) with `info`'s counters and geometry.
     public static func encode(image: [Float], height: Int, width: Int, info: MRDFrameInfo, imageIndex: Int, seriesIndex: Int,
                               attributes: [(String, String)]) -> [UInt8] {

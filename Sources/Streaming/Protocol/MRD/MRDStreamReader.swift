@@ -28,9 +28,9 @@ struct MRDStreamReader<Failure: Error> {
             message += try read(count)
             return nil
         }
-        func u16(at offset: Int) -> Int { Int(message[offset]) | Int(message[offset + 1]) << 8 }
-        func u32(at offset: Int) -> Int { (0..<4).reduce(0) { $0 | Int(message[offset + $1]) << (8 * $1) } }
-        func u64(at offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(message[offset + $1]) << (8 * UInt64($1)) } }
+        func u16(at offset: Int) -> Int { Int(message[...].loadLE(UInt16.self, at: offset)) }
+        func u32(at offset: Int) -> Int { Int(message[...].loadLE(UInt32.self, at: offset)) }
+        func u64(at offset: Int) -> UInt64 { message[...].loadLE(UInt64.self, at: offset) }
         switch id {
         case MRDMessage.closeID:
             break
@@ -47,8 +47,9 @@ struct MRDStreamReader<Failure: Error> {
             if let problem = try take(MRDImageMessage.headerBytes + 8) { return problem }
             let attributes = u64(at: 2 + MRDImageMessage.headerBytes)
             guard attributes <= UInt64(maxMessageBytes) else { return .problem("MRD image attributes of \(attributes) bytes exceed the limit") }
-            let size = [0, 2, 2, 4, 4, 4, 8, 8, 16][min(u16(at: 4), 8)]
-            guard size > 0 else { return .problem("MRD image data_type \(u16(at: 4)) does not exist (1…8)") }
+            guard let size = MRDImageMessage.sampleBytes(dataType: u16(at: 4)) else {
+                return .problem("MRD image data_type \(u16(at: 4)) does not exist (1…8)")
+            }
             // Up to 65535⁴ samples: multiplied in UInt64 with overflow checks, then limited.
             var bytes = attributes
             var data = UInt64(size)
@@ -66,8 +67,7 @@ struct MRDStreamReader<Failure: Error> {
         case MRDMessage.ndarrayID:
             if let problem = try take(6) { return problem }
             let type = u16(at: 2), dimensions = u16(at: 6)
-            let size = [0, 2, 2, 4, 4, 4, 8, 8, 16][min(type, 8)]
-            guard size > 0, (1...7).contains(dimensions) else { return .problem("MRD ndarray: data type \(type), \(dimensions) dimensions") }
+            guard let size = MRDImageMessage.sampleBytes(dataType: type), (1...7).contains(dimensions) else { return .problem("MRD ndarray: data type \(type), \(dimensions) dimensions") }
             if let problem = try take(8 * dimensions) { return problem }
             var count: UInt64 = 1
             for d in 0..<dimensions {

@@ -34,7 +34,7 @@ public struct FrameEncoder: Sendable {
         var parts = [Self.topic(.frame, stream), JSONWriter.bytes(header), WireProtocol.bytes(result.image)]
         if attachPNG, let png { parts.append(png) }
         // {"lpnd":1,"type":"diagnostics","stream":…,"seq":…,"pipeline":…,"diagnostics":<record>}
-        let envelope = JSONWriter.bytes(DiagnosticsEnvelope(stream: stream, seq: frame.header.seq, pipeline: pipeline))
+        let envelope = JSONWriter.bytes(OutputIdentification(type: "diagnostics", stream: stream, seq: frame.header.seq, pipeline: pipeline))
         let body = Array(envelope.dropLast()) + Array(",\"diagnostics\":".utf8) + result.diagnosticsJSON + [UInt8(ascii: "}")]
         return [parts, [Self.topic(.diagnostics, stream), body]]
     }
@@ -43,7 +43,7 @@ public struct FrameEncoder: Sendable {
     /// message (id 1022 and its body, ``MRDReply``).
     public func mrdImage(_ frame: InboundFrame, _ result: ProcessedFrame) -> Message {
         let stream = frame.header.stream
-        return [Self.topic(.mrd, stream), JSONWriter.bytes(MRDImageHeader(stream: stream, seq: frame.header.seq, pipeline: pipeline)),
+        return [Self.topic(.mrd, stream), JSONWriter.bytes(OutputIdentification(type: "mrd_image", stream: stream, seq: frame.header.seq, pipeline: pipeline)),
                 MRDReply.image(frame, result, pipeline: pipeline)]
     }
 
@@ -62,12 +62,4 @@ public struct FrameEncoder: Sendable {
     static func topic(_ kind: OutputKind, _ stream: String) -> [UInt8] {
         Array(WireProtocol.topic(kind, stream: stream).utf8)
     }
-}
-
-private struct DiagnosticsEnvelope: Encodable {
-    var lpnd = WireProtocol.version
-    var type = "diagnostics"
-    var stream: String
-    var seq: UInt64
-    var pipeline: String
 }

@@ -12,7 +12,7 @@ public enum OutboundMessage: Sendable {
     case error(ErrorEvent)
     case pong(Pong)
     /// A frame as an MRD image message (id 1022 and its body).
-    case mrdImage(MRDImageHeader, message: [UInt8])
+    case mrdImage(OutputIdentification, message: [UInt8])
 
     public var stream: String? {
         switch self {
@@ -53,21 +53,6 @@ public struct DiagnosticsHeader: Codable, Sendable, Equatable {
     public var pipeline: String
 }
 
-/// The identification of an MRD image message (`mrd/<stream>/`).
-public struct MRDImageHeader: Codable, Sendable, Equatable {
-    public var lpnd = WireProtocol.version
-    public var type = "mrd_image"
-    public var stream: String
-    public var seq: UInt64
-    public var pipeline: String
-
-    public init(stream: String, seq: UInt64, pipeline: String) {
-        self.stream = stream
-        self.seq = seq
-        self.pipeline = pipeline
-    }
-}
-
 public enum OutboundDecoder {
     /// Why a published message could not be read (a reader from another version, a bug).
     public struct Failure: Error, CustomStringConvertible, Sendable {
@@ -101,7 +86,7 @@ public enum OutboundDecoder {
                 return .pong(try decoder.decode(Pong.self, from: body))
             case .mrd:
                 guard parts.count == 3 else { throw Failure(description: "mrd message without its MRD image part") }
-                return .mrdImage(try decoder.decode(MRDImageHeader.self, from: body), message: parts[2])
+                return .mrdImage(try decoder.decode(OutputIdentification.self, from: body), message: parts[2])
             }
         } catch let failure as Failure {
             throw failure
