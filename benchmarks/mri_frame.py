@@ -55,8 +55,8 @@ def pipelines(size):
         "brain": {
             "LPN-ADMM (mri-lowres, mri-brain-4x settings: dihedral, tolerance 2e-3)":
                 admm(dihedral, 0.1, 30, tolerance=2e-3, x_step="closed_form"),
-            "LPN-ADMM (mri-lowres, mri-brain-4x-stream settings: symmetry none, tolerance 5e-3)":
-                admm(brain, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
+            "LPN-ADMM (mri-lowres, mri-brain-4x-stream settings: symmetry none, ρ 0.2, tolerance 5e-3)":
+                admm(brain, 0.2, 30, tolerance=5e-3, x_step="closed_form"),
             "LPN-ADMM (mri-lowres, dihedral, tolerance 5e-3)":
                 admm(dihedral, 0.1, 30, tolerance=5e-3, x_step="closed_form"),
             "LPN-ADMM (mri-lowres, dihedral, 30 iterations, no early stop)":

@@ -570,6 +570,11 @@ def check_table(runner, args):
         print(row["id"], table[row["id"]], flush=True)
         with open(table_path, "w") as f:
             json.dump(table, f, indent=1)
+    write_check_table(table, args)
+
+
+def write_check_table(table, args):
+    """The `check` block of RESULTS.md from check.json's rows."""
     lines = ["| row | LPN − TV (dB, mean) | frames > 1 dB under TV: flagged | frames over TV: flagged (false alarms) | "
              "other frames: flagged | check (dB, per frame) | check s/frame |",
              "|---|---:|---:|---:|---:|---|---:|"]
@@ -585,7 +590,8 @@ def check_table(runner, args):
                   "reference at the row's λ, margin 0 dB), against ground truth on the row's held-out images: each cell "
                   "counts the frames flagged `worse_than_reference` among the frames whose PSNR is more than 1 dB under "
                   "TV-ADMM's on the same frame (should be flagged), over it (should not), and in between. "
-                  "`benchmarks/results.py --check-table`.\n\n" + "\n".join(lines))
+                  "`benchmarks/results.py --check-table`, or `benchmarks/results_choice.py`, which runs the same checks "
+                  "on the same frames (check s/frame: one thread, with other work on the machine).\n\n" + "\n".join(lines))
     print("\n".join(lines))
 
 

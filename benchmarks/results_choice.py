@@ -8,10 +8,12 @@ Every held-out frame of a row is reconstructed three ways through `lpnd reconstr
 Each frame is its own stream, so every frame is checked and its verdict picks the prior that
 makes it. Out of domain: each domain's first problem with every domain's model, as that table.
 
-    python3 benchmarks/results_choice.py [--rows mri-4,blur-1] [--no-main] [--no-ood] [--images 4]
+    python3 benchmarks/results_choice.py [--rows mri-4,blur-1] [--no-main] [--no-ood] [--images 4] [--reuse]
 
 Writes docs/figures/choice.json (every frame's numbers), the `choice` block of docs/RESULTS.md,
 and rewrites the main and out-of-domain tables, whose "with the choice" entries come from it.
+Its checks are the check table's and the out-of-domain table's (same frames and settings): their
+verdicts and `worse_than_reference` flags are refreshed from this run too.
 Needs what results.py needs for the rows' images.
 """
 from __future__ import annotations
@@ -27,17 +29,26 @@ from common import LPND, ROOT, Runner, replace_block
 import results as R
 
 
-def frames(runner, row, held, model, rho, lam):
-    """Per frame: the LPN's, TV's and the choice's PSNR, the chosen prior, the check's dB."""
-    lpn = R.evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model)
-    tv = R.evaluate(runner, row, "tv", held, "held", lam=lam)
+def frames(runner, row, held, model, rho, lam, earlier=None):
+    """Per frame: the LPN's, TV's and the choice's PSNR, the chosen prior, the check's dB (the
+    verdict and each fold's). `earlier`: this row's entry of a previous run; its LPN and TV
+    columns are kept when its model, ρ, λ and frame count are this run's (--reuse)."""
+    same = earlier and (earlier["model"], earlier["rho"], earlier["lam"], len(earlier["lpn_each"])) == (model, rho, lam, len(held))
+    if same:
+        kept = {k: earlier[k] for k in ("lpn_each", "tv_each", "lpn_seconds_each")}
+    else:
+        lpn = R.evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model)
+        tv = R.evaluate(runner, row, "tv", held, "held", lam=lam)
+        kept = dict(lpn_each=[e["psnr"] for e in lpn], tv_each=[e["psnr"] for e in tv],
+                    lpn_seconds_each=[e["seconds"] for e in lpn])
     chosen = R.evaluate(runner, row, "lpn-admm", held, "held", rho=rho, model=model, check_lambda=lam, choose=True)
-    return dict(model=model, rho=rho, lam=lam,
-                lpn_each=[e["psnr"] for e in lpn], tv_each=[e["psnr"] for e in tv],
+    return dict(model=model, rho=rho, lam=lam, **kept,
                 choice_each=[e["psnr"] for e in chosen],
                 chosen_each=[e["choice"]["chosen"] for e in chosen],
                 check_db_each=[e["check"]["differenceDB"] for e in chosen],
-                seconds_each=[e["seconds"] for e in chosen], lpn_seconds_each=[e["seconds"] for e in lpn])
+                check_seconds_each=[e["check"]["seconds"] for e in chosen],
+                fold_db_each=[e["check"].get("foldDifferencesDB") for e in chosen],
+                seconds_each=[e["seconds"] for e in chosen])
 
 
 def summary_of(f):
@@ -49,6 +60,40 @@ def summary_of(f):
                 minus_better=float(ch.mean() - better.mean()), worst_vs_tv=float((ch - tv).min()),
                 minus_lpn=float(ch.mean() - lpn.mean()), seconds=float(np.mean(f["seconds_each"])),
                 lpn_seconds=float(np.mean(f["lpn_seconds_each"])))
+
+
+def refresh_verdicts(table, args):
+    """Every frame here was checked, with the settings of the check table's rows and of the
+    out-of-domain table's cells (the rule's model and ρ, 4 folds, TV at the row's λ, margin 0):
+    the verdicts measured here replace theirs in docs/figures/check.json and out_of_domain.json
+    (the flag `worse_than_reference` is verdict > 0; `outside_prior` does not depend on the check)."""
+    figures = os.path.join(os.path.dirname(args.doc), "figures")
+    check_path, ood_path = os.path.join(figures, "check.json"), os.path.join(figures, "out_of_domain.json")
+    check = json.load(open(check_path)) if os.path.exists(check_path) else {}
+    for rid, f in table["main"].items():
+        if rid not in R.CHECK_ROWS or "check_seconds_each" not in f:
+            continue
+        row = next(r for r in R.ROWS if r["id"] == rid)
+        check[rid] = dict(label=row["label"], model=f["model"], rho=f["rho"], lam=f["lam"],
+                          lpn_minus_tv=[a - b for a, b in zip(f["lpn_each"], f["tv_each"])],
+                          flagged=[d > 0 for d in f["check_db_each"]], check_db=f["check_db_each"],
+                          check_seconds=float(np.mean(f["check_seconds_each"])))
+    with open(check_path, "w") as fh:
+        json.dump(check, fh, indent=1)
+    R.write_check_table(check, args)
+    ood = json.load(open(ood_path))
+    for kind, rid in R.OOD_ROWS.items():
+        for k, m in ood[rid]["models"].items():
+            f = table["main"].get(rid) if k == kind else table["ood"].get(rid, {}).get(k)
+            if not f or f["model"] != m["model"] or len(f["check_db_each"]) != len(m["flags_each"]):
+                continue
+            m["check_db_each"] = f["check_db_each"]
+            m["flags_each"] = [[x for x in flags if x != "worse_than_reference"] + (["worse_than_reference"] if d > 0 else [])
+                               for flags, d in zip(m["flags_each"], f["check_db_each"])]
+            m["flagged"] = sum(1 for x in m["flags_each"] if x)
+            m["silent_losses"] = sum(1 for q, tv, x in zip(m["psnr_each"], m["tv_each"], m["flags_each"]) if q < tv - 1 and not x)
+    with open(ood_path, "w") as fh:
+        json.dump(ood, fh, indent=1)
 
 
 def load(doc):
@@ -87,6 +132,9 @@ def main() -> int:
     ap.add_argument("--no-ood", action="store_true", help="only the main table's rows")
     ap.add_argument("--work", default=os.path.join(ROOT, "out", "results"))
     ap.add_argument("--doc", default=os.path.join(ROOT, "docs", "RESULTS.md"))
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep each row's LPN-ADMM and TV-ADMM columns from docs/figures/choice.json where its model, ρ, λ "
+                         "and frame count are unchanged (rerun only the choice)")
     args = ap.parse_args()
     runner = Runner(args.lpnd, args.work)
     summary = R.load_summary(args)
@@ -104,16 +152,19 @@ def main() -> int:
             lam = summary[rid]["lam"]
             for k in (k for k in R.FAMILIES if R.family(k) and k != kind):
                 model, rho = R.rule(k, row["noise"], *R.operator_traits(row))
-                table["ood"].setdefault(rid, {})[k] = frames(runner, row, held, model, rho, lam)
+                earlier = table["ood"].get(rid, {}).get(k) if args.reuse else None
+                table["ood"].setdefault(rid, {})[k] = frames(runner, row, held, model, rho, lam, earlier)
                 print(f"ood {rid} {k}: {summary_of(table['ood'][rid][k])}", flush=True)
                 save()
     if not args.no_main:
         for row in (r for r in R.ROWS if not args.rows or r["id"] in args.rows.split(",")):
             held = R.images(row["kind"], row["size"], args.images)
             model, rho = R.rule(row["kind"], row["noise"], *R.operator_traits(row))
-            table["main"][row["id"]] = frames(runner, row, held, model, rho, summary[row["id"]]["lam"])
+            earlier = table["main"].get(row["id"]) if args.reuse else None
+            table["main"][row["id"]] = frames(runner, row, held, model, rho, summary[row["id"]]["lam"], earlier)
             print(f"{row['id']}: {summary_of(table['main'][row['id']])}", flush=True)
             save()
+    refresh_verdicts(table, args)
     R.write_outputs({}, args)
     R.write_ood_table(args)
     return 0

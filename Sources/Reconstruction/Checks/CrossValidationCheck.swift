@@ -40,12 +40,15 @@ public struct CrossValidationReport: Codable, Sendable, Equatable {
     /// each fold's kept measurements.
     public var priorError: Double
     public var referenceError: Double
-    /// 10·log₁₀(priorError / referenceError): above `marginDB`, the frame is flagged.
+    /// The verdict: the mean over folds of `foldDifferencesDB` (the log of the geometric mean
+    /// of the folds' error ratios); above `marginDB`, the frame is flagged. Each fold weighs the
+    /// same, so one fold whose reconstruction fails cannot outvote the others, as it can in the
+    /// pooled ratio 10·log₁₀(priorError / referenceError).
     public var differenceDB: Double
     public var marginDB: Double
     public var seconds: Double
-    /// Each fold's 10·log₁₀(prior's held-out error / reference's), in fold order (how much the
-    /// folds agree; the verdict is `differenceDB`, over all folds pooled).
+    /// Each fold's 10·log₁₀(prior's held-out error / reference's), in fold order (a diverged
+    /// solve's error is infinite, and so is its fold's difference).
     public var foldDifferencesDB: [Double]
 
     public init(folds: Int, units: Int, priorError: Double, referenceError: Double, differenceDB: Double, marginDB: Double,
@@ -53,6 +56,23 @@ public struct CrossValidationReport: Codable, Sendable, Equatable {
         (self.folds, self.units, self.priorError, self.referenceError) = (folds, units, priorError, referenceError)
         (self.differenceDB, self.marginDB, self.seconds) = (differenceDB, marginDB, seconds)
         self.foldDifferencesDB = foldDifferencesDB
+    }
+
+    /// 10·log₁₀(p / r) of one fold's errors: +∞ when only the prior's solve diverged, −∞ when
+    /// only the reference's did, 0 when both did (neither predicts anything).
+    public static func differenceDB(_ p: Double, _ r: Double) -> Double {
+        switch (p.isFinite, r.isFinite) {
+        case (false, false): return 0
+        case (false, true): return .infinity
+        case (true, false): return -.infinity
+        case (true, true): return 10 * log10(max(p, .leastNormalMagnitude) / max(r, .leastNormalMagnitude))
+        }
+    }
+
+    /// The mean of the folds' differences (+∞ and −∞ together: 0, no verdict either way).
+    public static func verdictDB(_ folds: [Double]) -> Double {
+        let sum = folds.reduce(0, +)
+        return sum.isNaN ? 0 : sum / Double(max(folds.count, 1))
     }
 }
 
@@ -64,7 +84,7 @@ public struct CrossValidationReport: Codable, Sendable, Equatable {
 ///     y ──▶ y_k = Kₖ y ──▶ the pipeline's solver and prior on Kₖ A ──▶ x_P ──┐
 ///                     └──▶ TV-ADMM (reference λ, ρ) on Kₖ A ───────▶ x_R ──┤
 ///                             e += ‖(I − Kₖ)(A x − y)‖² for each ◀──────────┘
-///     differenceDB = 10·log₁₀(e_P / e_R) > marginDB  ──▶  flag worse_than_reference
+///     d_k = 10·log₁₀(e_P,k / e_R,k);  differenceDB = mean_k d_k > marginDB  ──▶  flag worse_than_reference
 ///
 /// A held-out measurement is independent of the reconstruction that predicts it, so e
 /// estimates each method's error where nothing was measured, plus the same noise term; no
@@ -187,11 +207,11 @@ final class CrossValidationCheck {
             let r = heldOutError(fold.reference, fold.referenceStart, referenceSettings, fold, y, shouldContinue)
             priorSum += p
             referenceSum += r
-            perFold.append(10 * log10(p / r))
+            perFold.append(CrossValidationReport.differenceDB(p, r))
         }
         let n = max(totalWeight, .leastNormalMagnitude)
         return CrossValidationReport(folds: folds.count, units: current.count, priorError: priorSum / n, referenceError: referenceSum / n,
-                                     differenceDB: 10 * log10(priorSum / referenceSum), marginDB: settings.marginDB,
+                                     differenceDB: CrossValidationReport.verdictDB(perFold), marginDB: settings.marginDB,
                                      seconds: MonotonicClock.seconds() - t0, foldDifferencesDB: perFold)
     }
 

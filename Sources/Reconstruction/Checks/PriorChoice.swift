@@ -11,12 +11,12 @@ public enum PriorCandidate: String, Codable, Sendable, CaseIterable {
 
 /// `check.choose` (docs/MATH.md §6, docs/PIPELINES.md "check"): a checked frame's
 /// cross-validation decides which prior reconstructs that frame and the stream's next frames,
-/// until its next check. With e_L and e_R the learned prior's and the reference's held-out
-/// errors (``CrossValidationReport``) and h the hysteresis in dB, a stream keeps its current
-/// choice c unless the other candidate o predicts the held-out measurements better by more
-/// than h:
+/// until its next check. With d = the check's `differenceDB` (the mean over folds of
+/// 10·log₁₀(e_L,k / e_R,k), the learned prior's and the reference's held-out errors,
+/// ``CrossValidationReport``) and h the hysteresis in dB, a stream keeps its current choice c
+/// unless the other candidate o predicts the held-out measurements better by more than h:
 ///
-///     switch to o  ⇔  10·log₁₀(e_c / e_o) > h
+///     learned → reference  ⇔  d > h,      reference → learned  ⇔  −d > h
 ///
 /// so a choice never flips back and forth on noise. A stream's first check has no choice to
 /// keep: the smaller error decides (h = 0; an exact tie keeps the learned prior).
@@ -25,11 +25,9 @@ public enum PriorChoice {
     public static func decide(current: PriorCandidate?, report: CrossValidationReport, hysteresisDB: Double) -> PriorCandidate {
         guard let current else { return decide(current: .learned, report: report, hysteresisDB: 0) }
         let other: PriorCandidate = current == .learned ? .reference : .learned
-        let (mine, theirs) = current == .learned ? (report.priorError, report.referenceError) : (report.referenceError, report.priorError)
-        // A diverged solve counts as an infinite error: the other candidate wins if it has a finite one.
-        guard theirs.isFinite else { return current }
-        guard mine.isFinite else { return other }
-        return 10 * log10(mine / max(theirs, .leastNormalMagnitude)) > hysteresisDB ? other : current
+        // d > 0: the reference predicts better. A diverged fold makes d infinite (the check's rule).
+        let mineOverTheirs = current == .learned ? report.differenceDB : -report.differenceDB
+        return mineOverTheirs > hysteresisDB ? other : current
     }
 }
 

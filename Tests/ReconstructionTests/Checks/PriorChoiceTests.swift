@@ -6,9 +6,30 @@ import Testing
 /// `check.choose` (``PriorChoice``): a checked frame's held-out errors pick the prior that
 /// reconstructs the stream, with hysteresis; streams choose on their own.
 @Suite struct PriorChoiceTests {
+    /// Both folds with the same errors: the verdict is their ratio in dB.
     static func report(learned: Double, reference: Double) -> CrossValidationReport {
-        CrossValidationReport(folds: 2, units: 10, priorError: learned, referenceError: reference,
-                              differenceDB: 10 * log10(learned / reference), marginDB: 0, seconds: 0)
+        let d = CrossValidationReport.differenceDB(learned, reference)
+        return CrossValidationReport(folds: 2, units: 10, priorError: learned, referenceError: reference,
+                                     differenceDB: CrossValidationReport.verdictDB([d, d]), marginDB: 0, seconds: 0,
+                                     foldDifferencesDB: [d, d])
+    }
+
+    /// The verdict is the mean of the folds' differences: one fold whose learned reconstruction
+    /// fails badly (+6 dB) does not outvote three that favour it (−1 dB each), as it does in
+    /// the ratio of the summed errors (the real-brain 8× frame of docs/RESULTS.md). A diverged
+    /// fold is an infinite difference; both candidates diverging in one fold is no verdict.
+    @Test func theVerdictIsTheMeanOfTheFolds() {
+        let folds = [6.0, -1, -1, -1]
+        #expect(CrossValidationReport.verdictDB(folds) == 0.75)
+        let errors = folds.map { (learned: pow(10, $0 / 10), reference: 1.0) }
+        let pooled = 10 * log10(errors.map(\.learned).reduce(0, +) / errors.map(\.reference).reduce(0, +))
+        #expect(pooled > 2, "the pooled ratio says TV by \(pooled) dB")
+        #expect(CrossValidationReport.verdictDB([-3.0, -1, -1, -1]) == -1.5)
+        #expect(CrossValidationReport.differenceDB(.infinity, 1) == .infinity)
+        #expect(CrossValidationReport.differenceDB(1, .infinity) == -.infinity)
+        #expect(CrossValidationReport.differenceDB(.infinity, .infinity) == 0)
+        #expect(CrossValidationReport.verdictDB([.infinity, -1]) == .infinity)
+        #expect(CrossValidationReport.verdictDB([.infinity, -.infinity]) == 0)
     }
 
     /// The other candidate must win by more than the hysteresis, except at a stream's first
@@ -51,7 +72,7 @@ import Testing
             let choice = try #require(d.choice)
             #expect(choice.checked == (seed % 2 == 0))
             if let c = d.check {
-                #expect(choice.chosen == (c.priorError <= c.referenceError ? .learned : .reference), "\(c)")
+                #expect(choice.chosen == (c.differenceDB <= 0 ? .learned : .reference), "\(c)")
             } else {
                 #expect(choice.chosen == chosen.last)
             }
