@@ -116,7 +116,7 @@ def write_block(table, doc):
                      f"| {s['choice']:.2f} | {s['n_lpn']} / {s['n'] - s['n_lpn']} | {s['minus_better']:+.2f} "
                      f"| {s['worst_vs_tv']:+.2f} | {s['minus_lpn']:+.2f} | {s['seconds']:.1f} / {s['lpn_seconds']:.1f} |")
     replace_block(doc, "choice-rows", "Every frame checked and its winner published (`check: {every: 1, choose: true}`, 4 folds; "
-                    "each frame is its stream's first check, so the smaller held-out error decides); \"better\" is the "
+                    "each frame is its stream's first check, so the sign of the verdict decides); \"better\" is the "
                     "better of LPN-ADMM and TV-ADMM on each frame; s/frame: wall time of `lpnd reconstruct`, one thread, "
                     "with other work on the machine (docs/BENCHMARKS.md has the clean on/off comparison). "
                     "`benchmarks/results_choice.py`, every frame in `docs/figures/choice.json`.\n\n" + "\n".join(lines))

@@ -58,8 +58,8 @@ import Testing
         try CrossValidationCheckTests.pipeline(every: every, keys: "choose: true, hysteresis_db: \(hysteresis), ")
     }
 
-    /// Without hysteresis, each checked frame picks the candidate with the lower held-out
-    /// error; the frames until the next check keep it; the frame reconstructed with TV is
+    /// Without hysteresis, each checked frame picks the candidate the verdict favours (the
+    /// learned prior when the mean of the folds' differences is ≤ 0); the frames until the next check keep it; the frame reconstructed with TV is
     /// exactly the reference's image and says so.
     @Test func aCheckedFrameChoosesTheStreamsPrior() throws {
         let p = try Self.pipeline(hysteresis: 0)
