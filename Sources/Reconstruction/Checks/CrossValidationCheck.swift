@@ -60,7 +60,7 @@ public struct CrossValidationReport: Codable, Sendable, Equatable {
 
     /// 10·log₁₀(p / r) of one fold's errors: +∞ when only the prior's solve diverged, −∞ when
     /// only the reference's did, 0 when both did (neither predicts anything).
-    public static func differenceDB(_ p: Double, _ r: Double) -> Double {
+    public static func foldDifferenceDB(prior p: Double, reference r: Double) -> Double {
         switch (p.isFinite, r.isFinite) {
         case (false, false): return 0
         case (false, true): return .infinity
@@ -207,7 +207,7 @@ final class CrossValidationCheck {
             let r = heldOutError(fold.reference, fold.referenceStart, referenceSettings, fold, y, shouldContinue)
             priorSum += p
             referenceSum += r
-            perFold.append(CrossValidationReport.differenceDB(p, r))
+            perFold.append(CrossValidationReport.foldDifferenceDB(prior: p, reference: r))
         }
         let n = max(totalWeight, .leastNormalMagnitude)
         return CrossValidationReport(folds: folds.count, units: current.count, priorError: priorSum / n, referenceError: referenceSum / n,

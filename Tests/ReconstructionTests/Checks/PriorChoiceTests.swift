@@ -8,7 +8,7 @@ import Testing
 @Suite struct PriorChoiceTests {
     /// Both folds with the same errors: the verdict is their ratio in dB.
     static func report(learned: Double, reference: Double) -> CrossValidationReport {
-        let d = CrossValidationReport.differenceDB(learned, reference)
+        let d = CrossValidationReport.foldDifferenceDB(prior: learned, reference: reference)
         return CrossValidationReport(folds: 2, units: 10, priorError: learned, referenceError: reference,
                                      differenceDB: CrossValidationReport.verdictDB([d, d]), marginDB: 0, seconds: 0,
                                      foldDifferencesDB: [d, d])
@@ -25,9 +25,9 @@ import Testing
         let pooled = 10 * log10(errors.map(\.learned).reduce(0, +) / errors.map(\.reference).reduce(0, +))
         #expect(pooled > 2, "the pooled ratio says TV by \(pooled) dB")
         #expect(CrossValidationReport.verdictDB([-3.0, -1, -1, -1]) == -1.5)
-        #expect(CrossValidationReport.differenceDB(.infinity, 1) == .infinity)
-        #expect(CrossValidationReport.differenceDB(1, .infinity) == -.infinity)
-        #expect(CrossValidationReport.differenceDB(.infinity, .infinity) == 0)
+        #expect(CrossValidationReport.foldDifferenceDB(prior: .infinity, reference: 1) == .infinity)
+        #expect(CrossValidationReport.foldDifferenceDB(prior: 1, reference: .infinity) == -.infinity)
+        #expect(CrossValidationReport.foldDifferenceDB(prior: .infinity, reference: .infinity) == 0)
         #expect(CrossValidationReport.verdictDB([.infinity, -1]) == .infinity)
         #expect(CrossValidationReport.verdictDB([.infinity, -.infinity]) == 0)
     }
