@@ -89,7 +89,8 @@ public struct PriorSummary: Codable, Sendable, Equatable {
 }
 
 /// A checked frame's cross-validation against the TV reference (pipelines with `check`):
-/// each method's mean squared error on held-out measurements and their ratio in dB.
+/// each method's mean squared error on held-out measurements, and the verdict in dB (the mean
+/// over folds of 10·log₁₀ of each fold's ratio, docs/MATH.md §6).
 public struct CheckSummary: Codable, Sendable, Equatable {
     public var folds: Int
     public var differenceDB: Double
