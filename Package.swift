@@ -80,7 +80,7 @@ let package = Package(
         ]),
         .testTarget(name: "LPNDTests", dependencies: ["lpnd", "Streaming", "StreamingTestSupport", "Reconstruction", "TensorIO", "Support"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
-        .testTarget(name: "LPNTests", dependencies: ["LPN", "TensorIO", "Support"],
+        .testTarget(name: "LPNTests", dependencies: ["LPN", "CKernels", "TensorIO", "Support"],
                     resources: [.copy("Fixtures")]),
         // Fixtures are read from the source tree (#filePath): pipeline files refer to models
         // by paths relative to themselves.

@@ -121,7 +121,9 @@ def daemon(a, lpnd: Runner):
         pipeline = variant(shipped.replace(".yaml", "-stream.yaml"), tmp, f"daemon-{name}", {})
         folder = brain_folder(tmp, size) if images else None
         ingest, publish = f"ipc://{tmp}/in-{name}", f"ipc://{tmp}/out-{name}"
-        config = daemon_config(os.path.join(tmp, f"lpnd-{name}.yaml"), publish, pipeline, dict(endpoint=ingest), png=a.png)
+        settings = {"frame_threads": a.frame_threads} if a.frame_threads else None
+        config = daemon_config(os.path.join(tmp, f"lpnd-{name}.yaml"), publish, pipeline, dict(endpoint=ingest),
+                               settings=settings, png=a.png)
         with lpnd.daemon(config):
             receiver = OutputReceiver(publish, stream="rt", kinds=("frame", "error", "pong"))
             probe = MeasurementSender(ingest, pipeline=f"{name}-stream", stream="rt")
@@ -132,7 +134,7 @@ def daemon(a, lpnd: Runner):
             if folder:
                 cmd += ["--images", folder]
             sender = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-            latencies, waits, psnrs, arrivals, errors = {}, {}, {}, {}, 0
+            latencies, waits, solves, psnrs, arrivals, errors = {}, {}, {}, {}, {}, 0
             deadline = time.time() + 60 + 3 * a.daemon_frames / rate
             while len(latencies) + errors < a.daemon_frames and time.time() < deadline:
                 out = receiver.receive(timeout=1)
@@ -140,6 +142,7 @@ def daemon(a, lpnd: Runner):
                     seq = out.header["seq"]
                     latencies[seq] = out.header["timings"]["total_ms"]
                     waits[seq] = out.header["timings"]["queue_ms"]
+                    solves[seq] = out.header["timings"]["reconstruct_ms"]
                     psnrs[seq] = out.header.get("psnr", float("nan"))
                     arrivals[seq] = time.monotonic()
                 elif isinstance(out, ErrorEvent):
@@ -159,7 +162,9 @@ def daemon(a, lpnd: Runner):
         mean_psnr = float(np.mean([psnrs[s] for s in seqs]))
         if a.latencies:
             with open(f"{a.latencies}-{name}.json", "w") as f:
-                json.dump({"latency_ms": [latencies[s] for s in seqs], "arrival_s": [arrivals[s] - arrivals[seqs[0]] for s in seqs]}, f)
+                json.dump({"latency_ms": [latencies[s] for s in seqs], "queue_ms": [waits[s] for s in seqs],
+                           "reconstruct_ms": [solves[s] for s in seqs],
+                           "arrival_s": [arrivals[s] - arrivals[seqs[0]] for s in seqs]}, f)
         # The same frames offline with the settings shipped before (first `quality_frames`).
         before = variant(shipped, tmp, f"before-{name}", BEFORE)
         q = min(a.quality_frames, len(seqs))
@@ -183,6 +188,7 @@ def main() -> int:
     ap.add_argument("--rate-256", type=float, default=2.5)
     ap.add_argument("--quality-frames", type=int, default=24, help="frames compared with the quality pipeline offline")
     ap.add_argument("--latencies", help="also write each frame's latency and arrival time to LATENCIES-<pipeline>.json")
+    ap.add_argument("--frame-threads", type=int, help="the daemon's frame_threads (default: the daemon's own, auto)")
     ap.add_argument("--no-png", dest="png", action="store_false", help="frames without their PNG (png: false)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -59,14 +59,14 @@ struct DirectConvolution {
     }
 
     /// output (+)= the convolution of input (or, with `adjoint`, gradient (+)= its adjoint applied
-    /// to input = δ; only when ``runsAdjoint``), on `threads` threads: `copy` holds
+    /// to input = δ; only when ``runsAdjoint``), on the pool's threads: `copy` holds
     /// ``copySize(adjoint:)`` floats and each of `scratch` (one per thread)
     /// ``scratchSize(adjoint:)``. Without `accumulate` the output is overwritten. With a `region`
     /// (of the output's pixels: the layer's output forward, its input for the adjoint) only that
     /// rectangle is computed and written.
     func apply(adjoint: Bool, _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
                accumulate: Bool, copy: UnsafeMutablePointer<Float>, scratch: [UnsafeMutablePointer<Float>],
-               threads: Int, region: MapRegion? = nil) {
+               pool: WorkerPool, region: MapRegion? = nil) {
         precondition(!adjoint || runsAdjoint, "the adjoint of \(geometry) runs through sgemm")
         let g = geometry
         let sources = adjoint ? g.outChannels : g.inChannels
@@ -79,24 +79,22 @@ struct DirectConvolution {
         let direction: Int32 = adjoint ? 1 : 0
         // Copying a small source is not worth handing to another thread.
         let sourceCount = adjoint ? g.outCount : g.inCount
+        let threads = pool.threads
         let copyParts = sourceCount < LPNEngine.parallelMinimum ? 1 : min(threads, sources)
-        concurrently(copyParts) { part in
+        pool.run(copyParts) { part in
             var shape = g.kernelShape
             let first = sources * part / copyParts, end = sources * (part + 1) / copyParts
             lpn_direct_prepare(direction, &shape, g.outChannels, input, first, end - first, firstRow, rows, copy)
         }
         let band = max(1, (rows + 4 * threads - 1) / (4 * threads)), bands = (rows + band - 1) / band
-        let lanes = min(threads, bands)
         (adjoint ? packedAdjoint : packedForward).withUnsafeBufferPointer { packed in
             let packed = packed.baseAddress!
-            concurrently(lanes) { lane in
+            pool.run(bands) { b, thread in
                 var shape = g.kernelShape
-                for b in stride(from: lane, to: bands, by: lanes) {
-                    let first = b * band
-                    lpn_direct_rows(direction, &shape, g.outChannels, copy, packed, firstRow + first,
-                                    min(band, rows - first), region.columns.lowerBound, region.columns.count,
-                                    scratch[lane], output, accumulate ? 1 : 0)
-                }
+                let first = b * band
+                lpn_direct_rows(direction, &shape, g.outChannels, copy, packed, firstRow + first,
+                                min(band, rows - first), region.columns.lowerBound, region.columns.count,
+                                scratch[thread], output, accumulate ? 1 : 0)
             }
         }
     }

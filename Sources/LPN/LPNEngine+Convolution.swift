@@ -54,7 +54,7 @@ extension LPNEngine {
     /// contiguous ranges, at once.
     func parallel(_ count: Int, itemSize: Int, _ body: (Range<Int>) -> Void) {
         let parts = count * itemSize < Self.parallelMinimum ? 1 : min(threads, count)
-        concurrently(parts) { part in body((count * part / parts)..<(count * (part + 1) / parts)) }
+        pool.run(parts) { part in body((count * part / parts)..<(count * (part + 1) / parts)) }
     }
 
     /// out (+)= W · im2col(input): one sgemm per band of output rows (one sgemv when the kernel
@@ -65,7 +65,7 @@ extension LPNEngine {
                           region: MapRegion? = nil) {
         if let direct {
             direct.apply(adjoint: false, input, into: output, accumulate: accumulate, copy: directCopy,
-                         scratch: columns, threads: threads, region: region)
+                         scratch: columns, pool: pool, region: region)
             return
         }
         precondition(region == nil, "only the direct kernels compute part of an output")
@@ -78,19 +78,15 @@ extension LPNEngine {
                 return
             }
             let band = Self.bandRows(g), bands = (g.outHeight + band - 1) / band
-            let lanes = min(threads, bands)
-            let run: (Int) -> Void = { lane in
+            pool.run(bands) { b, thread in
                 var shape = g.kernelShape
-                for b in stride(from: lane, to: bands, by: lanes) {
-                    let first = b * band, rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
-                    lpn_im2col(input, &shape, first, rows, self.columns[lane])
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(g.outChannels), Int32(pixels), Int32(g.patchLength),
-                                1, w, Int32(g.patchLength), self.columns[lane], Int32(pixels),
-                                beta, output + first * g.outWidth, Int32(g.outPixels))
-                }
+                let first = b * band, rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
+                lpn_im2col(input, &shape, first, rows, self.columns[thread])
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                            Int32(g.outChannels), Int32(pixels), Int32(g.patchLength),
+                            1, w, Int32(g.patchLength), self.columns[thread], Int32(pixels),
+                            beta, output + first * g.outWidth, Int32(g.outPixels))
             }
-            concurrently(lanes, run)
         }
     }
 
@@ -107,7 +103,7 @@ extension LPNEngine {
                                  accumulate: Bool, region: MapRegion? = nil) {
         if let direct, direct.runsAdjoint {
             direct.apply(adjoint: true, delta, into: gradient, accumulate: accumulate, copy: directCopy,
-                         scratch: columns, threads: threads, region: region)
+                         scratch: columns, pool: pool, region: region)
             return
         }
         if !accumulate { gradient.update(repeating: 0, count: g.inCount) }
@@ -127,22 +123,19 @@ extension LPNEngine {
             // The even/odd order holds for one thread too, so sums are added in the same order
             // (and results are equal bit for bit) whatever the thread count.
             let disjoint = (band + 1) * g.stride > g.kernel - 1
-            let lanes = disjoint ? max(1, min(threads, (endBand - firstBand) / 2)) : 1
             for round in 0..<(disjoint ? 2 : 1) {
-                let run: (Int) -> Void = { lane in
+                let start = disjoint ? firstBand + (firstBand % 2 == round ? 0 : 1) : firstBand, step = disjoint ? 2 : 1
+                let count = start < endBand ? (endBand - start + step - 1) / step : 0
+                let run: (Int, Int) -> Void = { i, thread in
                     var shape = g.kernelShape
-                    let parityStart = firstBand + (firstBand % 2 == round ? 0 : 1)
-                    let start = disjoint ? parityStart + 2 * lane : firstBand, step = disjoint ? 2 * lanes : 1
-                    for b in stride(from: start, to: endBand, by: step) {
-                        let first = b * band, rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
-                                    Int32(g.patchLength), Int32(pixels), Int32(g.outChannels),
-                                    1, w, Int32(g.patchLength), delta + first * g.outWidth, Int32(g.outPixels),
-                                    0, self.columns[lane], Int32(pixels))
-                        lpn_col2im_add(self.columns[lane], &shape, first, rows, gradient)
-                    }
+                    let first = (start + i * step) * band, rows = min(band, g.outHeight - first), pixels = rows * g.outWidth
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans,
+                                Int32(g.patchLength), Int32(pixels), Int32(g.outChannels),
+                                1, w, Int32(g.patchLength), delta + first * g.outWidth, Int32(g.outPixels),
+                                0, self.columns[thread], Int32(pixels))
+                    lpn_col2im_add(self.columns[thread], &shape, first, rows, gradient)
                 }
-                concurrently(lanes, run)
+                if disjoint { pool.run(count, run) } else { for i in 0..<count { run(i, 0) } }
             }
         }
     }

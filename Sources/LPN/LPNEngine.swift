@@ -32,7 +32,7 @@ import COpenBLAS
 /// An engine owns its work buffers, sized for one H×W (allocated once, reused for every
 /// call), so it is not thread-safe: give each worker thread its own engine over the same
 /// shared ``LPNModel``. With `threads` > 1 one evaluation spreads its convolutions' bands of
-/// rows and its element-wise passes over that many threads (each band writes its own rows:
+/// rows and its element-wise passes over its own ``WorkerPool`` (each band writes its own rows:
 /// output rows forward, input rows for the direct adjoint; col2im runs even and odd bands in
 /// two rounds, so bands that run at once never add into the same input rows, and one thread
 /// keeps the same order), so results are equal bit for bit whatever the thread count (with
@@ -59,6 +59,8 @@ public final class LPNEngine {
     let columns: [UnsafeMutablePointer<Float>]
     /// Threads one evaluation may use.
     public let threads: Int
+    /// Their pool, which runs the evaluation's parallel sections.
+    let pool: WorkerPool
     /// The direct kernels' padded copy of their source, shared by the threads.
     let directCopy: UnsafeMutablePointer<Float>
     let gradientA: UnsafeMutablePointer<Float>
@@ -81,7 +83,8 @@ public final class LPNEngine {
     public init(model: LPNModel, height: Int? = nil, width: Int? = nil, threads: Int = 1,
                 varying: MapRegion? = nil) {
         self.model = model
-        self.threads = max(1, threads)
+        pool = WorkerPool(threads: max(1, threads))
+        self.threads = pool.threads
         let config = model.configuration
         let n = config.size
         let h = height ?? n, w = width ?? n

@@ -32,8 +32,10 @@ public final class WholeFrameProx {
     /// For each transform but the identity, the flat H×W source index of every output pixel
     /// (empty without symmetry).
     private let sources: [[Int32]]
-    /// The lanes the group's evaluations are shared out to (one without symmetry).
+    /// The lanes the group's evaluations are shared out to (one without symmetry), and the
+    /// threads that run them at once.
     private let lanes: [Lane]
+    private let lanePool: WorkerPool
     /// With symmetry: P_gᵀ f(P_g x) of every g but the identity, C·H·W values each, and ψ(P_g x).
     private let parts: UnsafeMutablePointer<Float>
     private var potentials: [Double]
@@ -73,6 +75,7 @@ public final class WholeFrameProx {
                                    threads: max(1, threads / laneCount), varying: varying),
                  frameCount: frameCount)
         }
+        lanePool = WorkerPool(threads: laneCount)
         let k = model.configuration.finalKernel
         let (pr, pc) = lanes[0].engine.positions
         scale = Float(pr * pc) / Float(min(k, pr) * min(k, pc))
@@ -102,7 +105,7 @@ public final class WholeFrameProx {
         let count = imageCount, pixels = height * width, channels = model.configuration.inChannels
         let group = sources.count + 1
         potentials.withUnsafeMutableBufferPointer { potential in
-            concurrently(lanes.count) { l in
+            lanePool.run(lanes.count) { l in
                 let lane = lanes[l]
                 for g in stride(from: l, to: group, by: lanes.count) {
                     guard g > 0 else {

@@ -81,4 +81,20 @@ uint32_t lpn_flush_denormals(void);
 uint32_t lpn_fp_mode(void);
 void lpn_restore_fp_mode(uint32_t mode);
 
+/// A pool of threads for parallel sections (workpool.c): `threads` − 1 workers that spin
+/// briefly between sections and sleep when idle, plus the calling thread.
+typedef struct lpn_pool lpn_pool;
+/// Runs part `part` of a section on thread `worker` (0 the caller, 1… the pool's workers).
+typedef void (*lpn_pool_task)(void *context, long part, int worker);
+/// A pool of `threads` threads in all (the caller counts; fewer if some could not start).
+lpn_pool *lpn_pool_create(int threads);
+/// The threads it runs sections on, the caller included.
+int lpn_pool_threads(const lpn_pool *pool);
+/// Runs task(context, part, worker) for every part in [0, parts) and returns when all have
+/// finished; each part runs once, on whichever thread claims it, with the caller's
+/// floating-point mode. One section at a time per pool: calls must not overlap.
+void lpn_pool_run(lpn_pool *pool, long parts, lpn_pool_task task, void *context);
+/// Stops and joins the workers, and frees the pool.
+void lpn_pool_destroy(lpn_pool *pool);
+
 #endif

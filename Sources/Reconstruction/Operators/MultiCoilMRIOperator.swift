@@ -34,8 +34,10 @@ public final class MultiCoilMRIOperator: LinearOperator {
     public let normalize: Bool
     /// Threads one application may use: the coils are shared out (the frame's threads).
     public let threads: Int
-    /// One FFT plan per part (a part is a contiguous group of coils).
+    /// One FFT plan per part (a part is a contiguous group of coils), and the threads that run
+    /// the parts at once.
     private let plans: [FFTPlan]
+    private let pool: WorkerPool
     /// The adjoint's per-coil images F⁻¹(M ⊙ y_c), [C, H, W] complex.
     private let coilImages: UnsafeMutablePointer<Float>
     private lazy var estimator = CoilMapEstimator(coils: coils, height: imageShape[0], width: imageShape[1])
@@ -56,6 +58,7 @@ public final class MultiCoilMRIOperator: LinearOperator {
         }
         self.threads = max(1, threads)
         plans = (0..<min(self.threads, coils)).map { _ in FFTPlan(dimensions: [mask.height, mask.width]) }
+        pool = WorkerPool(threads: plans.count)
         coilImages = .allocate(capacity: 2 * coils * mask.height * mask.width)
         coilImages.initialize(repeating: 0, count: 2 * coils * mask.height * mask.width)
     }
@@ -77,7 +80,7 @@ public final class MultiCoilMRIOperator: LinearOperator {
     public func forward(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let n = imageShape[0] * imageShape[1], complex = imageType == .complex64
         withMaskAndMaps { m, s in
-            concurrently(plans.count) { part in
+            pool.run(plans.count) { part in
                 let plan = plans[part], b = plan.buffer
                 for c in coilRange(part) {
                     let sc = s + 2 * c * n
@@ -98,7 +101,7 @@ public final class MultiCoilMRIOperator: LinearOperator {
         let n = imageShape[0] * imageShape[1], complex = imageType == .complex64, images = coilImages
         withMaskAndMaps { m, s in
             // Each coil's image F⁻¹(M ⊙ y_c), coils shared out over the parts.
-            concurrently(plans.count) { part in
+            pool.run(plans.count) { part in
                 let plan = plans[part], b = plan.buffer
                 for c in coilRange(part) {
                     let yc = y + 2 * c * n
@@ -108,7 +111,7 @@ public final class MultiCoilMRIOperator: LinearOperator {
                 }
             }
             // x = Σ_c conj(S_c) ⊙ image_c, coils summed in order at every pixel; pixels shared out.
-            concurrently(plans.count) { part in
+            pool.run(plans.count) { part in
                 for i in (n * part / plans.count)..<(n * (part + 1) / plans.count) {
                     let (re, im) = CoilMaps.combine(maps: s, images, coils: coils, pixels: n, at: i)
                     if complex { x[2 * i] = re; x[2 * i + 1] = im } else { x[i] = re }
