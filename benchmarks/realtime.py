@@ -5,6 +5,11 @@ frame by frame, the settings that trade quality for time, and the running daemon
         `lpnd bench stream` (one stream, one worker, offline) over the settings of the MRI
         pipelines: symmetry, padding, warm start and its iteration count, threads; the same
         sequence for every row, so the PSNR columns compare.
+    python3 benchmarks/realtime.py --lpnd .build/release/lpnd --part threads [--other-lpnd OLD]
+        The shipped -stream pipelines offline at 1 and 2 frame threads (`lpnd bench stream`,
+        interleaved sequence), each cell the median of --repeats runs taken in turn, so a
+        drifting host moves every column alike; with --other-lpnd, another build of lpnd in
+        the same rounds (e.g. an older commit), as a ratio.
     python3 benchmarks/realtime.py --lpnd .build/release/lpnd --part daemon
         `lpnd run` with the real-time pipeline (mri-4x-stream, mri-brain-4x-stream) and
         `workers: auto`, `lpnd send --dynamic --rate R` pushing the sequence over PULL, and this
@@ -108,6 +113,31 @@ def table(a, lpnd: Runner):
             print(f"| {name} | {label} | {threads} | {' | '.join(cells)} |", flush=True)
 
 
+def threads(a, lpnd: Runner):
+    tmp = lpnd.work
+    builds = [("this build", lpnd)] + ([("other build", Runner(a.other_lpnd, tmp))] if a.other_lpnd else [])
+    runs = [("mri-4x-stream", None, a.frames), ("mri-brain-4x-stream", "brain256", max(9, a.frames // 2))]
+    header = " | ".join(f"{b}, {t} thread{'s' if t > 1 else ''}: frames/s" for b, _ in builds for t in (1, 2))
+    print(f"| pipeline | {header} | 2 ÷ 1 thread{' (this build) | this ÷ other build, 2 threads' if a.other_lpnd else ''} |")
+    print("|---|" + "---:|" * (2 * len(builds) + 1 + (1 if a.other_lpnd else 0)))
+    for name, images, frames in runs:
+        if name.replace("-stream", "") not in a.pipelines.split(","):
+            continue
+        pipeline = variant(os.path.join(PIPELINES, f"{name}.yaml"), tmp, f"threads-{name}", {})
+        folder = brain_folder(tmp, 256) if images else None
+        rates = {(b, t): [] for b, _ in builds for t in (1, 2)}
+        for _ in range(a.repeats):
+            for b, runner in builds:
+                for t in (1, 2):
+                    r = bench_stream(runner, pipeline, frames, "interleaved", folder, t)
+                    rates[(b, t)].append(r["frames_per_second"])
+        med = {k: float(np.median(v)) for k, v in rates.items()}
+        cells = [f"{med[(b, t)]:.2f}" for b, _ in builds for t in (1, 2)]
+        ratio = f"{med[('this build', 2)] / med[('this build', 1)]:.2f}×"
+        other = f" | {med[('this build', 2)] / med[('other build', 2)]:.2f}×" if a.other_lpnd else ""
+        print(f"| {name} | {' | '.join(cells)} | {ratio}{other} |", flush=True)
+
+
 def daemon(a, lpnd: Runner):
     tmp = lpnd.work
     runs = [("mri-4x", None, 128, a.rate_128), ("mri-brain-4x", "brain256", 256, a.rate_256)]  # quality pipeline, its -stream variant
@@ -178,7 +208,7 @@ def daemon(a, lpnd: Runner):
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lpnd", default=LPND)
-    ap.add_argument("--part", choices=["table", "daemon", "both"], default="both")
+    ap.add_argument("--part", choices=["table", "daemon", "both", "threads"], default="both")
     ap.add_argument("--pipelines", default="mri-4x,mri-brain-4x")
     ap.add_argument("--frames", type=int, default=17, help="frames per table row (the first is not timed)")
     ap.add_argument("--samplings", default="interleaved,golden,fixed")
@@ -188,6 +218,8 @@ def main() -> int:
     ap.add_argument("--rate-256", type=float, default=2.5)
     ap.add_argument("--quality-frames", type=int, default=24, help="frames compared with the quality pipeline offline")
     ap.add_argument("--latencies", help="also write each frame's latency and arrival time to LATENCIES-<pipeline>.json")
+    ap.add_argument("--other-lpnd", help="--part threads: another lpnd build to compare with, in the same rounds")
+    ap.add_argument("--repeats", type=int, default=3, help="--part threads: rounds (cells are medians)")
     ap.add_argument("--frame-threads", type=int, help="the daemon's frame_threads (default: the daemon's own, auto)")
     ap.add_argument("--no-png", dest="png", action="store_false", help="frames without their PNG (png: false)")
     a = ap.parse_args()
@@ -195,6 +227,8 @@ def main() -> int:
         lpnd = Runner(a.lpnd, tmp)
         if a.part in ("table", "both"):
             table(a, lpnd)
+        if a.part == "threads":
+            threads(a, lpnd)
         if a.part in ("daemon", "both"):
             daemon(a, lpnd)
     return 0

@@ -41,10 +41,17 @@ extension LPNEngine {
     /// im2col (or col2im) and the sgemm, instead of a whole frame's streaming through memory.
     static let columnBudget = 1 << 18
 
-    /// Output rows per band for geometry g.
+    /// Output rows per band for geometry g: as many as the column budget holds, but at least
+    /// ``minimumBands`` bands, so that the adjoint's even and odd rounds each have bands for
+    /// two threads and more. It depends on the map alone, never on the thread count: the
+    /// same bands, the same sums, whatever the threads.
     static func bandRows(_ g: ConvGeometry) -> Int {
-        max(1, min(g.outHeight, columnBudget / max(1, g.patchLength * g.outWidth)))
+        let budget = columnBudget / max(1, g.patchLength * g.outWidth)
+        return max(1, min(g.outHeight, budget, (g.outHeight + minimumBands - 1) / minimumBands))
     }
+
+    /// Bands a map is cut into at least (when it has that many rows).
+    static let minimumBands = 8
 
     /// Element-wise work below this many values runs on the calling thread: handing it to
     /// another thread would cost more than it saves.
