@@ -102,6 +102,8 @@ def table(a, lpnd: Runner):
         path, images, frames = sequences[name]
         folder = brain_folder(tmp, 256) if images == "brain256" else None
         for i, (label, overrides, threads) in enumerate(rows[name]):
+            if a.settings and not any(part in label for part in a.settings.split(",")):
+                continue
             if overrides == "stream":
                 pipeline = variant(path.replace(".yaml", "-stream.yaml"), tmp, f"{name}-{i}", {})
             else:
@@ -218,6 +220,7 @@ def main() -> int:
     ap.add_argument("--rate-256", type=float, default=2.5)
     ap.add_argument("--quality-frames", type=int, default=24, help="frames compared with the quality pipeline offline")
     ap.add_argument("--latencies", help="also write each frame's latency and arrival time to LATENCIES-<pipeline>.json")
+    ap.add_argument("--settings", help="--part table: only the rows whose setting contains one of these (comma-separated)")
     ap.add_argument("--other-lpnd", help="--part threads: another lpnd build to compare with, in the same rounds")
     ap.add_argument("--repeats", type=int, default=3, help="--part threads: rounds (cells are medians)")
     ap.add_argument("--frame-threads", type=int, help="the daemon's frame_threads (default: the daemon's own, auto)")
