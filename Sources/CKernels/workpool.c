@@ -114,12 +114,13 @@ static void *worker_main(void *argument) {
 lpn_pool *lpn_pool_create(int threads) {
     lpn_pool *pool = calloc(1, sizeof(lpn_pool));
     if (!pool) return NULL;
-    pool->workers = threads > 1 ? threads - 1 : 0;
+    int wanted = threads > 1 ? threads - 1 : 0;
     pthread_mutex_init(&pool->mutex, NULL);
     pthread_cond_init(&pool->wake, NULL);
-    pool->threads = calloc((size_t)(pool->workers > 0 ? pool->workers : 1), sizeof(pthread_t));
+    pool->threads = calloc((size_t)(wanted > 0 ? wanted : 1), sizeof(pthread_t));
+    if (!pool->threads) wanted = 0;  // no workers: every section runs on the caller
     int started = 0;
-    for (int i = 0; i < pool->workers; i++) {
+    for (int i = 0; i < wanted; i++) {
         worker_start *start = malloc(sizeof(worker_start));
         if (!start) break;
         start->pool = pool;
@@ -138,6 +139,8 @@ int lpn_pool_threads(const lpn_pool *pool) { return pool->workers + 1; }
 
 void lpn_pool_run(lpn_pool *pool, long parts, lpn_pool_task task, void *context) {
     if (parts <= 0) return;
+    // The part index shares a word with the generation: it must stay below `closed`.
+    if (parts >= (long)closed) abort();
     if (pool->workers == 0 || parts == 1) {
         for (long part = 0; part < parts; part++) task(context, part, 0);
         return;

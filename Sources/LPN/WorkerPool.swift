@@ -11,7 +11,8 @@ import CKernels
 /// preempts delays only its own part.
 ///
 /// One section at a time: a pool belongs to one engine (or operator), which is used by one
-/// thread at a time.
+/// thread at a time, and a part never runs a section on its own pool (it may on another:
+/// the symmetric prox's lanes each run their engine's).
 public final class WorkerPool {
     /// Threads a section runs on, the caller's included.
     public let threads: Int
@@ -33,16 +34,17 @@ public final class WorkerPool {
     /// each part (or each thread, by `thread`) disjoint memory to write, and nothing outlives
     /// the call.
     public func run(_ parts: Int, _ body: (_ part: Int, _ thread: Int) -> Void) {
+        precondition(parts < Int(UInt32.max), "\(parts) parts in one section")
         guard parts > 1, let pool else {
             for part in 0..<max(0, parts) { body(part, 0) }
             return
         }
         withoutActuallyEscaping(body) { body in
             var task = body
-            withUnsafeMutablePointer(to: &task) { task in
+            withUnsafePointer(to: &task) { task in
                 lpn_pool_run(pool, parts, { context, part, thread in
                     context!.assumingMemoryBound(to: ((Int, Int) -> Void).self).pointee(part, Int(thread))
-                }, task)
+                }, UnsafeMutableRawPointer(mutating: task))
             }
         }
     }

@@ -92,7 +92,8 @@ lpn_pool *lpn_pool_create(int threads);
 int lpn_pool_threads(const lpn_pool *pool);
 /// Runs task(context, part, worker) for every part in [0, parts) and returns when all have
 /// finished; each part runs once, on whichever thread claims it, with the caller's
-/// floating-point mode. One section at a time per pool: calls must not overlap.
+/// floating-point mode. One section at a time per pool: calls must not overlap, and a part
+/// must not call run on its own pool. parts < 2³² − 1 (more aborts).
 void lpn_pool_run(lpn_pool *pool, long parts, lpn_pool_task task, void *context);
 /// Stops and joins the workers, and frees the pool.
 void lpn_pool_destroy(lpn_pool *pool);
