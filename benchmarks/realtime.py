@@ -102,7 +102,7 @@ def table(a, lpnd: Runner):
         path, images, frames = sequences[name]
         folder = brain_folder(tmp, 256) if images == "brain256" else None
         for i, (label, overrides, threads) in enumerate(rows[name]):
-            if a.settings and not any(part in label for part in a.settings.split(",")):
+            if a.settings and not any(part in label for part in a.settings.split(";")):
                 continue
             if overrides == "stream":
                 pipeline = variant(path.replace(".yaml", "-stream.yaml"), tmp, f"{name}-{i}", {})
@@ -115,7 +115,7 @@ def table(a, lpnd: Runner):
             print(f"| {name} | {label} | {threads} | {' | '.join(cells)} |", flush=True)
 
 
-def threads(a, lpnd: Runner):
+def thread_scaling(a, lpnd: Runner):
     tmp = lpnd.work
     builds = [("this build", lpnd)] + ([("other build", Runner(a.other_lpnd, tmp))] if a.other_lpnd else [])
     runs = [("mri-4x-stream", None, a.frames), ("mri-brain-4x-stream", "brain256", max(9, a.frames // 2))]
@@ -220,7 +220,7 @@ def main() -> int:
     ap.add_argument("--rate-256", type=float, default=2.5)
     ap.add_argument("--quality-frames", type=int, default=24, help="frames compared with the quality pipeline offline")
     ap.add_argument("--latencies", help="also write each frame's latency and arrival time to LATENCIES-<pipeline>.json")
-    ap.add_argument("--settings", help="--part table: only the rows whose setting contains one of these (comma-separated)")
+    ap.add_argument("--settings", help="--part table: only the rows whose setting contains one of these (separated by ';': the settings hold commas)")
     ap.add_argument("--other-lpnd", help="--part threads: another lpnd build to compare with, in the same rounds")
     ap.add_argument("--repeats", type=int, default=3, help="--part threads: rounds (cells are medians)")
     ap.add_argument("--frame-threads", type=int, help="the daemon's frame_threads (default: the daemon's own, auto)")
@@ -231,7 +231,7 @@ def main() -> int:
         if a.part in ("table", "both"):
             table(a, lpnd)
         if a.part == "threads":
-            threads(a, lpnd)
+            thread_scaling(a, lpnd)
         if a.part in ("daemon", "both"):
             daemon(a, lpnd)
     return 0

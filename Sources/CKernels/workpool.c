@@ -1,4 +1,4 @@
-// A pool of threads that run the parts of one parallel section at a time (workpool.h in
+// A pool of threads that run the parts of one parallel section at a time (declared in
 // CKernels.h). One evaluation of the network is a few hundred short sections (a convolution's
 // bands, an element-wise pass), each a fraction of a millisecond on a 128×128 frame: waking a
 // sleeping thread for each, as a general-purpose thread pool does, costs about as much as the
