@@ -160,8 +160,9 @@ def write_block(frames, doc, block, name):
     replace_block(doc, block, f"LPN-ADMM's error over TV-ADMM's, in dB, on each {images} deblurring frame, "
                   "weighted per frequency f as the column says (negative: the learned prior's error is smaller; "
                   "\"image\" is the PSNR's own error, so it is minus the PSNR column up to rounding); check verdict: "
-                  "the pixel hold-out check's on the same frame (`results_choice.py`). "
-                  f"`python3 benchmarks/check_visibility.py{' --training --images 2' if images == 'training' else ''} --split 4`, "
+                  + ("not run on training images. " if images == "training" else
+                     "the pixel hold-out check's on the same frame (`results_choice.py`). ")
+                  + f"`python3 benchmarks/check_visibility.py{' --training --images 2' if images == 'training' else ''} --split 4`, "
                   f"every frame in `docs/figures/{name}.json`.\n\n"
                   + "\n".join(lines))
     print("\n".join(lines), flush=True)
