@@ -243,10 +243,11 @@ def hard_phantom(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(img, 0.0, 1.0).astype(np.float32)
 
 
-def edges_phantom(rng: np.random.Generator, n: int) -> np.ndarray:
-    """The `phantom-edges` family: half soft phantoms (``phantom``), half hard-edged ones
-    (``hard_phantom``), chosen by the image's own generator."""
-    return hard_phantom(rng, n) if rng.random() < 0.5 else phantom(rng, n)
+def edges_phantom(rng: np.random.Generator, n: int, hard_fraction: float = 0.5) -> np.ndarray:
+    """The `phantom-edges` family: soft phantoms (``phantom``) and, with probability
+    `hard_fraction` (half by default), hard-edged ones (``hard_phantom``), chosen by the
+    image's own generator."""
+    return hard_phantom(rng, n) if rng.random() < hard_fraction else phantom(rng, n)
 
 # ---------------------------------------------------------------------------- mri
 def _nilearn_volume(name: str) -> np.ndarray:
@@ -345,7 +346,10 @@ def mri_heldout(size: int) -> List[np.ndarray]:
 class Source:
     """Infinite stream of clean images for training, and a fixed held-out set."""
 
-    def __init__(self, kind: str, size: int, augment: bool = True):
+    def __init__(self, kind: str, size: int, augment: bool = True, hard_fraction: float = 0.5):
+        """`hard_fraction`: the share of hard-edged phantoms in `phantom-edges` training batches
+        (its held-out images keep half)."""
+        self.hard_fraction = hard_fraction
         if kind not in ("phantom", "phantom-edges", "natural", "mri", "mri-lowres"):
             raise ValueError(f"unknown data kind {kind!r}")
         self.kind, self.size = kind, size
@@ -357,7 +361,8 @@ class Source:
     def batch(self, rng: np.random.Generator, b: int) -> np.ndarray:
         """[b, 1, N, N] float32 training images."""
         if self.kind in ("phantom", "phantom-edges"):
-            draw = phantom if self.kind == "phantom" else edges_phantom
+            def draw(r, n):
+                return phantom(r, n) if self.kind == "phantom" else edges_phantom(r, n, self.hard_fraction)
             imgs = [draw(np.random.default_rng(int(rng.integers(0, HELDOUT_SEED_BASE))), self.size) for _ in range(b)]
         else:
             imgs = [self._train.sample(rng) for _ in range(b)]

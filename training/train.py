@@ -43,6 +43,8 @@ def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", choices=["phantom", "phantom-edges", "natural", "mri", "mri-lowres"], required=True)
+    ap.add_argument("--hard-fraction", type=float, default=0.5,
+                    help="--data phantom-edges: the share of hard-edged phantoms in the training batches")
     ap.add_argument("--name", help="model name (default: --data)")
     ap.add_argument("--out-dir", default=MODELS)
     ap.add_argument("--size", type=int, default=64)
@@ -119,7 +121,7 @@ _worker = {}
 
 def _start_worker(a) -> None:
     torch.set_num_threads(1)
-    _worker["src"], _worker["args"] = Source(a.data, a.frame or a.size), a
+    _worker["src"], _worker["args"] = Source(a.data, a.frame or a.size, hard_fraction=a.hard_fraction), a
 
 
 def _worker_batch(step: int):
@@ -166,7 +168,7 @@ def main(argv=None) -> int:
     ckpt_path = os.path.join(run_dir, "checkpoint.pt")
     log_path = os.path.join(run_dir, "train_log.csv")
 
-    src = Source(a.data, a.frame or a.size)
+    src = Source(a.data, a.frame or a.size, hard_fraction=a.hard_fraction)
     model = LPN(1, a.hidden, a.beta, a.alpha, a.size)
     init_weights(model, torch.Generator().manual_seed(a.seed))
     if a.frame:
