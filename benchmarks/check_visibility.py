@@ -50,34 +50,30 @@ EPSILONS = [1e-2, 1e-3, 1e-4]
 SPLIT_A = 0.5
 
 
-def gaussian_kernel(sigma: float) -> np.ndarray:
-    """The blur operator's kernel (BlurOperator.swift): size max(5, int(3σ)) made odd, normalised."""
-    k = max(5, int(3 * sigma))
-    k += 1 - k % 2
-    a = np.arange(k) - (k - 1) / 2
-    g = np.exp(-(a[:, None] ** 2 + a[None, :] ** 2) / (2 * sigma ** 2))
-    return g / g.sum()
+def blur_response(runner, pipeline, m):
+    """The pipeline's blur kernel, as lpnd builds it (`lpnd operator export`), as a frequency
+    response on the m×m measurement grid. The blur is a "full" convolution of the
+    zero-padded image there, exactly a circular one, so its response is the kernel's FFT."""
+    folder = runner.path("operator-" + os.path.basename(pipeline).removesuffix(".yaml"))
+    runner.run("operator", "export", "--pipeline", pipeline, "--output", folder)
+    return np.fft.fft2(np.load(os.path.join(folder, "kernel.npy")).astype(np.float64), (m, m))
 
 
-def ratios_db(x, lpn, tv, sigma):
-    """10·log₁₀(Σ w|ê_LPN|² / Σ w|ê_TV|²) for each weighting. The blur is a "full" convolution
-    of the zero-padded image on the (N+k−1)² grid, exactly a circular one there, so its
-    response is the kernel's FFT on that grid."""
-    g = gaussian_kernel(sigma)
-    m = x.shape[0] + g.shape[0] - 1
-    h2 = np.abs(np.fft.fft2(g, (m, m))) ** 2
+def ratios_db(x, lpn, tv, h):
+    """10·log₁₀(Σ w|ê_LPN|² / Σ w|ê_TV|²) for each weighting; h: the blur's response."""
+    m = h.shape[0]
+    h2 = np.abs(h) ** 2
     el = np.abs(np.fft.fft2(lpn - x, (m, m))) ** 2
     et = np.abs(np.fft.fft2(tv - x, (m, m))) ** 2
     weights = {"blurred": h2, **{f"eps={e:g}": h2 / (h2 + e) for e in EPSILONS}, "image": np.ones_like(h2)}
     return {k: float(10 * np.log10((w * el).sum() / (w * et).sum())) for k, w in weights.items()}
 
 
-def split_estimates(runner, row, pipelines, y_path, sigma, draws, seed):
-    """z of D (see the module's doc) for each ε, from `draws` noise splits of the measurement."""
-    g = gaussian_kernel(row["operator"]["sigma"])
+def split_estimates(runner, row, pipelines, y_path, h, sigma, draws, seed):
+    """z of D (see the module's doc) for each ε, from `draws` noise splits of the measurement;
+    h: the blur's response."""
     y = np.load(y_path).astype(np.float64)
     m = y.shape[0]
-    h = np.fft.fft2(g, (m, m))
     h2 = np.abs(h) ** 2
     rng = np.random.default_rng(seed)
     d = {e: [] for e in EPSILONS}
@@ -121,14 +117,16 @@ def main() -> int:
         verdicts = [] if args.training else checks.get(rid, {}).get("check_db_each", [])
         pipelines = {"lpn": runner.write_pipeline({**R.pipeline(row, "lpn-admm", rho=rho, model=model), "name": f"{rid}-split-lpn"}),
                      "tv": runner.write_pipeline({**R.pipeline(row, "tv", lam=summary[rid]["lam"]), "name": f"{rid}-split-tv"})}
+        h = None  # the blur's response on the measurement grid, from the first frame's size
         for i, (a, b) in enumerate(zip(lpn, tv)):
             x = np.load(a["ref"]).astype(np.float64)
-            r = ratios_db(x, np.load(a["rec"]).astype(np.float64), np.load(b["rec"]).astype(np.float64),
-                          row["operator"]["sigma"])
+            if h is None:
+                h = blur_response(runner, pipelines["lpn"], np.load(a["meas"]).shape[0])
+            r = ratios_db(x, np.load(a["rec"]).astype(np.float64), np.load(b["rec"]).astype(np.float64), h)
             frames.append(dict(row=rid, label=row["label"], frame=i, lpn_minus_tv=a["psnr"] - b["psnr"],
                                check_db=verdicts[i] if i < len(verdicts) else None, ratios_db=r))
             if args.split:
-                frames[-1]["split_z"] = split_estimates(runner, row, pipelines, a["meas"], row["noise"], args.split, seed=i)
+                frames[-1]["split_z"] = split_estimates(runner, row, pipelines, a["meas"], h, row["noise"], args.split, seed=i)
             print(frames[-1], flush=True)
     name = "check_visibility" + ("_training" if args.training else "")
     with open(os.path.join(os.path.dirname(args.doc), "figures", name + ".json"), "w") as f:

@@ -20,6 +20,7 @@ All images are float32 in [0, 1], shape [N, N].
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Dict, List
 
 import numpy as np
@@ -349,9 +350,11 @@ class Source:
     def __init__(self, kind: str, size: int, augment: bool = True, hard_fraction: float = 0.5):
         """`hard_fraction`: the share of hard-edged phantoms in `phantom-edges` training batches
         (its held-out images keep half)."""
-        self.hard_fraction = hard_fraction
         if kind not in ("phantom", "phantom-edges", "natural", "mri", "mri-lowres"):
             raise ValueError(f"unknown data kind {kind!r}")
+        if not 0 <= hard_fraction <= 1:
+            raise ValueError(f"hard_fraction {hard_fraction} is not in [0, 1]")
+        self.hard_fraction = hard_fraction
         self.kind, self.size = kind, size
         self._train = (NaturalPatches(NATURAL_TRAIN, size, augment=augment) if kind == "natural"
                        else MRISlices(size, augment) if kind == "mri"
@@ -361,8 +364,7 @@ class Source:
     def batch(self, rng: np.random.Generator, b: int) -> np.ndarray:
         """[b, 1, N, N] float32 training images."""
         if self.kind in ("phantom", "phantom-edges"):
-            def draw(r, n):
-                return phantom(r, n) if self.kind == "phantom" else edges_phantom(r, n, self.hard_fraction)
+            draw = phantom if self.kind == "phantom" else partial(edges_phantom, hard_fraction=self.hard_fraction)
             imgs = [draw(np.random.default_rng(int(rng.integers(0, HELDOUT_SEED_BASE))), self.size) for _ in range(b)]
         else:
             imgs = [self._train.sample(rng) for _ in range(b)]

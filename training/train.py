@@ -80,6 +80,8 @@ def parse_args(argv=None):
     ap.add_argument("--benchmark", type=int, default=0,
                     help="only time this many steps (nothing written)")
     a = ap.parse_args(argv)
+    if a.hard_fraction != 0.5 and a.data != "phantom-edges":
+        ap.error(f"--hard-fraction applies to --data phantom-edges, not {a.data}")
     a.name = a.name or a.data
     return a
 
